@@ -1,0 +1,98 @@
+// Runs every uvu suite in test/ under Deno, Node and Bun, one process per file
+// and runtime, each with a watchdog; then checks that no test left a segment
+// in /dev/shm. Ends with the line "N passed, N failed[, N skipped]".
+//
+//   node scripts/test.mjs [--runtime deno|node|bun]... [--no-build] [filter]
+
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const wanted = args.flatMap((a, i) => (args[i - 1] === "--runtime" ? [a] : []));
+const filter = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--runtime");
+const runtimes = wanted.length > 0 ? wanted : ["deno", "node", "bun"];
+const FILE_TIMEOUT_MS = Number(process.env.WSHM_TEST_FILE_TIMEOUT_MS ?? 300_000);
+
+if (!args.includes("--no-build")) {
+  execFileSync(process.execPath, [join(root, "scripts", "build.mjs")], { cwd: root, stdio: "inherit" });
+}
+
+const files = readdirSync(join(root, "test"))
+  .filter((f) => f.endsWith(".test.ts") && (!filter || f.includes(filter)))
+  .sort();
+
+function command(runtime, file) {
+  const bin = (name) => join(root, "node_modules", ".bin", name);
+  if (runtime === "deno") return [bin("deno"), ["run", "-A", "--quiet", join("test", file)]];
+  if (runtime === "bun") return [bin("bun"), ["run", join("test", file)]];
+  return [process.execPath, [join("dist", "test", file.replace(/\.ts$/, ".js"))]];
+}
+
+function runFile(runtime, file) {
+  const [cmd, argv] = command(runtime, file);
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(cmd, argv, {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", WSHM_TEST_RUNTIME: runtime },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const watchdog = setTimeout(() => {
+      output += `\n[watchdog] killed after ${FILE_TIMEOUT_MS} ms\n`;
+      child.kill("SIGKILL");
+    }, FILE_TIMEOUT_MS);
+    child.on("close", (code, signal) => {
+      clearTimeout(watchdog);
+      resolve({ code, signal, output, ms: Date.now() - started });
+    });
+  });
+}
+
+function summary(output) {
+  const number = (label) => {
+    const m = output.match(new RegExp(`${label}:\\s+(\\d+)`));
+    return m ? Number(m[1]) : undefined;
+  };
+  return { total: number("Total"), passed: number("Passed"), skipped: number("Skipped") };
+}
+
+function leftoverSegments() {
+  if (!existsSync("/dev/shm")) return [];
+  return readdirSync("/dev/shm").filter((f) => f.startsWith("wshm-test-"));
+}
+
+const before = new Set(leftoverSegments());
+let passed = 0, failed = 0, skipped = 0;
+for (const runtime of runtimes) {
+  for (const file of files) {
+    const result = await runFile(runtime, file);
+    const s = summary(result.output);
+    const complete = s.total !== undefined && s.passed !== undefined;
+    const fileFailed = complete ? s.total - s.passed - (s.skipped ?? 0) : 0;
+    const crashed = !complete || result.code !== 0;
+    passed += complete ? s.passed : 0;
+    skipped += complete ? s.skipped ?? 0 : 0;
+    failed += fileFailed + (crashed && fileFailed === 0 ? 1 : 0);
+    const tag = crashed || fileFailed > 0 ? "FAIL" : "ok  ";
+    const counts = complete ? `${s.passed}/${s.total}` : "no summary";
+    console.log(`${tag} ${runtime.padEnd(4)} ${file.padEnd(32)} ${counts.padStart(8)}  ${(result.ms / 1000).toFixed(1)}s`);
+    if (crashed || fileFailed > 0) {
+      console.log(result.output.split("\n").map((l) => "     | " + l).join("\n"));
+      if (!complete) console.log(`     | exit code ${result.code}, signal ${result.signal}`);
+    }
+  }
+}
+
+const leaked = leftoverSegments().filter((f) => !before.has(f));
+if (leaked.length > 0) {
+  failed += 1;
+  console.log(`FAIL segments left in /dev/shm by the tests: ${leaked.join(", ")}`);
+}
+console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+process.exitCode = failed > 0 ? 1 : 0;

@@ -1,0 +1,109 @@
+/**
+ * The one error class wshm throws for operating-system and segment failures.
+ * Misuse of the API (a wrong type, a value out of range) throws TypeError or
+ * RangeError instead; normal outcomes on hot paths (a full queue, a lock held
+ * by someone else) are return values, not errors.
+ *
+ * @module
+ */
+
+/** What went wrong, as a stable machine-readable code. */
+export type WshmErrorCode =
+  | "NotFound"
+  | "Exists"
+  | "PermissionDenied"
+  | "InvalidName"
+  | "InvalidSize"
+  | "InvalidArgument"
+  | "NoSpace"
+  | "BadMagic"
+  | "VersionMismatch"
+  | "Corrupt"
+  | "KindMismatch"
+  | "DirectoryFull"
+  | "Timeout"
+  | "OwnerDied"
+  | "NotRecoverable"
+  | "NotOwner"
+  | "PeerDied"
+  | "Closed"
+  | "TooLarge"
+  | "Unsupported"
+  | "Unknown";
+
+/**
+ * An error with a `code` and, when an OS call failed, the `errno` it set.
+ *
+ * @example
+ * ```ts
+ * import { Segment, WshmError } from "./mod.ts";
+ * try {
+ *   Segment.open("/missing");
+ * } catch (e) {
+ *   if (e instanceof WshmError && e.code === "NotFound") console.log("not there yet");
+ * }
+ * ```
+ */
+export class WshmError extends Error {
+  /** The stable code to branch on. */
+  readonly code: WshmErrorCode;
+  /** The errno of the failed OS call, when there was one. */
+  readonly errno?: number;
+
+  constructor(code: WshmErrorCode, message: string, options?: { errno?: number; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "WshmError";
+    this.code = code;
+    if (options?.errno !== undefined) this.errno = options.errno;
+  }
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  4: "EINTR",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  17: "EEXIST",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  27: "EFBIG",
+  28: "ENOSPC",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  95: "EOPNOTSUPP",
+  110: "ETIMEDOUT",
+};
+
+/** `ENOENT (2)`, or `errno 99` for numbers without a name here. */
+export function errnoName(errno: number): string {
+  const name = ERRNO_NAMES[errno];
+  return name === undefined ? `errno ${errno}` : `${name} (${errno})`;
+}
+
+/** Maps an errno from a segment operation to a code, case by case, with Unknown as the fallback. */
+export function codeForErrno(errno: number): WshmErrorCode {
+  switch (errno) {
+    case 2:
+      return "NotFound";
+    case 17:
+      return "Exists";
+    case 1:
+    case 13:
+      return "PermissionDenied";
+    case 22:
+    case 36:
+      return "InvalidName";
+    case 12:
+    case 23:
+    case 24:
+    case 27:
+    case 28:
+      return "NoSpace";
+    default:
+      return "Unknown";
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * A robust mutex in a segment, shared by every process that maps it.
+ *
+ * @module
+ */
+
+import type { Segment } from "./segment.ts";
+import { WshmError } from "./errors.ts";
+import { statusError } from "./status.ts";
+import { stepUntilDone, timeoutOption } from "./wait.ts";
+
+/** Options of the blocking and async lock calls. */
+export interface LockOptions {
+  /** Give up (with a `Timeout` error) after this many milliseconds; default: wait forever. */
+  timeoutMs?: number;
+}
+
+/**
+ * Proof of holding a mutex; disposing it unlocks. `ownerDied` is true when the
+ * lock was taken over from a process that died holding it: repair what the
+ * lock protects, then call `consistent()` before unlocking, or the mutex
+ * becomes NotRecoverable for everybody.
+ */
+export class MutexGuard implements Disposable {
+  /** True if the previous holder died while holding the lock. */
+  ownerDied = false;
+  readonly #mutex: Mutex;
+
+  constructor(mutex: Mutex) {
+    this.#mutex = mutex;
+  }
+
+  /** Marks the protected state as repaired after `ownerDied`. */
+  consistent(): void {
+    this.#mutex.consistent();
+    this.ownerDied = false;
+  }
+
+  /** Releases the lock. */
+  unlock(): void {
+    this.#mutex.unlock();
+  }
+
+  [Symbol.dispose](): void {
+    this.#mutex.unlock();
+  }
+}
+
+/**
+ * A futex-based mutex: uncontended lock and unlock stay inside the core
+ * without a syscall; a contended locker spins briefly, then sleeps.
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.create("/mutex-example", { size: 65536 });
+ * const mutex = segment.mutex("jobs");
+ * {
+ *   using held = mutex.lock({ timeoutMs: 1000 });
+ *   if (held.ownerDied) held.consistent();
+ *   // ... critical section ...
+ * }
+ * segment.unlink();
+ * ```
+ */
+export class Mutex {
+  readonly segment: Segment;
+  readonly name: string;
+  /** Offset of the mutex in the segment. */
+  readonly offset: number;
+  readonly #guard: MutexGuard;
+  // Bound once: these run on every lock and unlock.
+  readonly #lock: (offset: number, timeoutMs: number) => number;
+  readonly #unlock: (offset: number) => number;
+  readonly #ok: number;
+  readonly #ownerDied: number;
+
+  constructor(segment: Segment, name: string, offset: number) {
+    this.segment = segment;
+    this.name = name;
+    this.offset = offset;
+    this.#guard = new MutexGuard(this);
+    this.#lock = segment.core.mutexLock;
+    this.#unlock = segment.core.mutexUnlock;
+    this.#ok = segment.constants.OK;
+    this.#ownerDied = segment.constants.OWNER_DIED;
+  }
+
+  #held(status: number, what: string): MutexGuard {
+    if (status === this.#ok) {
+      this.#guard.ownerDied = false;
+      return this.#guard;
+    }
+    if (status === this.#ownerDied) {
+      this.#guard.ownerDied = true;
+      return this.#guard;
+    }
+    throw statusError(status, `Cannot ${what} mutex "${this.name}"`);
+  }
+
+  /**
+   * Acquires the mutex, waiting as long as `timeoutMs` allows. Throws
+   * `Timeout` or `NotRecoverable`. The guard is reused: one per Mutex.
+   */
+  lock(options?: LockOptions): MutexGuard {
+    const status = this.#lock(this.offset, timeoutOption(options?.timeoutMs));
+    return this.#held(status, "lock");
+  }
+
+  /** Acquires the mutex if it is free now; null if another holds it. */
+  tryLock(): MutexGuard | null {
+    const status = this.segment.core.mutexTryLock(this.offset);
+    if (status === this.segment.constants.WOULD_BLOCK) return null;
+    return this.#held(status, "lock");
+  }
+
+  /** Acquires the mutex without blocking the event loop. */
+  async lockAsync(options?: LockOptions): Promise<MutexGuard> {
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    const first = this.segment.core.mutexTryLock(this.offset);
+    if (first !== this.segment.constants.WOULD_BLOCK) return this.#held(first, "lock");
+    const status = await stepUntilDone(
+      this.segment,
+      (checkHolder) => this.segment.core.mutexLockStep(this.offset, checkHolder),
+      timeoutMs,
+    );
+    return this.#held(status, "lock");
+  }
+
+  /** Releases the mutex; throws `NotOwner` if this process does not hold it. */
+  unlock(): void {
+    const status = this.#unlock(this.offset);
+    if (status !== this.#ok) throw statusError(status, `Cannot unlock mutex "${this.name}"`);
+  }
+
+  /** After an `ownerDied` acquisition: the protected state is repaired. */
+  consistent(): void {
+    const status = this.segment.core.mutexConsistent(this.offset);
+    if (status !== this.#ok) {
+      throw statusError(status, `Cannot mark mutex "${this.name}" consistent`);
+    }
+  }
+
+  /** The pid of the holder, 0 when free. Throws NotRecoverable for a dead lock. */
+  get holder(): number {
+    const pid = this.segment.core.mutexHolder(this.offset);
+    if (pid < 0) throw new WshmError("NotRecoverable", `Mutex "${this.name}" is not recoverable`);
+    return pid;
+  }
+}

@@ -1,0 +1,71 @@
+// The Deno backend: Deno.dlopen with the stable FFI. The async futex wait is a
+// `nonblocking` symbol, which Deno runs on a thread of its own blocking pool.
+
+import { SYS_FUTEX, FUTEX_WAIT, FUTEX_WAKE } from "./syscalls.ts";
+import type { Libc } from "./types.ts";
+
+const symbols = {
+  /** int shm_open(const char *name, int oflag, mode_t mode) */
+  shm_open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  /** int shm_unlink(const char *name) */
+  shm_unlink: { parameters: ["buffer"], result: "i32" },
+  /** int posix_fallocate(int fd, off_t offset, off_t len) */
+  posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32" },
+  /** int fchmod(int fd, mode_t mode) */
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  /** int fstat(int fd, struct stat *buf) */
+  fstat: { parameters: ["i32", "buffer"], result: "i32" },
+  /** ssize_t pread(int fd, void *buf, size_t count, off_t offset) */
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) */
+  mmap: { parameters: ["usize", "usize", "i32", "i32", "i32", "i64"], result: "usize" },
+  /** int open(const char *path, int flags) */
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int close(int fd) */
+  close: { parameters: ["i32"], result: "i32" },
+  /** int kill(pid_t pid, int sig) */
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  /** pid_t getpid(void) */
+  getpid: { parameters: [], result: "i32" },
+  /** int *__errno_location(void) */
+  __errno_location: { parameters: [], result: "pointer" },
+  /** long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3) */
+  syscall: { parameters: ["i64", "usize", "i32", "i32", "buffer", "usize", "i32"], result: "i64" },
+  /** The same syscall, run on a thread of Deno's blocking pool. */
+  syscall_async: {
+    name: "syscall",
+    parameters: ["i64", "usize", "i32", "i32", "buffer", "usize", "i32"],
+    result: "i64",
+    nonblocking: true,
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** Opens the C library through Deno's FFI. */
+export function loadDenoLibc(): Libc {
+  const { symbols: c } = Deno.dlopen("libc.so.6", symbols);
+  const errnoPointer = c.__errno_location();
+  return {
+    runtime: "deno",
+    shmOpen: (name, oflag, mode) => c.shm_open(name, oflag, mode),
+    shmUnlink: (name) => c.shm_unlink(name),
+    fallocate: (fd, length) => c.posix_fallocate(fd, 0, length),
+    fchmod: (fd, mode) => c.fchmod(fd, mode),
+    fstat: (fd, statBuffer) => c.fstat(fd, statBuffer),
+    pread: (fd, buffer, count, offset) => Number(c.pread(fd, buffer, count, offset)),
+    mmap: (address, length, prot, flags, fd) =>
+      Number(c.mmap(address, length, prot, flags, fd, 0)),
+    open: (path, flags) => c.open(path, flags),
+    close: (fd) => c.close(fd),
+    kill: (pid, signal) => c.kill(pid, signal),
+    getpid: () => c.getpid(),
+    futexWait: (address, expected, timespec) =>
+      Number(c.syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec, 0, 0)),
+    futexWake: (address, count) =>
+      Number(c.syscall(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0, 0)),
+    futexWaitAsync: async (address, expected, timespec) =>
+      Number(await c.syscall_async(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec, 0, 0)),
+    errno: () => new Deno.UnsafePointerView(errnoPointer!).getInt32(),
+    addressOf: (buffer) =>
+      Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(new Uint8Array(buffer)))),
+  };
+}

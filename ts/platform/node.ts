@@ -1,0 +1,67 @@
+// The Node backend: koffi. The async futex wait is koffi's `.async()` call,
+// which runs on a libuv thread-pool thread.
+
+import { FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX } from "./syscalls.ts";
+import type { Libc } from "./types.ts";
+
+// deno-lint-ignore no-explicit-any
+type KoffiFunction = any;
+
+/** Opens the C library through koffi (Node's FFI); `koffi` is the module's default export. */
+// deno-lint-ignore no-explicit-any
+export function loadNodeLibc(koffi: any): Libc {
+  const lib = koffi.load("libc.so.6");
+  const f = (declaration: string): KoffiFunction => lib.func(declaration);
+  const shmOpen = f("int shm_open(void *name, int oflag, uint32_t mode)");
+  const shmUnlink = f("int shm_unlink(void *name)");
+  const fallocate = f("int posix_fallocate(int fd, int64_t offset, int64_t len)");
+  const fchmod = f("int fchmod(int fd, uint32_t mode)");
+  const fstat = f("int fstat(int fd, void *buf)");
+  const pread = f("intptr_t pread(int fd, void *buf, uintptr_t count, int64_t offset)");
+  const mmap = f(
+    "uintptr_t mmap(uintptr_t addr, uintptr_t length, int prot, int flags, int fd, int64_t offset)",
+  );
+  const open = f("int open(void *path, int flags)");
+  const close = f("int close(int fd)");
+  const kill = f("int kill(int pid, int sig)");
+  const getpid = f("int getpid()");
+  // long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3)
+  const syscall = f(
+    "int64_t syscall(int64_t nr, uintptr_t addr, int op, int val, void *timeout, uintptr_t addr2, int val3)",
+  );
+  return {
+    runtime: "node",
+    shmOpen: (name, oflag, mode) => shmOpen(name, oflag, mode),
+    shmUnlink: (name) => shmUnlink(name),
+    fallocate: (fd, length) => fallocate(fd, 0, length),
+    fchmod: (fd, mode) => fchmod(fd, mode),
+    fstat: (fd, statBuffer) => fstat(fd, statBuffer),
+    pread: (fd, buffer, count, offset) => Number(pread(fd, buffer, count, offset)),
+    mmap: (address, length, prot, flags, fd) =>
+      Number(mmap(address, length, prot, flags, fd, 0)),
+    open: (path, flags) => open(path, flags),
+    close: (fd) => close(fd),
+    kill: (pid, signal) => kill(pid, signal),
+    getpid: () => getpid(),
+    futexWait: (address, expected, timespec) =>
+      Number(syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec, 0, 0)),
+    futexWake: (address, count) =>
+      Number(syscall(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0, 0)),
+    futexWaitAsync: (address, expected, timespec) =>
+      new Promise((resolve, reject) => {
+        syscall.async(
+          SYS_FUTEX,
+          address,
+          FUTEX_WAIT,
+          expected,
+          timespec,
+          0,
+          0,
+          (error: unknown, result: number | bigint) =>
+            error ? reject(error) : resolve(Number(result)),
+        );
+      }),
+    errno: () => koffi.errno(),
+    addressOf: (buffer) => Number(koffi.address(new Uint8Array(buffer))),
+  };
+}

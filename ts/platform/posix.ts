@@ -1,0 +1,264 @@
+// The POSIX operations wshm needs, built once over any backend's raw Libc:
+// errno mapped to coded errors, struct stat decoded per architecture, futex
+// waits that retry EINTR, and process identity read from /proc.
+
+import { arch } from "./arch.ts";
+import type { Libc, RuntimeName } from "./types.ts";
+import { codeForErrno, errnoName, WshmError } from "../errors.ts";
+
+const O_RDONLY = 0;
+const O_RDWR = 2;
+const O_CREAT = 0o100;
+const O_EXCL = 0o200;
+const O_CLOEXEC = 0o2000000;
+const PROT_READ_WRITE = 1 | 2;
+const MAP_SHARED = 0x01;
+const MAP_PRIVATE = 0x02;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+const MAP_FAILED = 2 ** 64 - 1;
+const EINTR = 4;
+const EAGAIN = 11;
+const ETIMEDOUT = 110;
+
+// struct stat: st_size is at 48 on both; st_mode and st_uid move.
+const STAT_SIZE = 144;
+const STAT_MODE = arch === "aarch64" ? 16 : 24;
+const STAT_UID = arch === "aarch64" ? 24 : 28;
+const STAT_FILE_SIZE = 48;
+
+/** What `fstat` says of a segment file. */
+export interface FileStatus {
+  size: number;
+  /** Permission bits (the low 12 bits of st_mode). */
+  mode: number;
+  uid: number;
+}
+
+/** Outcome of a futex wait, the same numbers as the core's host.wait import. */
+export const WAIT_WOKEN = 0;
+export const WAIT_NOT_EQUAL = 1;
+export const WAIT_TIMED_OUT = 2;
+
+const encoder = new TextEncoder();
+
+function cString(text: string): Uint8Array {
+  const bytes = new Uint8Array(encoder.encode(text).length + 1);
+  encoder.encodeInto(text, bytes);
+  return bytes;
+}
+
+/** One process's view of the operating system, shared by every segment it opens. */
+export class Posix {
+  readonly runtime: RuntimeName;
+  /** This process's pid. */
+  readonly pid: number;
+  /** This process's start time (clock ticks after boot), so that identity survives pid reuse. */
+  readonly startTicks: bigint;
+  readonly #c: Libc;
+  readonly #timespec = new BigInt64Array(2);
+  readonly #timespecBytes = new Uint8Array(this.#timespec.buffer);
+  readonly #statBytes = new Uint8Array(STAT_SIZE);
+  readonly #procBytes = new Uint8Array(1024);
+
+  constructor(libc: Libc) {
+    this.#c = libc;
+    this.runtime = libc.runtime;
+    this.pid = libc.getpid();
+    this.startTicks = this.processStartTicks(this.pid) ?? 0n;
+  }
+
+  #fail(what: string, errno: number, codeOverride?: WshmError["code"]): never {
+    throw new WshmError(codeOverride ?? codeForErrno(errno), `${what}: ${errnoName(errno)}`, {
+      errno,
+    });
+  }
+
+  /** Creates a new shared-memory object; fails with Exists if the name is taken. */
+  shmCreate(name: string, mode: number): number {
+    const fd = this.#c.shmOpen(cString(name), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) this.#fail(`Cannot create segment "${name}"`, this.#c.errno());
+    return fd;
+  }
+
+  /** Opens an existing shared-memory object for reading and writing. */
+  shmOpen(name: string): number {
+    const fd = this.#c.shmOpen(cString(name), O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0) {
+      const errno = this.#c.errno();
+      if (errno === 2) {
+        throw new WshmError("NotFound", `Cannot open segment "${name}": it does not exist`, {
+          errno,
+        });
+      }
+      this.#fail(`Cannot open segment "${name}"`, errno);
+    }
+    return fd;
+  }
+
+  /** Removes a name; the memory lives on until every process has unmapped it. */
+  shmUnlink(name: string): void {
+    if (this.#c.shmUnlink(cString(name)) !== 0) {
+      const errno = this.#c.errno();
+      if (errno === 2) {
+        throw new WshmError("NotFound", `Cannot remove segment "${name}": it does not exist`, {
+          errno,
+        });
+      }
+      this.#fail(`Cannot remove segment "${name}"`, errno);
+    }
+  }
+
+  /**
+   * Sizes a new segment file and reserves its memory now, so that running out
+   * of /dev/shm space is an error here instead of a SIGBUS on a later write.
+   */
+  reserve(fd: number, size: number, name: string): void {
+    const errno = this.#c.fallocate(fd, size);
+    if (errno !== 0) {
+      this.#fail(
+        `Cannot reserve ${size} bytes for segment "${name}" (is /dev/shm large enough?)`,
+        errno,
+        errno === 28 ? "NoSpace" : undefined,
+      );
+    }
+  }
+
+  /** Sets the exact permission bits (shm_open's mode is filtered by the umask). */
+  chmod(fd: number, mode: number, name: string): void {
+    if (this.#c.fchmod(fd, mode) !== 0) {
+      this.#fail(`Cannot set mode of segment "${name}"`, this.#c.errno());
+    }
+  }
+
+  stat(fd: number, name: string): FileStatus {
+    const bytes = this.#statBytes;
+    if (this.#c.fstat(fd, bytes) !== 0) this.#fail(`Cannot stat segment "${name}"`, this.#c.errno());
+    const view = new DataView(bytes.buffer);
+    return {
+      size: Number(view.getBigInt64(STAT_FILE_SIZE, true)),
+      mode: view.getUint32(STAT_MODE, true) & 0o7777,
+      uid: view.getUint32(STAT_UID, true),
+    };
+  }
+
+  /** Reads up to `count` bytes at `offset` without mapping anything. */
+  pread(fd: number, count: number, offset: number, name: string): Uint8Array {
+    const buffer = new Uint8Array(count);
+    const n = this.#c.pread(fd, buffer, count, offset);
+    if (n < 0) this.#fail(`Cannot read segment "${name}"`, this.#c.errno());
+    return buffer.subarray(0, n);
+  }
+
+  /** Maps `size` bytes of `fd` shared at exactly `address`, replacing what was there. */
+  mapShared(address: number, size: number, fd: number, name: string): void {
+    const result = this.#c.mmap(address, size, PROT_READ_WRITE, MAP_SHARED | MAP_FIXED, fd);
+    if (result !== address) {
+      const errno = this.#c.errno();
+      if (result === MAP_FAILED || result === -1) this.#fail(`Cannot map segment "${name}"`, errno);
+      throw new WshmError("Unknown", `Cannot map segment "${name}": mmap moved the mapping`);
+    }
+  }
+
+  /** Puts private zero pages back over `[address, address + size)`, detaching a segment. */
+  mapPrivate(address: number, size: number): void {
+    const result = this.#c.mmap(
+      address,
+      size,
+      PROT_READ_WRITE,
+      MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS,
+      -1,
+    );
+    if (result !== address) this.#fail("Cannot detach segment", this.#c.errno());
+  }
+
+  close(fd: number): void {
+    this.#c.close(fd);
+  }
+
+  #setTimespec(timeoutMs: number): Uint8Array {
+    const ms = Math.max(0, timeoutMs);
+    this.#timespec[0] = BigInt(Math.floor(ms / 1000));
+    this.#timespec[1] = BigInt(Math.floor((ms % 1000) * 1e6));
+    return this.#timespecBytes;
+  }
+
+  /**
+   * Sleeps while the word at `address` holds `expected`, at most `timeoutMs`
+   * (negative: no limit). Returns WAIT_WOKEN, WAIT_NOT_EQUAL or WAIT_TIMED_OUT.
+   */
+  futexWait(address: number, expected: number, timeoutMs: number): number {
+    const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+    while (true) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return WAIT_TIMED_OUT;
+      const spec = remaining === Infinity ? null : this.#setTimespec(remaining);
+      if (this.#c.futexWait(address, expected | 0, spec) === 0) return WAIT_WOKEN;
+      const errno = this.#c.errno();
+      if (errno === EAGAIN) return WAIT_NOT_EQUAL;
+      if (errno === ETIMEDOUT) return WAIT_TIMED_OUT;
+      if (errno !== EINTR) this.#fail("futex wait failed", errno);
+    }
+  }
+
+  /** The same wait off the JavaScript thread. Callers re-check their word after it resolves. */
+  futexWaitAsync(address: number, expected: number, timeoutMs: number): Promise<number> {
+    let spec: Uint8Array | null = null;
+    if (timeoutMs >= 0) {
+      const timespec = new BigInt64Array(2);
+      timespec[0] = BigInt(Math.floor(timeoutMs / 1000));
+      timespec[1] = BigInt(Math.floor((timeoutMs % 1000) * 1e6));
+      spec = new Uint8Array(timespec.buffer);
+    }
+    return this.#c.futexWaitAsync(address, expected | 0, spec);
+  }
+
+  /** Wakes at most `count` sleepers on the word at `address`. */
+  futexWake(address: number, count: number): number {
+    const n = this.#c.futexWake(address, count);
+    return n < 0 ? 0 : n;
+  }
+
+  addressOf(buffer: SharedArrayBuffer): number {
+    return this.#c.addressOf(buffer);
+  }
+
+  /** Sends a signal; false if the process does not exist or may not be signalled. */
+  kill(pid: number, signal: number): boolean {
+    return this.#c.kill(pid, signal) === 0;
+  }
+
+  /** Fields of /proc/PID/stat after the command name: [state, ppid, ...]; null if gone. */
+  #procStat(pid: number): string[] | null {
+    const fd = this.#c.open(cString(`/proc/${pid}/stat`), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return null;
+    const n = this.#c.pread(fd, this.#procBytes, this.#procBytes.length, 0);
+    this.#c.close(fd);
+    if (n <= 0) return null;
+    const text = new TextDecoder().decode(this.#procBytes.subarray(0, n));
+    // The command name is in parentheses and may itself hold spaces or ')'.
+    return text.slice(text.lastIndexOf(")") + 2).split(" ");
+  }
+
+  /** The start time of `pid` in clock ticks after boot, or null if it does not exist. */
+  processStartTicks(pid: number): bigint | null {
+    const fields = this.#procStat(pid);
+    // starttime is field 22 of stat; fields[0] here is field 3 (state).
+    return fields === null ? null : BigInt(fields[19]);
+  }
+
+  /**
+   * True if `pid` exists, is not a zombie, and (when `startTicks` is not 0)
+   * was started at `startTicks`.
+   */
+  processAlive(pid: number, startTicks: bigint): boolean {
+    if (pid <= 0) return false;
+    const fields = this.#procStat(pid);
+    if (fields === null) {
+      // /proc may hide other users' processes (hidepid): fall back to kill(0).
+      return this.#c.kill(pid, 0) === 0 || this.#c.errno() === 1;
+    }
+    if (fields[0] === "Z" || fields[0] === "X") return false;
+    return startTicks === 0n || BigInt(fields[19]) === startTicks;
+  }
+}

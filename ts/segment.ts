@@ -1,0 +1,446 @@
+/**
+ * A named POSIX shared-memory segment mapped into this process at wasm page 1,
+ * with the core instantiated over it.
+ *
+ * @module
+ */
+
+import { platform, type Posix } from "./platform/mod.ts";
+import { type Core, coreConstants, type CoreConstants, instantiateCore } from "./core.ts";
+import { WshmError } from "./errors.ts";
+import { checkSegmentName, checkSegmentSize, objectNameBytes } from "./names.ts";
+import { statusError } from "./status.ts";
+import { Mutex } from "./mutex.ts";
+
+// Loaded once per process; an unsupported platform is reported when used, not on import.
+const loadedPosix: Posix | WshmError = await platform().catch((e) => e);
+
+function posix(): Posix {
+  if (loadedPosix instanceof Error) throw loadedPosix;
+  return loadedPosix;
+}
+
+/** Options of {@linkcode Segment.create}. */
+export interface CreateOptions {
+  /** Bytes, rounded up to a multiple of 64 KiB; at most 1 GiB. */
+  size: number;
+  /** Permission bits of the /dev/shm file; default 0o600 (only this user). */
+  mode?: number;
+  /**
+   * true (default): fail with `Exists` if the name is taken. false: open the
+   * existing segment instead (its size is then the existing one).
+   */
+  exclusive?: boolean;
+}
+
+/** Options of {@linkcode Segment.open}. */
+export interface OpenOptions {
+  /** How long to wait for a segment whose creator is still initialising it; default 1000 ms. */
+  timeoutMs?: number;
+}
+
+/** One named object in a segment's directory. */
+export interface ObjectInfo {
+  name: string;
+  /** "bytes", "mutex", "semaphore", "rwlock", "event", "ring", "queue" or "channel". */
+  kind: string;
+  /** Offset from the start of the segment. */
+  offset: number;
+  size: number;
+}
+
+const KIND_NAMES = ["", "bytes", "mutex", "semaphore", "rwlock", "event", "ring", "queue", "channel"];
+
+/** The name of an object kind number, as shown by `objects()`. */
+export function kindName(kind: number): string {
+  return KIND_NAMES[kind] ?? `kind ${kind}`;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * A mapped segment. Create one with {@linkcode Segment.create}, attach to an
+ * existing one with {@linkcode Segment.open}; close it (or let `using` do so)
+ * to unmap it. Objects inside are reached by name: `segment.mutex("jobs")`.
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.create("/example", { size: 1 << 20 });
+ * const counter = new DataView(segment.bytes("counter", 8).buffer);
+ * using held = segment.mutex("counter-lock").lock();
+ * segment.unlink(); // the name goes now; the memory when the last process closes
+ * ```
+ */
+export class Segment implements Disposable {
+  /** The name, as given ("/jobs"). */
+  readonly name: string;
+  /** Size in bytes of the shared part. */
+  readonly size: number;
+  /** True if this call created the segment, false if it opened an existing one. */
+  readonly created: boolean;
+  /** The WebAssembly memory: page 0 is private, the segment starts at `constants.SEGMENT_BASE`. */
+  readonly memory: WebAssembly.Memory;
+  /** The core instance bound to this segment (advanced use: see docs/ABI.md). */
+  readonly core: Core;
+  /** The core's layout and status constants. */
+  readonly constants: CoreConstants;
+  /** The real address of wasm address 0 in this process. */
+  readonly base: number;
+  /** The platform layer of this process. */
+  readonly posix: Posix;
+  #closed = false;
+  // The open objects of this handle, by "kind:name", so that asking twice gives one object.
+  readonly #objects = new Map<string, unknown>();
+
+  private constructor(
+    name: string,
+    size: number,
+    created: boolean,
+    memory: WebAssembly.Memory,
+    base: number,
+    core: Core,
+  ) {
+    this.name = name;
+    this.size = size;
+    this.created = created;
+    this.memory = memory;
+    this.base = base;
+    this.core = core;
+    this.constants = coreConstants();
+    this.posix = posix();
+  }
+
+  /**
+   * Creates a segment and maps it. Fails with `Exists` if the name is taken
+   * (unless `exclusive: false`), `InvalidName`, `InvalidSize`,
+   * `PermissionDenied` or `NoSpace`. On failure nothing is left in /dev/shm.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/jobs", { size: 4 << 20, mode: 0o660 });
+   * ```
+   */
+  static create(name: string, options: CreateOptions): Segment {
+    checkSegmentName(name);
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Segment.create() needs an options object with a size");
+    }
+    const k = coreConstants();
+    const size = checkSegmentSize(options.size, k.PAGE_SIZE, k.SEGMENT_MAX_SIZE);
+    const mode = options.mode ?? 0o600;
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+      throw new RangeError(`Invalid mode ${mode}: it must be permission bits from 0 to 0o777`);
+    }
+    const os = posix();
+    let fd: number;
+    try {
+      fd = os.shmCreate(name, mode);
+    } catch (error) {
+      if (error instanceof WshmError && error.code === "Exists") {
+        if (options.exclusive === false) return Segment.open(name);
+        throw new WshmError("Exists", `Cannot create segment "${name}": it exists already`, {
+          errno: error.errno,
+        });
+      }
+      throw error;
+    }
+    let memory: WebAssembly.Memory | undefined;
+    let base = 0;
+    try {
+      os.chmod(fd, mode, name);
+      os.reserve(fd, size, name);
+      ({ memory, base } = mapInto(os, fd, size, name));
+      const core = instantiateCore(memory, base, os);
+      const status = core.segmentInit(size, os.pid, os.startTicks, Date.now());
+      if (status !== k.OK) throw statusError(status, `Cannot initialise segment "${name}"`);
+      return new Segment(name, size, true, memory, base, core);
+    } catch (error) {
+      if (memory !== undefined) os.mapPrivate(base + k.SEGMENT_BASE, size);
+      try {
+        os.shmUnlink(name);
+      } catch {
+        // Already gone: someone removed it while we failed; nothing is left either way.
+      }
+      throw error;
+    } finally {
+      os.close(fd);
+    }
+  }
+
+  /**
+   * Opens an existing segment and checks it before any use: magic, layout
+   * version, the size its header states against the file's size, and the
+   * bounds of every directory entry. Waits up to `timeoutMs` for a segment
+   * whose creator is still initialising it.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.open("/jobs", { timeoutMs: 2000 });
+   * ```
+   */
+  static open(name: string, options: OpenOptions = {}): Segment {
+    checkSegmentName(name);
+    const timeoutMs = options.timeoutMs ?? 1000;
+    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
+      throw new RangeError(`Invalid timeoutMs ${timeoutMs}: it must be a number >= 0`);
+    }
+    const os = posix();
+    const k = coreConstants();
+    const fd = os.shmOpen(name);
+    try {
+      const deadline = performance.now() + timeoutMs;
+      let size: number;
+      while ((size = checkHeader(os, fd, name, k)) === 0) {
+        if (performance.now() >= deadline) {
+          throw new WshmError(
+            "Timeout",
+            `Cannot open segment "${name}": it is still being initialised after ${timeoutMs} ms` +
+              " (its creator may have died; remove it with `wshm rm` if so)",
+          );
+        }
+        sleepSync(1);
+      }
+      const { memory, base } = mapInto(os, fd, size, name);
+      const core = instantiateCore(memory, base, os);
+      const status = core.segmentAttach(size, os.pid, os.startTicks);
+      if (status !== k.OK) {
+        os.mapPrivate(base + k.SEGMENT_BASE, size);
+        throw statusError(status, `Cannot open segment "${name}"`);
+      }
+      return new Segment(name, size, false, memory, base, core);
+    } finally {
+      os.close(fd);
+    }
+  }
+
+  /**
+   * Removes a segment's name from /dev/shm. Processes that have it mapped keep
+   * using it; the memory is freed when the last one closes.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * Segment.unlink("/jobs");
+   * ```
+   */
+  static unlink(name: string): void {
+    checkSegmentName(name);
+    posix().shmUnlink(name);
+  }
+
+  /** True once `close()` has run. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Throws `Closed` if this handle has been closed. */
+  assertOpen(): void {
+    if (this.#closed) {
+      throw new WshmError("Closed", `Segment "${this.name}" is closed`);
+    }
+  }
+
+  /**
+   * Unmaps the segment from this process. Views handed out before keep their
+   * memory but no longer reach the segment. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#objects.clear();
+    this.posix.mapPrivate(this.base + this.constants.SEGMENT_BASE, this.size);
+  }
+
+  /** Removes this segment's name (see {@linkcode Segment.unlink}); NotFound is ignored. */
+  unlink(): void {
+    try {
+      this.posix.shmUnlink(this.name);
+    } catch (error) {
+      if (!(error instanceof WshmError && error.code === "NotFound")) throw error;
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** The pid of the process that created the segment. */
+  get creatorPid(): number {
+    return this.view().getUint32(this.constants.HEADER_CREATOR_PID, true);
+  }
+
+  /** When the segment was created. */
+  get createdAt(): Date {
+    return new Date(this.view().getFloat64(this.constants.HEADER_CREATED_MS, true));
+  }
+
+  /** A DataView over the shared part (offset 0 is the segment's first byte). */
+  view(): DataView {
+    this.assertOpen();
+    return new DataView(this.memory.buffer, this.constants.SEGMENT_BASE, this.size);
+  }
+
+  /** The objects in the directory, in creation order of their entries. */
+  objects(): ObjectInfo[] {
+    const k = this.constants;
+    const view = this.view();
+    const list: ObjectInfo[] = [];
+    for (let i = 0; i < k.DIR_CAPACITY; i++) {
+      const kind = this.core.entryKind(i);
+      if (kind === 0) continue;
+      const entry = k.HEADER_DIRECTORY + i * k.DIR_ENTRY_SIZE;
+      const length = view.getUint32(entry + k.ENTRY_NAME_LENGTH, true);
+      const nameBytes = new Uint8Array(this.memory.buffer, k.SEGMENT_BASE + entry + k.ENTRY_NAME, length);
+      list.push({
+        name: decoder.decode(nameBytes.slice()),
+        kind: kindName(kind),
+        offset: this.core.entryOffset(i),
+        size: this.core.entrySize(i),
+      });
+    }
+    return list;
+  }
+
+  /**
+   * Finds the object `name` of `kind`, creating it with parameters `p0..p2`
+   * if it does not exist (and `create` is true). Returns its offset and size.
+   * For object classes; users call `mutex()`, `bytes()` and the like.
+   */
+  findOrCreate(
+    kind: number,
+    name: string,
+    create: boolean,
+    p0 = 0,
+    p1 = 0,
+    p2 = 0,
+  ): { offset: number; size: number; created: boolean } {
+    this.assertOpen();
+    const k = this.constants;
+    const bytes = objectNameBytes(name, k.NAME_MAX);
+    new Uint8Array(this.memory.buffer, this.core.nameScratch.value, bytes.length).set(bytes);
+    const what = `Cannot open ${kindName(kind)} "${name}" in segment "${this.name}"`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let index = this.core.directoryLookup(kind, bytes.length);
+      let created = false;
+      if (index === -k.NOT_FOUND && create) {
+        index = this.core.directoryCreate(kind, bytes.length, p0, p1, p2);
+        // Another process created it between our lookup and create: look again.
+        if (index === -k.EXISTS) continue;
+        created = true;
+      }
+      if (index < 0) throw statusError(index, what);
+      return { offset: this.core.entryOffset(index), size: this.core.entrySize(index), created };
+    }
+    throw statusError(-k.KIND_MISMATCH, what);
+  }
+
+  /** A cache of object wrappers, so that asking twice for one object gives one wrapper. */
+  cached<T>(key: string, make: () => T): T {
+    this.assertOpen();
+    let object = this.#objects.get(key) as T | undefined;
+    if (object === undefined) {
+      object = make();
+      this.#objects.set(key, object);
+    }
+    return object;
+  }
+
+  /**
+   * The mutex `name`, created on first use (unless `create: false`).
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/mutex-method", { size: 65536 });
+   * using held = segment.mutex("jobs").lock();
+   * segment.unlink();
+   * ```
+   */
+  mutex(name: string, options: { create?: boolean } = {}): Mutex {
+    return this.cached(`mutex:${name}`, () => {
+      const found = this.findOrCreate(this.constants.KIND_MUTEX, name, options.create ?? true);
+      return new Mutex(this, name, found.offset);
+    });
+  }
+
+  /**
+   * A named region of raw shared bytes, created zero-filled on first use.
+   * The view covers the whole region (its size rounded up to 64 bytes).
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/bytes-example", { size: 65536 });
+   * const counter = new BigInt64Array(segment.memory.buffer, segment.bytes("n", 8).byteOffset, 1);
+   * Atomics.add(counter, 0, 1n);
+   * segment.unlink();
+   * ```
+   */
+  bytes(name: string, size: number, options: { create?: boolean } = {}): Uint8Array {
+    if (!Number.isInteger(size) || size <= 0 || size > this.size) {
+      throw new RangeError(`Invalid size ${size} for bytes "${name}": 1 to ${this.size}`);
+    }
+    const found = this.findOrCreate(this.constants.KIND_BYTES, name, options.create ?? true, size);
+    if (found.size < size) {
+      throw new WshmError(
+        "InvalidArgument",
+        `bytes "${name}" in segment "${this.name}" has ${found.size} bytes, fewer than ${size}`,
+      );
+    }
+    return new Uint8Array(this.memory.buffer, this.constants.SEGMENT_BASE + found.offset, found.size);
+  }
+}
+
+/** Checks the header through pread; returns the size to map, or 0 while initialising. */
+function checkHeader(os: Posix, fd: number, name: string, k: CoreConstants): number {
+  const fileSize = os.stat(fd, name).size;
+  if (fileSize === 0) return 0;
+  const head = os.pread(fd, 24, 0, name);
+  const view = new DataView(head.buffer, head.byteOffset, head.length);
+  const what = `Cannot open segment "${name}"`;
+  if (head.length < 24) {
+    throw new WshmError("BadMagic", `${what}: it is not a wshm segment (only ${fileSize} bytes)`);
+  }
+  const magic = view.getUint32(k.HEADER_MAGIC, true);
+  if (magic === 0) return 0;
+  if (magic !== k.MAGIC) {
+    throw new WshmError("BadMagic", `${what}: it is not a wshm segment (magic 0x${magic.toString(16)})`);
+  }
+  const version = view.getUint32(k.HEADER_VERSION, true);
+  if (version !== k.LAYOUT_VERSION) {
+    throw new WshmError(
+      "VersionMismatch",
+      `${what}: it has layout version ${version}; this wshm reads version ${k.LAYOUT_VERSION}`,
+    );
+  }
+  if (view.getUint32(k.HEADER_STATE, true) === k.STATE_INITIALISING) return 0;
+  const stated = Number(view.getBigUint64(k.HEADER_SEGMENT_SIZE, true));
+  if (stated !== fileSize) {
+    throw new WshmError(
+      "Corrupt",
+      `${what}: its header states ${stated} bytes but the file has ${fileSize}` +
+        (stated > fileSize ? " (truncated)" : ""),
+    );
+  }
+  if (stated % k.PAGE_SIZE !== 0 || stated < k.SEGMENT_MIN_SIZE || stated > k.SEGMENT_MAX_SIZE) {
+    throw new WshmError("Corrupt", `${what}: its header states an impossible size ${stated}`);
+  }
+  return stated;
+}
+
+/** A shared wasm memory of size + 64 KiB with the file mapped over everything after page 0. */
+function mapInto(os: Posix, fd: number, size: number, name: string) {
+  const k = coreConstants();
+  const pages = Math.ceil(size / k.PAGE_SIZE) + 1;
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const base = os.addressOf(memory.buffer as unknown as SharedArrayBuffer);
+  os.mapShared(base + k.SEGMENT_BASE, size, fd, name);
+  return { memory, base };
+}

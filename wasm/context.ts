@@ -1,0 +1,68 @@
+// Per-instance state of the core: who this process is and where the segment
+// ends. Each process instantiates the module once per attached segment, so
+// these globals live in page 0 and are never shared.
+
+import { SEGMENT_BASE } from "./layout";
+import { hostProcessAlive } from "./host";
+
+/** This process's pid, the identity written into lock words. */
+export let selfPid: u32 = 0;
+/** This process's start time in clock ticks since boot; with the pid it survives pid reuse. */
+export let selfStartTicks: u64 = 0;
+/** One past the last wasm address of the segment. */
+export let segmentEnd: u32 = SEGMENT_BASE;
+/** How long a sleeper waits before it checks whether a lock's holder is still alive. */
+export let livenessPollMs: f64 = 100;
+/** How many times a contended lock loads its word before parking. */
+export let spinLimit: i32 = 100;
+
+export function setIdentity(pid: u32, startTicks: u64): void {
+  selfPid = pid;
+  selfStartTicks = startTicks;
+}
+
+export function setSegmentEnd(end: u32): void {
+  segmentEnd = end;
+}
+
+/** Sets how often sleepers check the liveness of a holder (milliseconds, at least 1). */
+export function setLivenessPollMs(ms: f64): void {
+  livenessPollMs = ms < 1 ? 1 : ms;
+}
+
+/** Sets how many loads a contended lock spins before it parks (0 parks at once). */
+export function setSpinLimit(count: i32): void {
+  spinLimit = count < 0 ? 0 : count;
+}
+
+/** True if [offset, offset + size) lies inside the segment (offsets are segment offsets). */
+// @ts-ignore: decorator
+@inline export function inSegment(offset: u32, size: u32): bool {
+  return <u64>SEGMENT_BASE + <u64>offset + <u64>size <= <u64>segmentEnd;
+}
+
+/** Liveness of another process; this process is always alive to itself. */
+export function processAlive(pid: u32, startTicks: u64): bool {
+  if (pid == selfPid) return true;
+  return hostProcessAlive(<i32>pid, startTicks) != 0;
+}
+
+// The step API (every blocking export has a non-blocking twin): when a step
+// returns MUST_WAIT it leaves here the word to wait on and the value to expect.
+let pendingWaitAddress: u32 = 0;
+let pendingWaitValue: i32 = 0;
+
+export function requestWait(address: u32, value: i32): void {
+  pendingWaitAddress = address;
+  pendingWaitValue = value;
+}
+
+/** The wasm address of the futex word the last MUST_WAIT step asked to wait on. */
+export function waitAddress(): u32 {
+  return pendingWaitAddress;
+}
+
+/** The value that word held when the last MUST_WAIT step was decided. */
+export function waitValue(): i32 {
+  return pendingWaitValue;
+}

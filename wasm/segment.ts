@@ -1,0 +1,76 @@
+// Creating and attaching a segment: the creation handshake and the checks an
+// opener makes before it trusts anything in a segment.
+//
+// The creator maps a fresh, zero-filled segment, calls segmentInit, which
+// writes every header field, then the magic, then (release) STATE_READY. An
+// opener calls segmentAttach with the size the host mapped (fstat's size); it
+// returns INITIALISING while the creator is still at work, so the host can
+// wait, bounded, and call again.
+
+import {
+  DIR_CAPACITY, HEADER_ALLOC_TOP, HEADER_CREATED_MS, HEADER_CREATOR_PID, HEADER_CREATOR_START,
+  HEADER_DIR_CAPACITY, HEADER_DIR_LOCK, HEADER_MAGIC, HEADER_SEGMENT_SIZE, HEADER_SIZE,
+  HEADER_STATE, HEADER_VERSION, LAYOUT_VERSION, MAGIC, PAGE_SIZE, SEGMENT_BASE, SEGMENT_MAX_SIZE,
+  SEGMENT_MIN_SIZE, STATE_INITIALISING, STATE_READY,
+} from "./layout";
+import { setIdentity, setSegmentEnd } from "./context";
+import { mutexInit } from "./mutex";
+import { directoryValidate } from "./directory";
+import {
+  BAD_MAGIC, CORRUPT, INITIALISING, INVALID_ARGUMENT, OK, VERSION_MISMATCH,
+} from "./status";
+
+function validSize(size: u64): bool {
+  return size >= SEGMENT_MIN_SIZE && size <= SEGMENT_MAX_SIZE && size % PAGE_SIZE == 0;
+}
+
+/** Writes the header of a new, zero-filled segment of `size` bytes and marks it ready. */
+export function segmentInit(size: u32, pid: u32, startTicks: u64, createdEpochMs: f64): i32 {
+  if (!validSize(size)) return INVALID_ARGUMENT;
+  setIdentity(pid, startTicks);
+  setSegmentEnd(SEGMENT_BASE + size);
+  const h = SEGMENT_BASE;
+  store<u64>(h + HEADER_SEGMENT_SIZE, size);
+  store<u32>(h + HEADER_CREATOR_PID, pid);
+  store<u64>(h + HEADER_CREATOR_START, startTicks);
+  store<f64>(h + HEADER_CREATED_MS, createdEpochMs);
+  store<u32>(h + HEADER_ALLOC_TOP, HEADER_SIZE);
+  store<u32>(h + HEADER_DIR_CAPACITY, DIR_CAPACITY);
+  mutexInit(HEADER_DIR_LOCK);
+  store<u32>(h + HEADER_VERSION, LAYOUT_VERSION);
+  atomic.store<u32>(h + HEADER_MAGIC, MAGIC);
+  // SYNC: release; an opener that reads READY (acquire) sees the whole header.
+  atomic.store<u32>(h + HEADER_STATE, STATE_READY);
+  return OK;
+}
+
+/**
+ * Checks a segment of which the host mapped `mappedSize` bytes at SEGMENT_BASE,
+ * and adopts it for this instance: OK, INITIALISING (ask again later),
+ * BAD_MAGIC, VERSION_MISMATCH or CORRUPT. Reads nothing past `mappedSize`.
+ */
+export function segmentAttach(mappedSize: u32, pid: u32, startTicks: u64): i32 {
+  setIdentity(pid, startTicks);
+  if (mappedSize < HEADER_SIZE) return mappedSize == 0 ? INITIALISING : BAD_MAGIC;
+  const h = SEGMENT_BASE;
+  const magic = atomic.load<u32>(h + HEADER_MAGIC);
+  if (magic == 0) return INITIALISING;
+  if (magic != MAGIC) return BAD_MAGIC;
+  if (load<u32>(h + HEADER_VERSION) != LAYOUT_VERSION) return VERSION_MISMATCH;
+  // SYNC: acquire; pairs with the release of STATE_READY in segmentInit.
+  const state = atomic.load<u32>(h + HEADER_STATE);
+  if (state == STATE_INITIALISING) return INITIALISING;
+  if (state != STATE_READY) return CORRUPT;
+  const size = load<u64>(h + HEADER_SEGMENT_SIZE);
+  if (!validSize(size) || size != <u64>mappedSize) return CORRUPT;
+  if (load<u32>(h + HEADER_DIR_CAPACITY) != DIR_CAPACITY) return CORRUPT;
+  setSegmentEnd(SEGMENT_BASE + mappedSize);
+  const status = directoryValidate();
+  if (status != OK) setSegmentEnd(SEGMENT_BASE);
+  return status;
+}
+
+/** The size the header states (bytes), read without trusting it. */
+export function segmentStatedSize(): f64 {
+  return <f64>load<u64>(SEGMENT_BASE + HEADER_SEGMENT_SIZE);
+}
