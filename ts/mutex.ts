@@ -121,7 +121,7 @@ export class Mutex {
     if (first !== this.segment.constants.WOULD_BLOCK) return this.#held(first, "lock");
     const status = await stepUntilDone(
       this.segment,
-      (checkHolder) => this.segment.core.mutexLockStep(this.offset, checkHolder),
+      (_waited, sliceElapsed) => this.segment.core.mutexLockStep(this.offset, sliceElapsed),
       timeoutMs,
     );
     return this.#held(status, "lock");

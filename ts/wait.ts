@@ -8,24 +8,36 @@ import type { Segment } from "./segment.ts";
 const ASYNC_SLICE_MS = 100;
 
 /**
- * Calls `step(checkHolder)` until it returns something other than MUST_WAIT,
- * sleeping off-thread in between. Returns the last status, or TIMED_OUT.
- * `checkHolder` is true after a sleep that ran its whole slice.
+ * Calls `step(waited, sliceElapsed)` until it returns something other than
+ * MUST_WAIT, sleeping off-thread in between on the word the core named.
+ * `waited` is true on every call after a MUST_WAIT; `sliceElapsed` when that
+ * sleep ran its whole slice (time to check a holder's liveness). Returns the
+ * last status, or TIMED_OUT after calling `cancel` (which undoes whatever
+ * registration the last MUST_WAIT step made).
  */
 export async function stepUntilDone(
   segment: Segment,
-  step: (checkHolder: boolean) => number,
+  step: (waited: boolean, sliceElapsed: boolean) => number,
   timeoutMs: number,
+  cancel?: () => void,
 ): Promise<number> {
   const k = segment.constants;
   const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+  let waited = false;
   let checkHolder = false;
   while (true) {
-    segment.assertOpen();
-    const status = step(checkHolder);
+    if (segment.closed) {
+      if (waited) cancel?.();
+      segment.assertOpen();
+    }
+    const status = step(waited, checkHolder);
     if (status !== k.MUST_WAIT) return status;
+    waited = true;
     const remaining = deadline - performance.now();
-    if (remaining <= 0) return k.TIMED_OUT;
+    if (remaining <= 0) {
+      cancel?.();
+      return k.TIMED_OUT;
+    }
     const slice = Math.min(remaining, ASYNC_SLICE_MS);
     const started = performance.now();
     await segment.posix.futexWaitAsync(

@@ -25,3 +25,7 @@ export {
   MUTEX_SIZE, mutexTryLock, mutexLockStep, mutexLock, mutexUnlock, mutexConsistent, mutexHolder,
   mutexHasWaiters,
 } from "./mutex";
+export {
+  SEMAPHORE_SIZE, SEMAPHORE_VALUE_MAX, semaphoreTryWait, semaphoreWaitStep, semaphoreCancelWait,
+  semaphoreWait, semaphorePost, semaphoreValue, semaphoreSleepers, semaphoreMaximum,
+} from "./semaphore";

@@ -1,0 +1,174 @@
+// Counting semaphore.
+//
+// Layout (SEMAPHORE_SIZE bytes at a CACHE_LINE-aligned offset; the two hot
+// words share one line on purpose: every wait and post touches both):
+//
+//  0  ┌───────────────────────────────────────────────────────────────┐
+//     │ value u32: permits available now (the futex word)             │
+//  4  │ sleepers u32: processes registered as (about to be) asleep    │
+//  8  │ maximum u32: a post beyond it fails with OVERFLOW             │
+//  12 │ initial u32: the value at creation (for inspection)           │
+//  16 │ posts u64, 24 waits u64: totals (diagnostics; non-atomic adds │
+//     │ after the fact, so approximate under contention)              │
+//     └───────────────────────────────────────────────────────────────┘
+//
+// Who writes what: `value` changes only by compare-and-swap (a waiter takes
+// one, a poster adds one). `sleepers` is incremented by a waiter before it
+// looks at `value` for the last time and decremented after it wakes.
+//
+// No lost post: a waiter does [sleepers += 1; read value; futex-wait while
+// value == 0], a poster does [value += 1; read sleepers; wake one if > 0].
+// Both pairs are sequentially consistent atomics, so either the poster sees
+// the sleeper and wakes it, or the waiter sees the new value and does not
+// sleep (and futex_wait itself re-checks value == 0 inside the kernel).
+// A post wakes at most one sleeper; if a running waiter takes that permit
+// first, the woken one sleeps again: every permit goes to exactly one taker.
+//
+// Permits are not owned: a process that dies after taking a permit takes it
+// with it. Protocols that must survive that (the channel) keep their own
+// record of who holds what.
+
+import { SEGMENT_BASE } from "./layout";
+import { hostNowMs, hostWait, hostWake } from "./host";
+import { requestWait, spinLimit } from "./context";
+import { INVALID_ARGUMENT, MUST_WAIT, OK, OVERFLOW, TIMED_OUT, WOULD_BLOCK } from "./status";
+
+export const SEMAPHORE_SIZE: u32 = 64;
+/** The largest maximum a semaphore may have. */
+export const SEMAPHORE_VALUE_MAX: u32 = 0x7FFFFFFF;
+
+// @ts-ignore: decorator
+@inline const VALUE: u32 = 0;
+// @ts-ignore: decorator
+@inline const SLEEPERS: u32 = 4;
+// @ts-ignore: decorator
+@inline const MAXIMUM: u32 = 8;
+// @ts-ignore: decorator
+@inline const INITIAL: u32 = 12;
+// @ts-ignore: decorator
+@inline const POSTS: u32 = 16;
+// @ts-ignore: decorator
+@inline const WAITS: u32 = 24;
+
+// @ts-ignore: decorator
+@inline function at(offset: u32): u32 {
+  return SEGMENT_BASE + offset;
+}
+
+/** Parameters are valid if 0 <= initial <= maximum <= SEMAPHORE_VALUE_MAX and maximum > 0. */
+export function semaphoreParamsValid(initial: u32, maximum: u32): bool {
+  return maximum > 0 && maximum <= SEMAPHORE_VALUE_MAX && initial <= maximum;
+}
+
+export function semaphoreInit(offset: u32, initial: u32, maximum: u32): void {
+  const a = at(offset);
+  store<u32>(a + MAXIMUM, maximum);
+  store<u32>(a + INITIAL, initial);
+  store<u32>(a + VALUE, initial);
+}
+
+/** Takes a permit if one is available now: OK or WOULD_BLOCK. */
+export function semaphoreTryWait(offset: u32): i32 {
+  const a = at(offset);
+  let v = atomic.load<u32>(a + VALUE);
+  while (v > 0) {
+    // SYNC: acquire; what the poster wrote before posting is visible to us.
+    const old = atomic.cmpxchg<u32>(a + VALUE, v, v - 1);
+    if (old == v) {
+      store<u64>(a + WAITS, load<u64>(a + WAITS) + 1);
+      return OK;
+    }
+    v = old;
+  }
+  return WOULD_BLOCK;
+}
+
+/**
+ * One step of a wait, for hosts that wait asynchronously. `registered` says
+ * that the previous step returned MUST_WAIT (and so registered a sleeper that
+ * this step now removes). Returns OK (permit taken) or MUST_WAIT (registered;
+ * wait on waitAddress() for waitValue(), then step again with registered).
+ * A host that gives up after MUST_WAIT calls semaphoreCancelWait.
+ */
+export function semaphoreWaitStep(offset: u32, registered: bool): i32 {
+  const a = at(offset);
+  if (registered) atomic.sub<u32>(a + SLEEPERS, 1);
+  while (true) {
+    if (semaphoreTryWait(offset) == OK) return OK;
+    atomic.add<u32>(a + SLEEPERS, 1);
+    // SYNC: seq_cst after registering; see the no-lost-post argument above.
+    if (atomic.load<u32>(a + VALUE) == 0) {
+      requestWait(a + VALUE, 0);
+      return MUST_WAIT;
+    }
+    atomic.sub<u32>(a + SLEEPERS, 1);
+  }
+}
+
+/** Withdraws the sleeper registered by a MUST_WAIT step that will not be followed up. */
+export function semaphoreCancelWait(offset: u32): void {
+  atomic.sub<u32>(at(offset) + SLEEPERS, 1);
+}
+
+/** Takes a permit, waiting at most `timeoutMs` (negative: no limit): OK or TIMED_OUT. */
+export function semaphoreWait(offset: u32, timeoutMs: f64): i32 {
+  if (semaphoreTryWait(offset) == OK) return OK;
+  const a = at(offset);
+  for (let i = 0; i < spinLimit; i++) {
+    if (atomic.load<u32>(a + VALUE) != 0 && semaphoreTryWait(offset) == OK) return OK;
+  }
+  if (timeoutMs == 0) return TIMED_OUT;
+  const deadline = timeoutMs < 0 ? Infinity : hostNowMs() + timeoutMs;
+  let registered = false;
+  while (true) {
+    if (semaphoreWaitStep(offset, registered) == OK) return OK;
+    registered = true;
+    const remaining = deadline - hostNowMs();
+    if (remaining <= 0) {
+      semaphoreCancelWait(offset);
+      return TIMED_OUT;
+    }
+    hostWait(a + VALUE, 0, remaining);
+  }
+}
+
+/** Adds `count` permits and wakes as many sleepers: OK, or OVERFLOW (nothing added). */
+export function semaphorePost(offset: u32, count: u32): i32 {
+  if (count == 0) return INVALID_ARGUMENT;
+  const a = at(offset);
+  const maximum = load<u32>(a + MAXIMUM);
+  let v = atomic.load<u32>(a + VALUE);
+  while (true) {
+    if (count > maximum || v > maximum - count) return OVERFLOW;
+    // SYNC: release; publishes what was written before the post to the taker.
+    const old = atomic.cmpxchg<u32>(a + VALUE, v, v + count);
+    if (old == v) break;
+    v = old;
+  }
+  store<u64>(a + POSTS, load<u64>(a + POSTS) + count);
+  if (atomic.load<u32>(a + SLEEPERS) != 0) hostWake(a + VALUE, <i32>count);
+  return OK;
+}
+
+/** The number of permits available now (for inspection; stale as soon as read). */
+export function semaphoreValue(offset: u32): u32 {
+  return atomic.load<u32>(at(offset) + VALUE);
+}
+
+/** The number of registered sleepers (for inspection). */
+export function semaphoreSleepers(offset: u32): u32 {
+  return atomic.load<u32>(at(offset) + SLEEPERS);
+}
+
+/** The maximum value given at creation. */
+export function semaphoreMaximum(offset: u32): u32 {
+  return load<u32>(at(offset) + MAXIMUM);
+}
+
+/** A structural check of a semaphore found in a segment being opened. */
+export function semaphoreValidate(offset: u32, size: u32): bool {
+  if (size < SEMAPHORE_SIZE) return false;
+  const a = at(offset);
+  const maximum = load<u32>(a + MAXIMUM);
+  return maximum > 0 && maximum <= SEMAPHORE_VALUE_MAX && atomic.load<u32>(a + VALUE) <= maximum;
+}
