@@ -24,8 +24,9 @@ export function loadBunLibc(ffi: BunFfi): Libc {
     kill: { args: [T.i32, T.i32], returns: T.i32 },
     getpid: { args: [], returns: T.i32 },
     __errno_location: { args: [], returns: T.ptr },
-    // long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3)
-    syscall: { args: [T.i64, T.u64, T.i32, T.i32, T.ptr, T.u64, T.i32], returns: T.i64_fast },
+    // long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3);
+    // read as i32: futex results fit.
+    syscall: { args: [T.i64, T.u64, T.i32, T.i32, T.ptr, T.u64, T.i32], returns: T.i32 },
   });
   const errnoPointer = c.__errno_location();
   let waiters: BunWaiterPool | undefined;
@@ -44,9 +45,8 @@ export function loadBunLibc(ffi: BunFfi): Libc {
     kill: (pid, signal) => c.kill(pid, signal),
     getpid: () => c.getpid(),
     futexWait: (address, expected, timespec) =>
-      Number(c.syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec, 0, 0)),
-    futexWake: (address, count) =>
-      Number(c.syscall(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0, 0)),
+      c.syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec, 0, 0),
+    futexWake: (address, count) => c.syscall(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0, 0),
     futexWaitAsync: (address, expected, timespec) => {
       waiters ??= new BunWaiterPool();
       return waiters.wait(address, expected, timespec);
@@ -55,6 +55,9 @@ export function loadBunLibc(ffi: BunFfi): Libc {
     addressOf: (buffer) => Number(ffi.ptr(new Uint8Array(buffer))),
   };
 }
+
+// Beside this file: bun_waiter.ts in the sources, bun_waiter.js in the npm build.
+const waiterFile = import.meta.url.endsWith(".ts") ? "./bun_waiter.ts" : "./bun_waiter.js";
 
 /**
  * Worker threads that each make one blocking futex wait at a time. Workers are
@@ -69,7 +72,7 @@ class BunWaiterPool {
     // deno-lint-ignore no-explicit-any
     const W = (globalThis as any).Worker;
     const worker = this.#idle.pop() ??
-      new W(new URL("./bun_waiter.ts", import.meta.url).href, { smol: true });
+      new W(new URL(waiterFile, import.meta.url).href, { smol: true });
     const timeoutNs = timespec === null
       ? -1
       : Number(new DataView(timespec.buffer, timespec.byteOffset).getBigInt64(0, true)) * 1e9 +

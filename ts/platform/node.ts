@@ -25,9 +25,10 @@ export function loadNodeLibc(koffi: any): Libc {
   const close = f("int close(int fd)");
   const kill = f("int kill(int pid, int sig)");
   const getpid = f("int getpid()");
-  // long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3)
+  // long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3).
+  // The result is read as int: futex results fit, and it avoids BigInt.
   const syscall = f(
-    "int64_t syscall(int64_t nr, uintptr_t addr, int op, int val, void *timeout, uintptr_t addr2, int val3)",
+    "int syscall(int64_t nr, uintptr_t addr, int op, int val, void *timeout, uintptr_t addr2, int val3)",
   );
   return {
     runtime: "node",
@@ -44,9 +45,8 @@ export function loadNodeLibc(koffi: any): Libc {
     kill: (pid, signal) => kill(pid, signal),
     getpid: () => getpid(),
     futexWait: (address, expected, timespec) =>
-      Number(syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec, 0, 0)),
-    futexWake: (address, count) =>
-      Number(syscall(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0, 0)),
+      syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec, 0, 0),
+    futexWake: (address, count) => syscall(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0, 0),
     futexWaitAsync: (address, expected, timespec) =>
       new Promise((resolve, reject) => {
         syscall.async(
@@ -57,8 +57,7 @@ export function loadNodeLibc(koffi: any): Libc {
           timespec,
           0,
           0,
-          (error: unknown, result: number | bigint) =>
-            error ? reject(error) : resolve(Number(result)),
+          (error: unknown, result: number) => error ? reject(error) : resolve(result),
         );
       }),
     errno: () => koffi.errno(),

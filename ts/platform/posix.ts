@@ -223,6 +223,11 @@ export class Posix {
     return this.#c.addressOf(buffer);
   }
 
+  /** getpid() through the FFI every time (uncached): the cost of one trivial FFI call. */
+  getpidUncached(): number {
+    return this.#c.getpid();
+  }
+
   /** Sends a signal; false if the process does not exist or may not be signalled. */
   kill(pid: number, signal: number): boolean {
     return this.#c.kill(pid, signal) === 0;

@@ -1,0 +1,87 @@
+// The cost of the primitives every object is built from, in this runtime:
+// an uncontended mutex lock+unlock called from TypeScript (through the Mutex
+// class, and straight through the core's exports), a semaphore post+take with
+// nobody waiting (no syscall: the sleepers count is 0), and a futex wake with
+// nobody waiting (one real syscall), beside getpid() through the same FFI as
+// the baseline of what one FFI call costs.
+//
+//   deno run -A bench/primitives.ts [--rounds 15] [--iterations 1000000] [--json]
+//   node dist/bench/primitives.js ...      bun bench/primitives.ts ...
+// Prints one JSON line per case with --json: {"bench":"primitives","runtime",
+// "case","unit":"ns/op","median","rounds":[...]}.
+
+import { Segment } from "../ts/mod.ts";
+import { flag, interleaved, median, nsPerOp } from "./lib.ts";
+
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+const runtime = g.Bun ? "bun" : g.Deno ? "deno" : "node";
+const rounds = Number(flag("rounds", "15"));
+const iterations = Number(flag("iterations", "1000000"));
+const json = flag("json") !== undefined;
+
+const name = `/wshm-bench-primitives-${process.pid}`;
+const segment = Segment.create(name, { size: 65536 });
+try {
+  const mutex = segment.mutex("m");
+  const semaphore = segment.findOrCreate(segment.constants.KIND_SEMAPHORE, "s", true, 0, 1 << 30).offset;
+  const core = segment.core;
+  const offset = mutex.offset;
+  const posix = segment.posix;
+  const wakeAddress = segment.base + segment.constants.SEGMENT_BASE + semaphore;
+  const wakeIterations = Math.max(1000, iterations / 10);
+
+  const cases = [
+    {
+      name: "mutex lock+unlock (Mutex class)",
+      round: () => nsPerOp(iterations, (n) => {
+        for (let i = 0; i < n; i++) {
+          mutex.lock();
+          mutex.unlock();
+        }
+      }),
+    },
+    {
+      name: "mutex lock+unlock (core exports)",
+      round: () => nsPerOp(iterations, (n) => {
+        for (let i = 0; i < n; i++) {
+          core.mutexLock(offset, -1);
+          core.mutexUnlock(offset);
+        }
+      }),
+    },
+    {
+      name: "semaphore post+tryWait, nobody waiting",
+      round: () => nsPerOp(iterations, (n) => {
+        for (let i = 0; i < n; i++) {
+          core.semaphorePost(semaphore, 1);
+          core.semaphoreTryWait(semaphore);
+        }
+      }),
+    },
+    {
+      name: "futex wake syscall, nobody waiting",
+      round: () => nsPerOp(wakeIterations, (n) => {
+        for (let i = 0; i < n; i++) posix.futexWake(wakeAddress, 1);
+      }),
+    },
+    {
+      name: "baseline: getpid() through the FFI",
+      round: () => nsPerOp(wakeIterations, (n) => {
+        for (let i = 0; i < n; i++) posix.getpidUncached();
+      }),
+    },
+  ];
+  const results = interleaved(cases, rounds);
+  for (const [label, values] of results) {
+    const m = median(values);
+    if (json) {
+      console.log(JSON.stringify({ bench: "primitives", runtime, case: label, unit: "ns/op", median: m, rounds: values }));
+    } else {
+      console.log(`${runtime.padEnd(5)} ${label.padEnd(42)} ${m.toFixed(1).padStart(8)} ns/op`);
+    }
+  }
+} finally {
+  segment.close();
+  Segment.unlink(name);
+}
