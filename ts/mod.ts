@@ -18,4 +18,6 @@ export type { CreateOptions, ObjectInfo, OpenOptions } from "./segment.ts";
 export { Mutex, MutexGuard } from "./mutex.ts";
 export type { LockOptions } from "./mutex.ts";
 export { WshmError } from "./errors.ts";
+export type { Core, CoreConstants } from "./core.ts";
+export type { Posix } from "./platform/posix.ts";
 export type { WshmErrorCode } from "./errors.ts";
