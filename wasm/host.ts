@@ -24,7 +24,10 @@ export declare function hostWait(addr: u32, expected: i32, timeoutMs: f64): i32;
 @external("host", "wake")
 export declare function hostWake(addr: u32, count: i32): i32;
 
-/** A monotonic clock in milliseconds, the same clock in every process. */
+/**
+ * A monotonic clock in milliseconds. Only differences taken within one
+ * process matter (deadlines), so each host may use its own origin.
+ */
 @external("host", "nowMs")
 export declare function hostNowMs(): f64;
 
