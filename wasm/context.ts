@@ -41,9 +41,13 @@ export function setSpinLimit(count: i32): void {
   return <u64>SEGMENT_BASE + <u64>offset + <u64>size <= <u64>segmentEnd;
 }
 
-/** Liveness of another process; this process is always alive to itself. */
+/**
+ * Liveness of a recorded process. A record of this process's own pid is alive
+ * unless its start time says it belongs to an earlier process that had the
+ * same pid (pid reuse); with no start time recorded it cannot be told apart.
+ */
 export function processAlive(pid: u32, startTicks: u64): bool {
-  if (pid == selfPid) return true;
+  if (pid == selfPid) return startTicks == 0 || startTicks == selfStartTicks;
   return hostProcessAlive(<i32>pid, startTicks) != 0;
 }
 

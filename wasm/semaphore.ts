@@ -105,9 +105,15 @@ export function semaphoreWaitStep(offset: u32, registered: bool): i32 {
   }
 }
 
-/** Withdraws the sleeper registered by a MUST_WAIT step that will not be followed up. */
+/**
+ * Withdraws the sleeper registered by a MUST_WAIT step that will not be
+ * followed up. A post may already have woken this sleeper for a permit it
+ * now leaves behind; so that no other sleeper misses that wake-up, pass it on.
+ */
 export function semaphoreCancelWait(offset: u32): void {
-  atomic.sub<u32>(at(offset) + SLEEPERS, 1);
+  const a = at(offset);
+  const remaining = atomic.sub<u32>(a + SLEEPERS, 1) - 1;
+  if (remaining != 0 && atomic.load<u32>(a + VALUE) != 0) hostWake(a + VALUE, 1);
 }
 
 /** Takes a permit, waiting at most `timeoutMs` (negative: no limit): OK or TIMED_OUT. */

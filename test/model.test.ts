@@ -1,0 +1,243 @@
+// Model checks of the lock protocols (model/*.pml, see model/README.md): for
+// each configuration, spin generates a verifier, gcc compiles it and the
+// verifier explores every interleaving of 3 processes. Correct models must
+// come out with no error; the deliberately broken variants must be caught, so
+// that this suite proves it can fail. Without spin or gcc every check is
+// registered as skipped, never as passed.
+
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { execFile, spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { root, runtime } from "./helpers.ts";
+
+const test = suite(`Promela models (${runtime})`);
+
+interface Check {
+  name: string;
+  model: "mutex" | "semaphore" | "event";
+  defines: string[];
+  /** Search for cycles without progress (pan -DNP, -l) instead of safety. */
+  progress?: boolean;
+  /** Do not report invalid end states (pan -E): for workloads that may starve by design. */
+  ignoreEndStates?: boolean;
+  /** undefined: no error allowed; a pattern: pan must report an error that matches it. */
+  mustFail?: RegExp;
+}
+
+const CHECKS: Check[] = [
+  { name: "mutex: mutual exclusion, no lost wake-up, no deadlock", model: "mutex", defines: [] },
+  {
+    name: "mutex: the same with spurious wake-ups and early slice ends",
+    model: "mutex",
+    defines: ["-DSPURIOUS"],
+  },
+  {
+    name: "mutex: holders die; waiters take over with OWNER_DIED; NOT_RECOVERABLE sticks",
+    model: "mutex",
+    defines: ["-DDEATH"],
+  },
+  {
+    name: "mutex: holders die; no waiter times out forever (no non-progress cycle)",
+    model: "mutex",
+    defines: ["-DDEATH"],
+    progress: true,
+  },
+  {
+    name: "mutex: holders die, and slices also end early (live holders get checked)",
+    model: "mutex",
+    defines: ["-DDEATH", "-DSPURIOUS"],
+  },
+  {
+    name: "mutex, broken (woken waiter drops WAITERS): spin finds the lost wake-up",
+    model: "mutex",
+    defines: ["-DBROKEN_WOKEN_FORGETS_WAITERS"],
+    mustFail: /assertion violated/,
+  },
+  {
+    name: "mutex, broken, without the invariant: spin finds a sleeper stuck at the end",
+    model: "mutex",
+    defines: ["-DBROKEN_WOKEN_FORGETS_WAITERS", "-DNO_WAKE_INVARIANT"],
+    mustFail: /invalid end state/,
+  },
+  {
+    name: "semaphore: conservation and no lost post, mixed waits and posts",
+    model: "semaphore",
+    defines: ["-DWORKLOAD=0"],
+  },
+  { name: "semaphore: as a lock (two sleepers at once)", model: "semaphore", defines: ["-DWORKLOAD=1"] },
+  {
+    name: "semaphore: as a lock, with spurious wake-ups",
+    model: "semaphore",
+    defines: ["-DWORKLOAD=1", "-DSPURIOUS"],
+  },
+  { name: "semaphore: hand-off, posts of 1", model: "semaphore", defines: ["-DWORKLOAD=2"] },
+  {
+    name: "semaphore: hand-off, posts of 2 (one wake of 2)",
+    model: "semaphore",
+    defines: ["-DWORKLOAD=2", "-DPOST2"],
+  },
+  {
+    name: "semaphore: posts beyond the maximum fail and never push the value over it",
+    model: "semaphore",
+    defines: ["-DALLOW_OVERFLOW", "-DMAXV=2", "-DPOST2", "-DINIT=1"],
+    ignoreEndStates: true,
+  },
+  {
+    name: "semaphore, broken (poster reads sleepers before its CAS): spin finds the lost post",
+    model: "semaphore",
+    defines: ["-DWORKLOAD=2", "-DBROKEN_STALE_SLEEPERS"],
+    mustFail: /assertion violated/,
+  },
+  {
+    name: "semaphore, broken, without the invariant: spin finds a waiter stuck at the end",
+    model: "semaphore",
+    defines: ["-DWORKLOAD=2", "-DBROKEN_STALE_SLEEPERS", "-DNO_WAKE_INVARIANT"],
+    mustFail: /invalid end state/,
+  },
+  {
+    name: "event: no lost wake-up, mixed produce and consume, notify one",
+    model: "event",
+    defines: ["-DWORKLOAD=0"],
+  },
+  { name: "event: hand-off to two sleepers, notify one", model: "event", defines: ["-DWORKLOAD=1"] },
+  {
+    name: "event: hand-off to two sleepers, notify all",
+    model: "event",
+    defines: ["-DWORKLOAD=1", "-DITER=1", "-DNOTIFY_ALL"],
+  },
+  {
+    name: "event: hand-off, notify one or all, spurious wake-ups",
+    model: "event",
+    defines: ["-DWORKLOAD=1", "-DITER=1", "-DNOTIFY_MIXED", "-DSPURIOUS"],
+  },
+  {
+    name: "event, broken (waits for a sequence read after the check): spin finds the lost wake-up",
+    model: "event",
+    defines: ["-DWORKLOAD=1", "-DBROKEN_WAIT_FRESH_SEQUENCE"],
+    mustFail: /invalid end state|assertion violated/,
+  },
+];
+
+/** Longest a single spin, gcc or pan run may take before the check fails. */
+const STEP_TIMEOUT_MS = 180_000;
+/** Checks run at once (each verifier is one busy process). */
+const PARALLEL = 2;
+
+function available(command: string, args: string[]): boolean {
+  const result = spawnSync(command, args, { stdio: "ignore" });
+  return result.error === undefined && result.status === 0;
+}
+
+const toolsPresent = available("spin", ["-V"]) && available("gcc", ["--version"]);
+
+function run(command: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      command,
+      args,
+      { cwd, timeout: STEP_TIMEOUT_MS, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => {
+        const output = `${stdout}${stderr}`;
+        // pan exits 0 whether or not it found errors; the output says which.
+        if (error && command !== "./pan") {
+          reject(new Error(`${command} ${args.join(" ")} failed: ${error.message}\n${output}`));
+        } else if (error && error.killed) {
+          reject(new Error(`pan did not finish within ${STEP_TIMEOUT_MS} ms\n${output}`));
+        } else resolve(output);
+      },
+    );
+  });
+}
+
+interface Outcome {
+  output: string;
+  errors: number;
+  states: number;
+  depth: number;
+  trail: string;
+}
+
+async function verify(check: Check, dir: string): Promise<Outcome> {
+  for (const file of readdirSync(join(root, "model"))) {
+    if (file.endsWith(".pml")) copyFileSync(join(root, "model", file), join(dir, file));
+  }
+  const model = `${check.model}.pml`;
+  await run("spin", [...check.defines, "-a", model], dir);
+  await run(
+    "gcc",
+    ["-w", "-O1", check.progress ? "-DNP" : "-DSAFETY", "-DCOLLAPSE", "-o", "pan", "pan.c"],
+    dir,
+  );
+  const panArgs = ["-m100000"];
+  if (check.progress) panArgs.push("-l");
+  if (check.ignoreEndStates) panArgs.push("-E");
+  const output = await run("./pan", panArgs, dir);
+  const number = (re: RegExp) => Number(output.match(re)?.[1] ?? NaN);
+  let trail = "";
+  if (readdirSync(dir).some((f) => f.endsWith(".trail"))) {
+    trail = await run("spin", [...check.defines, "-t", "-p", "-g", model], dir).catch((e) => String(e));
+  }
+  return {
+    output,
+    errors: number(/errors: (\d+)/),
+    states: number(/(\d+) states, stored/),
+    depth: number(/depth reached (\d+)/),
+    trail,
+  };
+}
+
+// Every check starts at once in a small pool; each test awaits its own.
+function pool(checks: Check[]): Array<Promise<Outcome>> {
+  const results: Array<Promise<Outcome>> = [];
+  const slots: Array<Promise<unknown>> = [];
+  checks.forEach((check, i) => {
+    const previous = slots[i - PARALLEL] ?? Promise.resolve();
+    const result = previous.catch(() => {}).then(async () => {
+      const dir = mkdtempSync(join(tmpdir(), `wshm-model-${check.model}-`));
+      try {
+        return await verify(check, dir);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+    result.catch(() => {}); // awaited by its test; until then, not an unhandled rejection
+    results.push(result);
+    slots.push(result);
+  });
+  return results;
+}
+
+function summary(check: Check, o: Outcome): string {
+  return `${check.model} ${
+    check.defines.join(" ") || "(defaults)"
+  }: ${o.errors} errors, ${o.states} states, depth ${o.depth}`;
+}
+
+if (toolsPresent) {
+  const outcomes = pool(CHECKS);
+  CHECKS.forEach((check, i) => {
+    test(check.name, async () => {
+      const o = await outcomes[i];
+      console.log(`  ${summary(check, o)}`);
+      assert.ok(
+        Number.isFinite(o.errors) && Number.isFinite(o.states),
+        `pan printed no result:\n${o.output}`,
+      );
+      assert.not.match(o.output, /max search depth too small/, "the search was cut short by the depth limit");
+      if (check.mustFail) {
+        assert.ok(o.errors > 0, `the broken variant was not caught: ${summary(check, o)}\n${o.output}`);
+        assert.match(o.output, check.mustFail, `caught, but not as expected:\n${o.output}`);
+      } else {
+        const tail = o.trail.split("\n").slice(-60).join("\n");
+        assert.is(o.errors, 0, `spin found a violation: ${summary(check, o)}\n${o.output}\n${tail}`);
+      }
+    });
+  });
+} else {
+  for (const check of CHECKS) test.skip(check.name, () => {});
+}
+
+test.run();
