@@ -257,7 +257,8 @@ export class Posix {
    * was started at `startTicks`.
    */
   processAlive(pid: number, startTicks: bigint): boolean {
-    if (pid <= 0) return false;
+    // A pid from a corrupt segment may be anything; no real pid is outside this range.
+    if (!Number.isInteger(pid) || pid <= 0 || pid > 0x3FFFFFFF) return false;
     const fields = this.#procStat(pid);
     if (fields === null) {
       // /proc may hide other users' processes (hidepid): fall back to kill(0).

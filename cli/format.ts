@@ -1,0 +1,137 @@
+// Everything the CLI prints goes through here: colours (picocolors, which
+// honours NO_COLOR, FORCE_COLOR and --no-color), aligned tables, and readable
+// sizes, durations and percentiles.
+
+import pc from "picocolors";
+
+type Colors = ReturnType<typeof pc.createColors>;
+
+let current: Colors = pc;
+
+/** The colour functions in force (plain strings when colour is off). */
+export function colors(): Colors {
+  return current;
+}
+
+/** Turns colour off (for --json and when stdout is not a terminal). */
+export function disableColors(): void {
+  current = pc.createColors(false);
+}
+
+/** True when stdout is a terminal (live status lines, in-place refresh). */
+export function stdoutIsTerminal(): boolean {
+  return Deno.stdout.isTerminal();
+}
+
+/** True when stderr is a terminal (progress bars). */
+export function stderrIsTerminal(): boolean {
+  return Deno.stderr.isTerminal();
+}
+
+// deno-lint-ignore no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+function width(text: string): number {
+  return text.replace(ANSI, "").length;
+}
+
+/** Column alignment of a table: left for text, right for numbers. */
+export type Align = "left" | "right";
+
+/**
+ * Lays rows out in columns under a dimmed header, two spaces apart. Cells may
+ * hold colour codes: widths are measured without them.
+ */
+export function table(header: string[], rows: string[][], align: Align[] = []): string {
+  const widths = header.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ""))));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => {
+        const pad = " ".repeat(widths[i] - width(cell));
+        if (i === cells.length - 1 && align[i] !== "right") return cell;
+        return align[i] === "right" ? pad + cell : cell + pad;
+      })
+      .join("  ");
+  const c = colors();
+  return [c.dim(line(header)), ...rows.map(line)].join("\n");
+}
+
+/** 65536 -> "64 KiB". */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const digits = unit === 0 || Number.isInteger(value) ? 0 : value < 10 ? 1 : 0;
+  return `${value.toFixed(digits)} ${units[unit]}`;
+}
+
+/** Microseconds, readable: "850 ns", "12.3 µs", "4.1 ms", "2.0 s". */
+export function formatMicros(us: number): string {
+  if (!Number.isFinite(us)) return "-";
+  if (us < 1) return `${Math.round(us * 1000)} ns`;
+  if (us < 1000) return `${us < 10 ? us.toFixed(2) : us < 100 ? us.toFixed(1) : us.toFixed(0)} µs`;
+  if (us < 1e6) return `${(us / 1000).toFixed(us < 1e4 ? 2 : 1)} ms`;
+  return `${(us / 1e6).toFixed(1)} s`;
+}
+
+/** An age in milliseconds, coarse: "42s", "5m", "3h", "2d". */
+export function formatAge(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "-";
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+/** A count per second, readable: "1.2M/s", "850/s". */
+export function formatRate(perSecond: number): string {
+  if (!Number.isFinite(perSecond)) return "-";
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M/s`;
+  if (perSecond >= 1e4) return `${(perSecond / 1e3).toFixed(1)}k/s`;
+  return `${Math.round(perSecond)}/s`;
+}
+
+/** Permission bits as `ls` shows them: 0o640 -> "rw-r-----". */
+export function formatMode(mode: number): string {
+  const bits = "rwxrwxrwx";
+  let text = "";
+  for (let i = 0; i < 9; i++) text += mode & (1 << (8 - i)) ? bits[i] : "-";
+  return text;
+}
+
+/** Parses "600", "0600" or "0o600" as octal permission bits; null if it is not one. */
+export function parseMode(text: string): number | null {
+  const digits = text.replace(/^0o/i, "");
+  if (!/^[0-7]{1,4}$/.test(digits)) return null;
+  const mode = parseInt(digits, 8);
+  return mode <= 0o777 ? mode : null;
+}
+
+/** Parses a size such as "4096", "64k", "64KiB", "4M", "1g" into bytes; null if invalid. */
+export function parseSize(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
+  if (m === null) return null;
+  const unit = (m[2] ?? "b").toLowerCase()[0];
+  const scale = unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : 1;
+  const bytes = Number(m[1]) * scale;
+  return Number.isInteger(bytes) ? bytes : null;
+}
+
+export { percentiles } from "./stats.mjs";
+export type { Percentiles } from "./stats.mjs";
+
+/** Prints data as one JSON document (for --json). */
+export function printJson(data: unknown): void {
+  console.log(JSON.stringify(data, null, 2));
+}
+
+/** Writes text to stdout without a newline (status lines), all of it. */
+export function writeOut(text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+}

@@ -1,0 +1,166 @@
+// `wshm inspect NAME [--watch]`: the header, the directory, and the state of
+// every object (lock holders and waiters, semaphore values, queue depths).
+// With --watch it refreshes in place and shows rates of the counters that grow.
+
+import { Segment } from "../ts/mod.ts";
+import {
+  colors,
+  formatAge,
+  formatBytes,
+  formatMode,
+  formatRate,
+  printJson,
+  stdoutIsTerminal,
+  table,
+  writeOut,
+} from "./format.ts";
+import { COUNTERS, describeObjects, type ObjectState } from "./objects.ts";
+import { examine, holderPeers, livenessWord, normaliseName, type SegmentReport } from "./shm.ts";
+import { describePeers, statusWord } from "./ls.ts";
+import { CliError } from "./errors.ts";
+import { onTerminate } from "./signals.ts";
+
+/** Options of {@linkcode inspect}. */
+export interface InspectOptions {
+  json?: boolean;
+  watch?: boolean;
+  /** Refresh period of --watch, ms. */
+  interval: number;
+  /** Stop --watch after this many refreshes (default: until Ctrl-C). */
+  frames?: number;
+}
+
+interface Snapshot {
+  report: SegmentReport;
+  used: number;
+  objects: ObjectState[];
+  at: number;
+}
+
+function snapshot(segment: Segment, report: SegmentReport): Snapshot {
+  const k = segment.constants;
+  return {
+    report,
+    used: segment.view().getUint32(k.HEADER_ALLOC_TOP, true),
+    objects: describeObjects(segment),
+    at: performance.now(),
+  };
+}
+
+function rates(now: Snapshot, before: Snapshot | undefined): Map<string, Record<string, number>> {
+  const result = new Map<string, Record<string, number>>();
+  if (before === undefined) return result;
+  const seconds = (now.at - before.at) / 1000;
+  for (const object of now.objects) {
+    const old = before.objects.find((o) => o.name === object.name && o.kind === object.kind);
+    if (old === undefined || seconds <= 0) continue;
+    const r: Record<string, number> = {};
+    for (const [field, value] of Object.entries(object.values)) {
+      const previous = old.values[field];
+      if (COUNTERS.has(field) && typeof value === "number" && typeof previous === "number") {
+        r[field] = (value - previous) / seconds;
+      }
+    }
+    result.set(`${object.kind}:${object.name}`, r);
+  }
+  return result;
+}
+
+function render(s: Snapshot, r: Map<string, Record<string, number>>): string {
+  const c = colors();
+  const h = s.report;
+  const creator = h.peers.find((p) => p.role === "creator");
+  const created = Number.isFinite(h.ageMs)
+    ? `${new Date(h.createdMs).toISOString()} (${formatAge(h.ageMs)} ago)`
+    : "at an unknown time (the header's clock is implausible)";
+  const lines = [
+    `${c.bold(h.name)}  ${formatBytes(h.size)}  ${formatMode(h.mode)}  ${h.owner}  ${statusWord(h)}`,
+    `${c.dim("layout")}   version ${h.version}, ${h.state}`,
+    `${c.dim("created")}  ${created} by pid ${h.creatorPid} (${livenessWord(creator?.alive ?? false)})`,
+    `${c.dim("peers")}    ${describePeers(h.peers)}`,
+    `${c.dim("used")}     ${formatBytes(s.used)} of ${formatBytes(h.size)}, ${s.objects.length - 1} objects`,
+    "",
+  ];
+  const rows = s.objects.map((o) => {
+    const rate = r.get(`${o.kind}:${o.name}`) ?? {};
+    const facts = o.facts.map(([name, value]) => {
+      const shown = value.startsWith("pid ") ? c.cyan(value) : value;
+      const perSecond = rate[name] !== undefined ? c.dim(` (${formatRate(rate[name])})`) : "";
+      return `${c.dim(name)} ${shown}${perSecond}`;
+    });
+    return [o.name, o.kind, String(o.offset), o.size ? formatBytes(o.size) : "-", facts.join("  ")];
+  });
+  lines.push(table(["OBJECT", "KIND", "OFFSET", "SIZE", "STATE"], rows, ["left", "left", "right", "right"]));
+  return lines.join("\n");
+}
+
+function toJson(s: Snapshot, r: Map<string, Record<string, number>>) {
+  const { objects: _objects, ...header } = s.report;
+  return {
+    ...header,
+    used: s.used,
+    objects: s.objects.map((o) => ({
+      name: o.name,
+      kind: o.kind,
+      offset: o.offset,
+      size: o.size,
+      ...o.values,
+      ...(r.has(`${o.kind}:${o.name}`) ? { rates: r.get(`${o.kind}:${o.name}`) } : {}),
+    })),
+  };
+}
+
+/** Runs `inspect`. */
+export async function inspect(name: string, options: InspectOptions): Promise<void> {
+  const segmentName = normaliseName(name);
+  let report = await examine(segmentName, { objects: false });
+  if (report === null) {
+    throw new CliError("BadMagic", `Cannot inspect "${segmentName}": it is not a wshm segment`);
+  }
+  using segment = Segment.open(segmentName, { timeoutMs: 1000 });
+  let before: Snapshot | undefined;
+  const terminal = stdoutIsTerminal() && !options.json;
+  let stop = false;
+  using _signals = onTerminate(() => (stop = true));
+  let frames = 0;
+  if (terminal && options.watch) writeOut("\x1b[?25l");
+  try {
+    while (true) {
+      const now = snapshot(segment, report);
+      const r = rates(now, before);
+      // Holders come from this snapshot; keep the report's peer list in step with it.
+      report.peers = report.peers.filter((p) => p.role !== "holder");
+      report.peers.push(...holderPeers(now.objects, segment.posix));
+      report.inUse = report.peers.some((p) => p.alive !== false);
+      if (options.json) {
+        const data = toJson(now, r);
+        if (options.watch) console.log(JSON.stringify(data));
+        else printJson(data);
+      } else if (terminal && options.watch) {
+        writeOut(
+          `\x1b[H\x1b[2J${render(now, r)}\n${
+            colors().dim(`refreshing every ${options.interval} ms; Ctrl-C to stop`)
+          }\n`,
+        );
+      } else {
+        console.log(render(now, r) + (options.watch ? "\n" : ""));
+      }
+      frames++;
+      if (!options.watch || stop || (options.frames !== undefined && frames >= options.frames)) break;
+      before = now;
+      await sleepUnless(options.interval, () => stop);
+      if (stop) break;
+      // A segment removed meanwhile stays mapped here: keep showing it.
+      report = (await examine(segmentName, { objects: false }).catch(() => null)) ?? report;
+    }
+  } finally {
+    if (terminal && options.watch) writeOut("\x1b[?25h");
+  }
+}
+
+async function sleepUnless(ms: number, stopped: () => boolean): Promise<void> {
+  const end = performance.now() + ms;
+  while (!stopped() && performance.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, end - performance.now())));
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The `wshm` command: serve, client, demo, ls, inspect, rm, gc, bench.
+ * Run with the permissions listed in docs/cli.md:
+ *
+ * ```sh
+ * deno task wshm ls          # or: npx wshm ls
+ * ```
+ *
+ * Exit codes: 0 success, 1 failure (the error's code is shown), 2 bad arguments.
+ *
+ * @module
+ */
+
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { disableColors, parseMode, parseSize } from "./format.ts";
+import { EXIT_OK, EXIT_USAGE, exitCodeOf, reportError, UsageError } from "./errors.ts";
+import { ls } from "./ls.ts";
+import { inspect } from "./inspect.ts";
+import { gc, rm } from "./remove.ts";
+import { HANDLERS } from "./handlers.mjs";
+import { ignoreTerminationWhileExiting } from "./signals.ts";
+
+const VERSION = "0.1.0";
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function bytes(min: number, max: number) {
+  return (text: string): number => {
+    const n = parseSize(text);
+    if (n === null || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a size from ${min} to ${max} bytes (e.g. 4096, 64k, 1M)`);
+    }
+    return n;
+  };
+}
+
+function mode(text: string): number {
+  const n = parseMode(text);
+  if (n === null) throw new InvalidArgumentError("expected octal permission bits such as 600 or 0o640");
+  return n;
+}
+
+function runtimes(text: string): string[] {
+  const list = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const bad = list.filter((r) => !["deno", "node", "bun"].includes(r));
+  if (list.length === 0 || bad.length > 0) {
+    throw new InvalidArgumentError(`expected a comma-separated list of deno, node, bun`);
+  }
+  return list;
+}
+
+const json = () => new Option("--json", "print machine-readable JSON instead of text");
+const wait = () =>
+  new Option("--wait <mode>", "how to wait: spin then sleep, spin only, or sleep at once")
+    .choices(["adaptive", "spin", "park"]).default("adaptive");
+
+/** Builds the command tree; `run` receives each command's action. */
+export function buildProgram(): Command {
+  const program = new Command("wshm")
+    .description(
+      "Shared-memory IPC on the command line: serve and call channels, inspect and clean segments.",
+    )
+    .version(VERSION, "-V, --version")
+    .option("--no-color", "no colours (also: NO_COLOR=1)")
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 success, 1 failure (the error's code is shown), 2 bad arguments.\n" +
+        "Docs: docs/cli.md",
+    );
+
+  program
+    .command("serve")
+    .summary("serve requests on a channel until Ctrl-C")
+    .description(
+      "Creates segment NAME with a request/response channel and answers requests with a handler until " +
+        "SIGINT or SIGTERM, then removes the segment. Shows a live status line on a terminal.",
+    )
+    .argument("<name>", 'segment name ("jobs" or "/jobs")')
+    .addOption(
+      new Option("--size <bytes>", "segment size").argParser(bytes(65536, 1 << 30)).default(1 << 20, "1M"),
+    )
+    .addOption(
+      new Option("--mode <octal>", "permission bits of the segment").argParser(mode).default(0o600, "600"),
+    )
+    .addOption(
+      new Option("--handler <name>", "what the server does with a request").choices(Object.keys(HANDLERS))
+        .default("echo"),
+    )
+    .addOption(
+      new Option("--message-size <bytes>", "largest request or response").argParser(bytes(1, 16 << 20))
+        .default(64 * 1024, "64k"),
+    )
+    .option(
+      "--clients <n>",
+      "0: the classic exchange (one request at a time); N: many-client mode",
+      integer(0, 1024),
+      0,
+    )
+    .addOption(wait())
+    .option("--quiet", "no status line")
+    .addOption(json())
+    .addOption(new Option("--parent <pid>", "stop when this process exits").argParser(integer(1)).hideHelp())
+    .action(async (name, options) => (await import("./serve.ts")).serve(name, options));
+
+  program
+    .command("client")
+    .summary("send requests to a server and print the responses")
+    .description(
+      "Sends each MESSAGE (or, with none, each line of stdin) to the server of segment NAME and prints " +
+        "each response. With --count, sends that many requests of --size bytes and reports latency " +
+        "percentiles and throughput instead.",
+    )
+    .argument("<name>", "segment name")
+    .argument("[message...]", "messages to send")
+    .option("--count <n>", "load mode: number of requests", integer(1))
+    .option("--size <bytes>", "load mode: request size", bytes(0, 16 << 20), 64)
+    .option("--timeout <ms>", "give up on one request after this long", integer(1), 10_000)
+    .addOption(wait())
+    .addOption(
+      new Option("--expect <handler>", "load mode: check each response against what this handler returns")
+        .choices(Object.keys(HANDLERS)),
+    )
+    .addOption(json())
+    .action(async (name, messages, options) => (await import("./client.ts")).client(name, messages, options));
+
+  program
+    .command("demo")
+    .summary("a server and one client per runtime (Deno, Node, Bun) exchange requests")
+    .description(
+      "Starts a server and one client per available runtime as separate processes, runs the request/" +
+        "response exchange, prints a summary (requests, p50/p99 round trip, throughput) and cleans up.",
+    )
+    .option("--count <n>", "requests per client", integer(1, 10_000_000), 20_000)
+    .option("--size <bytes>", "request size", bytes(0, 1 << 20), 64)
+    .option("--runtimes <list>", "client runtimes to try", runtimes, ["deno", "node", "bun"])
+    .addOption(json())
+    .action(async (options) => (await import("./demo.ts")).demo(options));
+
+  program
+    .command("ls")
+    .summary("list wshm segments in /dev/shm")
+    .description(
+      "Lists the wshm segments in /dev/shm (recognised by their header) with size, owner, mode, age and " +
+        "whether their peers (creator, mapping processes, lock holders) are alive.",
+    )
+    .addOption(json())
+    .action((options) => ls(options));
+
+  program
+    .command("inspect")
+    .summary("show a segment's header, objects, lock holders and queue depths")
+    .argument("<name>", "segment name")
+    .option("-w, --watch", "refresh in place until Ctrl-C")
+    .option("--interval <ms>", "refresh period with --watch", integer(50, 3_600_000), 1000)
+    .option("--frames <n>", "with --watch: stop after N refreshes", integer(1))
+    .addOption(json())
+    .action((name, options) => inspect(name, options));
+
+  program
+    .command("rm")
+    .summary("remove segments (refuses one in use unless --force)")
+    .argument("<name...>", "segment names")
+    .option("-f, --force", "remove even if in use, or not a wshm segment")
+    .addOption(json())
+    .action((names, options) => rm(names, options));
+
+  program
+    .command("gc")
+    .summary("remove every segment whose peers are all dead")
+    .description(
+      "Removes every wshm segment in /dev/shm whose peers (creator, mapping processes, lock holders, " +
+        "channel parties) are all dead. Keeps any segment with a live or uncheckable peer, and corrupt ones. " +
+        "With NAMEs, considers only those segments.",
+    )
+    .argument("[name...]", "only consider these segments")
+    .option("-n, --dry-run", "only say what would be removed")
+    .addOption(json())
+    .action((names, options) => gc(names, options));
+
+  program
+    .command("bench")
+    .summary("run the benchmarks in bench/ and chart the results")
+    .description(
+      "Runs every benchmark script in bench/ (the contract is in docs/cli.md) with a progress bar, " +
+        "prints a table with ratios against the baselines, and writes JSON and an SVG chart of latency " +
+        "percentiles to bench/results/.",
+    )
+    .option("--quick", "short runs (passes --quick to each script)")
+    .option("--filter <text>", "only scripts whose name contains text")
+    .option("--runtimes <list>", "runtimes to run each script under", runtimes, ["deno"])
+    .option("--timeout <s>", "give up on one script after this long", integer(1), 600)
+    .addOption(json())
+    .action(async (options) => (await import("./bench.ts")).bench(options));
+
+  return program;
+}
+
+/** Runs the CLI with `args`; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const wantsJson = args.includes("--json");
+  if (wantsJson || args.includes("--no-color")) disableColors();
+  const program = buildProgram();
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT_OK;
+      // A bare `wshm` prints help to stderr and counts as bad usage.
+      if (error.code === "commander.help") return EXIT_USAGE;
+      reportError(new UsageError(error.message.replace(/^error: /, "")), wantsJson);
+      return EXIT_USAGE;
+    }
+    reportError(error, wantsJson);
+    return exitCodeOf(error);
+  } finally {
+    ignoreTerminationWhileExiting();
+  }
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await main(Deno.args);
+}

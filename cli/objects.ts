@@ -1,0 +1,137 @@
+// What `inspect` and `ls` can say about each object in a segment, read through
+// the core's inspection exports. Three shapes exist:
+//   mutex, semaphore   dedicated exports (mutexHolder, semaphoreValue, ...);
+//   ring, queue, channel   one `<kind>Info(offset, which)` export with
+//                      `<KIND>_INFO_<FIELD>` constants: every field the core
+//                      names is shown, so new fields need no CLI change;
+//   rwlock, event      one export per field (`rwlockWriter(offset)`, ...).
+// A kind whose exports this core lacks is shown with its directory entry only.
+
+import type { Segment } from "../ts/mod.ts";
+
+/** One object's state as read now (stale as soon as read). */
+export interface ObjectState {
+  name: string;
+  kind: string;
+  offset: number;
+  size: number;
+  /** Processes recorded as holding it, or as parties of it (peers for gc). */
+  pids?: number[];
+  /** Short readable facts, in order: [["holder", "pid 1234"], ["waiters", "yes"]]. */
+  facts: Array<[string, string]>;
+  /** Numbers for --json and for rates between --watch refreshes. */
+  values: Record<string, number | boolean | null>;
+}
+
+/** The name under which the directory's own lock is shown. */
+export const DIRECTORY_LOCK = "(directory lock)";
+
+// Fields whose value is a pid: they make the object's peers (for ls and gc).
+const PID_FIELDS = new Set(["holder", "writer", "server", "producer", "consumer", "accessHolder", "owner"]);
+
+/** Fields that only grow: `inspect --watch` shows their rate. */
+export const COUNTERS = new Set(["served", "commits", "reads", "enqueued", "dequeued", "notifies"]);
+
+// Per-field inspectors probed per kind, in display order.
+const PROBED: Record<string, string[]> = {
+  rwlock: ["writer", "readers", "readerSlots"],
+  event: ["sequence", "sleepers", "notifies"],
+};
+
+type Core = Segment["core"];
+
+function has(core: Core, name: string): boolean {
+  return typeof core[name] === "function";
+}
+
+/** "ACCESS_HOLDER" -> "accessHolder". */
+function camel(constant: string): string {
+  return constant.toLowerCase().replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+}
+
+function record(state: ObjectState, field: string, raw: unknown): void {
+  const value = typeof raw === "bigint" ? Number(raw) : raw;
+  if (typeof value !== "number") return;
+  state.values[field] = value;
+  const shown = !PID_FIELDS.has(field)
+    ? value.toLocaleString("en-US")
+    : value > 0
+    ? `pid ${value}`
+    : value < 0
+    ? "not recoverable"
+    : "none";
+  state.facts.push([field, shown]);
+}
+
+function mutexState(core: Core, state: ObjectState): void {
+  const holder: number = core.mutexHolder(state.offset);
+  if (holder < 0) {
+    state.facts.push(["state", "not recoverable"]);
+    state.values.notRecoverable = true;
+    state.values.holder = null;
+    return;
+  }
+  state.values.holder = holder;
+  state.facts.push(["holder", holder === 0 ? "free" : `pid ${holder}`]);
+  const waiters = core.mutexHasWaiters(state.offset) !== 0;
+  state.values.waiters = waiters;
+  if (waiters) state.facts.push(["waiters", "yes"]);
+}
+
+function semaphoreState(core: Core, state: ObjectState): void {
+  const value: number = core.semaphoreValue(state.offset);
+  const maximum: number = core.semaphoreMaximum(state.offset);
+  const sleepers: number = core.semaphoreSleepers(state.offset);
+  Object.assign(state.values, { value, maximum, sleepers });
+  state.facts.push(["value", `${value}/${maximum}`], ["sleepers", String(sleepers)]);
+}
+
+function infoState(core: Core, constants: Segment["constants"], state: ObjectState): boolean {
+  const fn = `${state.kind}Info`;
+  if (!has(core, fn)) return false;
+  const prefix = `${state.kind.toUpperCase()}_INFO_`;
+  const fields = Object.entries(constants)
+    .filter(([name]) => name.startsWith(prefix))
+    .sort((a, b) => a[1] - b[1]);
+  for (const [name, which] of fields) {
+    record(state, camel(name.slice(prefix.length)), core[fn](state.offset, which));
+  }
+  const { enqueued, dequeued } = state.values;
+  if (typeof enqueued === "number" && typeof dequeued === "number") {
+    record(state, "depth", enqueued - dequeued);
+  }
+  return true;
+}
+
+function probedState(core: Core, state: ObjectState, fields: string[]): void {
+  for (const field of fields) {
+    const fn = `${state.kind}${field[0].toUpperCase()}${field.slice(1)}`;
+    if (has(core, fn)) record(state, field, core[fn](state.offset));
+  }
+}
+
+/** The state of every object in the directory, the directory lock first. */
+export function describeObjects(segment: Segment): ObjectState[] {
+  const core = segment.core;
+  const k = segment.constants;
+  const lock: ObjectState = {
+    name: DIRECTORY_LOCK,
+    kind: "mutex",
+    offset: k.HEADER_DIR_LOCK,
+    size: 0,
+    facts: [],
+    values: {},
+  };
+  const states = [lock];
+  for (const object of segment.objects()) states.push({ ...object, facts: [], values: {} });
+  for (const state of states) {
+    if (state.kind === "mutex") mutexState(core, state);
+    else if (state.kind === "semaphore") semaphoreState(core, state);
+    else if (!infoState(core, k, state) && PROBED[state.kind]) probedState(core, state, PROBED[state.kind]);
+    for (const field of PID_FIELDS) {
+      const pid = state.values[field];
+      if (typeof pid === "number" && pid > 0 && !state.pids?.includes(pid)) (state.pids ??= []).push(pid);
+    }
+  }
+  return states;
+}

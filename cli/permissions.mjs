@@ -1,0 +1,89 @@
+// @ts-check
+// The Deno permissions of each `wshm` command, in one table that bin/wshm.mjs
+// (Node) and the CLI itself (Deno, when it starts its own children) both
+// read. Plain JavaScript so that Node can import it without a build step.
+// docs/cli.md explains each flag.
+//
+// Why these and no fewer:
+//   --allow-ffi          the library maps segments and waits on futexes through
+//                        libc. It cannot be scoped to a path: Deno then treats
+//                        "libc.so.6" as a file in the working directory.
+//   --allow-read=<core>  the library reads build/core.wasm, found beside ts/
+//                        (dist/build/core.wasm when running from the bundle).
+//   --allow-read=/etc/passwd  user names for uids (cheap; numbers without it).
+//   --allow-env=<colour variables>  picocolors and commander read NO_COLOR,
+//                        FORCE_COLOR, CI, TERM and CLICOLOR_FORCE at start-up.
+//   --allow-run=<deno, bun, node>  demo and bench start child processes.
+//   --allow-all          ls, gc, rm and inspect read /dev/shm and /proc/*/maps
+//                        to find every process mapping a segment; Deno allows
+//                        reading /dev and /proc only under --allow-all
+//                        (denoland/deno#30979), whatever --allow-read says.
+// An FFI grant already lets native code do anything, so these flags guard
+// against mistakes rather than against the CLI itself.
+
+import { join } from "node:path";
+
+/** Environment variables read by the colour and argument libraries. */
+export const COLOR_ENV = ["NO_COLOR", "FORCE_COLOR", "CI", "TERM", "CLICOLOR_FORCE"];
+
+/** Commands that need --allow-all to see /dev/shm and /proc. */
+export const ALL_ACCESS_COMMANDS = ["ls", "gc", "rm", "inspect"];
+
+/**
+ * Where a Bun binary may be, in the order the CLI tries them: this package's
+ * own node_modules, then a hoisting parent's (when wshm is itself installed as
+ * a dependency).
+ * @param {string} root the package root
+ * @returns {string[]}
+ */
+export function bunCandidates(root) {
+  return [join(root, "node_modules", ".bin", "bun"), join(root, "..", ".bin", "bun")];
+}
+
+/**
+ * Where the core's wasm file is read from: build/ by the sources, dist/build/
+ * by the bundle that an installed package runs.
+ * @param {string} root
+ * @returns {string[]}
+ */
+function corePaths(root) {
+  return [join(root, "build", "core.wasm"), join(root, "dist", "build", "core.wasm")];
+}
+
+/**
+ * The permission flags for running `wshm <command>` from package root `root`
+ * with the Deno binary `deno` (an absolute path).
+ * @param {string | undefined} command the first non-option argument
+ * @param {string} root absolute path of the package root
+ * @param {string} deno absolute path of the Deno binary that will run the CLI
+ * @returns {string[]}
+ */
+export function permissionsFor(command, root, deno) {
+  if (command !== undefined && ALL_ACCESS_COMMANDS.includes(command)) return ["--allow-all"];
+  const read = [...corePaths(root), "/etc/passwd"];
+  const flags = ["--allow-ffi"];
+  const run = [deno, ...bunCandidates(root), "node"];
+  if (command === "demo") {
+    read.push(join(root, "dist", "ts", "mod.js"));
+    flags.push(`--allow-run=${run.join(",")}`);
+  } else if (command === "bench") {
+    read.push(join(root, "bench"), join(root, "dist", "bench"));
+    flags.push(`--allow-write=${join(root, "bench", "results")}`, `--allow-run=${run.join(",")}`);
+  }
+  flags.push(`--allow-read=${read.join(",")}`, `--allow-env=${COLOR_ENV.join(",")}`);
+  return flags;
+}
+
+/**
+ * The permissions of a peer process the demo starts under Deno (a server or
+ * a client): the library's needs only.
+ * @param {string} root
+ * @returns {string[]}
+ */
+export function peerPermissions(root) {
+  return [
+    "--allow-ffi",
+    `--allow-read=${[...corePaths(root), "/etc/passwd"].join(",")}`,
+    `--allow-env=${COLOR_ENV.join(",")}`,
+  ];
+}
