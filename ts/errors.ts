@@ -28,6 +28,8 @@ export type WshmErrorCode =
   | "PeerDied"
   | "Closed"
   | "TooLarge"
+  | "Overflow"
+  | "RemoteError"
   | "Unsupported"
   | "Unknown";
 

@@ -11,6 +11,7 @@ const CODES: Array<[string, WshmErrorCode, string]> = [
   ["CORRUPT", "Corrupt", "the segment is corrupt"],
   ["FULL", "DirectoryFull", "there is no room left"],
   ["TOO_LARGE", "TooLarge", "it is too large"],
+  ["OVERFLOW", "Overflow", "it would exceed its maximum"],
   ["NOT_FOUND", "NotFound", "it does not exist"],
   ["EXISTS", "Exists", "it exists already"],
   ["KIND_MISMATCH", "KindMismatch", "an object of another kind has that name"],

@@ -3,9 +3,16 @@
 // JavaScript thread, so that the event loop keeps running.
 
 import type { Segment } from "./segment.ts";
+import { nodeWaitAsync } from "./waiter_pool.ts";
 
 /** How long one async sleep lasts before the step is retried with a liveness check. */
 const ASYNC_SLICE_MS = 100;
+/**
+ * How long a lock's async wait first polls its futex word on the JavaScript
+ * thread before it parks off-thread: a holder that releases within this time
+ * costs no thread hop (see docs/locks.md for the measurements).
+ */
+const STEP_SPIN_MS = 0.05;
 
 /**
  * Calls `step(waited, sliceElapsed)` until it returns something other than
@@ -25,6 +32,7 @@ export async function stepUntilDone(
   const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
   let waited = false;
   let checkHolder = false;
+  let spun = false;
   while (true) {
     if (segment.closed) {
       if (waited) cancel?.();
@@ -38,16 +46,40 @@ export async function stepUntilDone(
       cancel?.();
       return k.TIMED_OUT;
     }
+    if (!spun) {
+      spun = true;
+      if (pollWord(segment)) continue;
+    }
     const slice = Math.min(remaining, ASYNC_SLICE_MS);
     const started = performance.now();
-    await segment.posix.futexWaitAsync(
-      segment.base + segment.core.waitAddress(),
-      segment.core.waitValue(),
-      slice,
-    );
+    await waitOffThread(segment, segment.base + segment.core.waitAddress(), segment.core.waitValue(), slice);
     // errno is on another thread: a sleep that lasted its slice counts as a time-out.
     checkHolder = performance.now() - started >= slice;
   }
+}
+
+/** Polls the word the last MUST_WAIT step named for STEP_SPIN_MS; true if it changed. */
+function pollWord(segment: Segment): boolean {
+  const words = new Int32Array(segment.memory.buffer);
+  const index = segment.core.waitAddress() >>> 2;
+  const value = segment.core.waitValue();
+  const until = performance.now() + STEP_SPIN_MS;
+  do {
+    // Only load, and read the clock every 64 loads: easier on the holder's cache line.
+    for (let i = 0; i < 64; i++) if (Atomics.load(words, index) !== value) return true;
+  } while (performance.now() < until);
+  return false;
+}
+
+/**
+ * Sleeps off the JavaScript thread while the word at the real `address`
+ * holds `expected`, at most `timeoutMs`. Deno: a nonblocking FFI symbol
+ * (Deno's blocking pool, hundreds of threads); Bun: its worker pool; Node:
+ * see ts/waiter_pool.ts (libuv's small pool is shared with fs and dns).
+ */
+export function waitOffThread(segment: Segment, address: number, expected: number, timeoutMs: number): Promise<number> {
+  if (segment.posix.runtime === "node") return nodeWaitAsync(segment.posix, address, expected, timeoutMs);
+  return segment.posix.futexWaitAsync(address, expected, timeoutMs);
 }
 
 /** Checks a `timeoutMs` option: undefined means no limit (-1 for the core). */
@@ -57,4 +89,119 @@ export function timeoutOption(timeoutMs: number | undefined): number {
     throw new RangeError(`Invalid timeoutMs ${timeoutMs}: it must be a number >= 0`);
   }
   return timeoutMs === Infinity ? -1 : timeoutMs;
+}
+
+/**
+ * How a queue object (ring, queue, channel) waits. `"adaptive"` (the
+ * default) spins briefly, then parks on the futex; `"spin"` never parks (the
+ * lowest latency, one busy core per waiter); `"park"` sleeps at once (no
+ * busy time at all).
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.create("/wait-example", { size: 1 << 20 });
+ * const ring = segment.ring("r", { wait: "spin" });  // this handle's default
+ * ring.send("x", { timeoutMs: 100, wait: "park" });  // this call's
+ * segment.unlink();
+ * ```
+ */
+export type WaitMode = "adaptive" | "spin" | "park";
+
+/** The core's `spins` argument for a wait mode (see wasm/waiting.ts). */
+export function spinsFor(k: Readonly<Record<string, number>>, mode: WaitMode): number {
+  if (mode === "adaptive") return k.WAIT_ADAPTIVE;
+  if (mode === "spin") return k.WAIT_SPIN;
+  if (mode === "park") return 0;
+  throw new RangeError(`Invalid wait mode ${mode}: "adaptive", "spin" or "park"`);
+}
+
+/** How long an async "adaptive" wait polls the futex word on the JS thread before parking off-thread. */
+const ASYNC_SPIN_MS = 0.05;
+/** How long an async "spin" wait polls before it lets the event loop run. */
+const ASYNC_YIELD_MS = 1;
+
+let immediate: ((resolve: () => void) => void) | undefined;
+
+async function yieldToEventLoop(): Promise<void> {
+  // setImmediate lets I/O and timers run, unlike a resolved promise (deno, node and bun have it).
+  immediate ??= ((await import("node:timers")).setImmediate as unknown) as (resolve: () => void) => void;
+  await new Promise<void>((resolve) => immediate!(resolve));
+}
+
+/**
+ * Drives a queue step of the core (`step(flags)` returns a result >= 0 or a
+ * negative status, -MUST_WAIT to wait; see wasm/waiting.ts) without blocking
+ * the event loop, and fast: it first polls the futex word the step named
+ * with Atomics.load on this thread (for ASYNC_SPIN_MS, or in "spin" mode until
+ * done, yielding to the event loop every millisecond), which catches a quick
+ * peer without a thread hop and costs the peer no wake syscall; only then
+ * does it register and park off-thread with futexWaitAsync in slices, asking
+ * the step to check the peer's liveness after a slice that ran out. Returns
+ * the step's result or -TIMED_OUT; throws `signal.reason` if aborted.
+ */
+export async function awaitStep(
+  segment: Segment,
+  words: Int32Array,
+  step: (flags: number) => number,
+  cancel: () => void,
+  timeoutMs: number,
+  mode: WaitMode,
+  signal?: AbortSignal,
+): Promise<number> {
+  const k = segment.constants;
+  const core = segment.core;
+  const mustWait = -k.MUST_WAIT;
+  let r = step(0);
+  if (r !== mustWait) return r;
+  if (timeoutMs === 0) return -k.TIMED_OUT;
+  const start = performance.now();
+  const deadline = timeoutMs < 0 ? Infinity : start + timeoutMs;
+  const spinUntil = mode === "spin" ? deadline : mode === "park" ? start : Math.min(deadline, start + ASYNC_SPIN_MS);
+  let yielded = start;
+  let checkPeerAt = start + ASYNC_SLICE_MS;
+  let now = start;
+  while (now < spinUntil) {
+    const index = core.waitAddress() >>> 2;
+    const value = core.waitValue();
+    for (let i = 0; i < 256 && Atomics.load(words, index) === value; i++);
+    now = performance.now();
+    let flags = 0;
+    if (mode === "spin") {
+      if (now - yielded >= ASYNC_YIELD_MS) {
+        await yieldToEventLoop();
+        if (signal?.aborted) throw signal.reason;
+        segment.assertOpen();
+        now = yielded = performance.now();
+      }
+      if (now >= checkPeerAt) {
+        flags = k.STEP_CHECK_PEER;
+        checkPeerAt = now + ASYNC_SLICE_MS;
+      }
+    }
+    r = step(flags);
+    if (r !== mustWait) return r;
+    if (now >= deadline) return -k.TIMED_OUT;
+  }
+  let flags = k.STEP_PARK;
+  while (true) {
+    if (signal?.aborted || segment.closed) {
+      if ((flags & k.STEP_REGISTERED) !== 0) cancel();
+      if (signal?.aborted) throw signal.reason;
+      segment.assertOpen();
+    }
+    r = step(flags);
+    if (r !== mustWait) return r;
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) {
+      cancel();
+      return -k.TIMED_OUT;
+    }
+    const slice = Math.min(remaining, ASYNC_SLICE_MS);
+    const started = performance.now();
+    await waitOffThread(segment, segment.base + core.waitAddress(), core.waitValue(), slice);
+    // errno is on another thread: a sleep that lasted its slice counts as a time-out.
+    const sliceElapsed = performance.now() - started >= slice;
+    flags = k.STEP_PARK | k.STEP_REGISTERED | (sliceElapsed ? k.STEP_CHECK_PEER : 0);
+  }
 }

@@ -1,0 +1,186 @@
+/**
+ * An event (condition / notifier) in a segment: processes sleep until another
+ * one notifies, and a sequence number makes sure no notify is missed.
+ *
+ * @module
+ */
+
+import type { Segment } from "./segment.ts";
+import type { LockOptions } from "./mutex.ts";
+import { WshmError } from "./errors.ts";
+import { statusError } from "./status.ts";
+import { stepUntilDone, timeoutOption } from "./wait.ts";
+
+function checkSequence(sequence: number): number {
+  if (!Number.isInteger(sequence) || sequence < 0 || sequence > 0xFFFFFFFF) {
+    throw new RangeError(`Invalid sequence ${sequence}: use a value read from event.sequence`);
+  }
+  return sequence | 0;
+}
+
+/**
+ * A notifier with a sequence number. The pattern that never misses a
+ * wake-up: read `sequence` FIRST, then check your condition in shared
+ * memory, and only if it is false `wait(sequence)`; the notifier changes the
+ * shared memory first, then calls `notify()`. `waitUntil(condition)` does
+ * exactly that loop. Wake-ups can be spurious, and `notify()` may release
+ * more than one waiter: always re-check the condition.
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.create("/event-example", { size: 65536 });
+ * const changed = segment.event("changed");
+ * const flag = new Int32Array(segment.memory.buffer, segment.bytes("flag", 4).byteOffset, 1);
+ * // In the notifying process:
+ * Atomics.store(flag, 0, 1);
+ * changed.notifyAll();
+ * // In a waiting process:
+ * changed.waitUntil(() => Atomics.load(flag, 0) === 1, { timeoutMs: 1000 });
+ * segment.unlink();
+ * ```
+ */
+export class Event {
+  readonly segment: Segment;
+  readonly name: string;
+  /** Offset of the event in the segment. */
+  readonly offset: number;
+  readonly #timedOut: number;
+
+  constructor(segment: Segment, name: string, offset: number) {
+    this.segment = segment;
+    this.name = name;
+    this.offset = offset;
+    this.#timedOut = segment.constants.TIMED_OUT;
+  }
+
+  #timeout(timeoutMs: number): WshmError {
+    return new WshmError(
+      "Timeout",
+      `Cannot wait on event "${this.name}": timed out after ${timeoutMs} ms`,
+    );
+  }
+
+  /** The current sequence number (an unsigned 32-bit counter of notifies that wraps). */
+  get sequence(): number {
+    return this.segment.core.eventSequence(this.offset) >>> 0;
+  }
+
+  /** True if a notify came after `sequence` was read (never waits). */
+  tryWait(sequence: number): boolean {
+    return this.sequence !== (checkSequence(sequence) >>> 0);
+  }
+
+  /**
+   * Sleeps until the sequence differs from `sequence` (returns at once if it
+   * does already), as long as `timeoutMs` allows; throws `Timeout`. Blocks
+   * this thread.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/event-wait", { size: 65536 });
+   * const event = segment.event("e");
+   * const seen = event.sequence;
+   * event.notify();
+   * event.wait(seen, { timeoutMs: 100 }); // returns at once: a notify came after `seen`
+   * segment.unlink();
+   * ```
+   */
+  wait(sequence: number, options?: LockOptions): void {
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    const status = this.segment.core.eventWait(this.offset, checkSequence(sequence), timeoutMs);
+    if (status === this.#timedOut) throw this.#timeout(timeoutMs);
+    if (status !== this.segment.constants.OK) throw statusError(status, `Cannot wait on event "${this.name}"`);
+  }
+
+  /**
+   * The same wait without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/event-wait-async", { size: 65536 });
+   * const event = segment.event("e");
+   * const seen = event.sequence;
+   * setTimeout(() => event.notify(), 10);
+   * await event.waitAsync(seen, { timeoutMs: 1000 });
+   * segment.unlink();
+   * ```
+   */
+  async waitAsync(sequence: number, options?: LockOptions): Promise<void> {
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    const seq = checkSequence(sequence);
+    const core = this.segment.core;
+    const status = await stepUntilDone(
+      this.segment,
+      (waited) => core.eventWaitStep(this.offset, seq, waited),
+      timeoutMs,
+      () => core.eventCancelWait(this.offset),
+    );
+    if (status === this.#timedOut) throw this.#timeout(timeoutMs);
+  }
+
+  /**
+   * Waits until `condition()` returns true, re-checking it after every
+   * notify; throws `Timeout` if it is still false after `timeoutMs`.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/event-until", { size: 65536 });
+   * const event = segment.event("e");
+   * let ready = true; // really: a value in shared memory
+   * event.waitUntil(() => ready, { timeoutMs: 100 });
+   * segment.unlink();
+   * ```
+   */
+  waitUntil(condition: () => boolean, options?: LockOptions): void {
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+    while (true) {
+      const seen = this.sequence;
+      if (condition()) return;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) throw this.#timeout(timeoutMs);
+      const status = this.segment.core.eventWait(
+        this.offset,
+        seen | 0,
+        remaining === Infinity ? -1 : remaining,
+      );
+      if (status === this.#timedOut && condition()) return;
+    }
+  }
+
+  /** `waitUntil` without blocking the event loop. */
+  async waitUntilAsync(condition: () => boolean, options?: LockOptions): Promise<void> {
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+    while (true) {
+      const seen = this.sequence;
+      if (condition()) return;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) throw this.#timeout(timeoutMs);
+      try {
+        await this.waitAsync(seen, { timeoutMs: remaining });
+      } catch (error) {
+        if (!(error instanceof WshmError && error.code === "Timeout")) throw error;
+      }
+    }
+  }
+
+  /** Advances the sequence and wakes one sleeper (perhaps more); returns how many woke. */
+  notify(): number {
+    return this.segment.core.eventNotify(this.offset, 1);
+  }
+
+  /** Advances the sequence and wakes every sleeper; returns how many woke. */
+  notifyAll(): number {
+    return this.segment.core.eventNotify(this.offset, 0x7FFFFFFF);
+  }
+
+  /** How many waiters are registered as sleeping now (for inspection). */
+  get sleepers(): number {
+    return this.segment.core.eventSleepers(this.offset) >>> 0;
+  }
+}

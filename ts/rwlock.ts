@@ -1,0 +1,296 @@
+/**
+ * A robust reader-writer lock in a segment, shared by every process that maps it.
+ *
+ * @module
+ */
+
+import type { Segment } from "./segment.ts";
+import type { LockOptions } from "./mutex.ts";
+import { WshmError } from "./errors.ts";
+import { statusError } from "./status.ts";
+import { stepUntilDone, timeoutOption } from "./wait.ts";
+
+/**
+ * Proof of a read hold; disposing it releases the hold. When `ownerDied` is
+ * true, a writer died holding the lock and this process took it over
+ * EXCLUSIVELY (`exclusive` is true) so that it can repair what the lock
+ * protects: repair, call `consistent()`, then release, or the lock becomes
+ * NotRecoverable for everybody.
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.create("/read-guard", { size: 65536 });
+ * {
+ *   using held = segment.rwlock("table").read({ timeoutMs: 1000 });
+ *   if (held.ownerDied) {
+ *     // held.exclusive is true: nobody else reads while we repair
+ *     held.consistent();
+ *   }
+ * }
+ * segment.unlink();
+ * ```
+ */
+export class RwLockReadGuard implements Disposable {
+  /** True if a writer died holding the lock; this hold is then exclusive. */
+  ownerDied: boolean;
+  /** True if this hold excludes every other reader and writer (only after `ownerDied`). */
+  readonly exclusive: boolean;
+  readonly #lock: RwLock;
+
+  constructor(lock: RwLock, exclusive: boolean) {
+    this.#lock = lock;
+    this.exclusive = exclusive;
+    this.ownerDied = exclusive;
+  }
+
+  /** Marks the protected state as repaired after `ownerDied`. */
+  consistent(): void {
+    this.#lock.consistent();
+    this.ownerDied = false;
+  }
+
+  /** Releases this hold. */
+  unlock(): void {
+    if (this.exclusive) this.#lock.writeUnlock();
+    else this.#lock.readUnlock();
+  }
+
+  [Symbol.dispose](): void {
+    this.unlock();
+  }
+}
+
+/**
+ * Proof of holding the write lock; disposing it unlocks. `ownerDied` as for
+ * a mutex: repair, `consistent()`, then unlock.
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.create("/write-guard", { size: 65536 });
+ * const held = segment.rwlock("table").write({ timeoutMs: 1000 });
+ * if (held.ownerDied) held.consistent(); // after repairing the table
+ * held.unlock();
+ * segment.unlink();
+ * ```
+ */
+export class RwLockWriteGuard implements Disposable {
+  /** True if the previous writer died while holding the lock. */
+  ownerDied = false;
+  readonly #lock: RwLock;
+
+  constructor(lock: RwLock) {
+    this.#lock = lock;
+  }
+
+  /** Marks the protected state as repaired after `ownerDied`. */
+  consistent(): void {
+    this.#lock.consistent();
+    this.ownerDied = false;
+  }
+
+  /** Releases the write lock. */
+  unlock(): void {
+    this.#lock.writeUnlock();
+  }
+
+  [Symbol.dispose](): void {
+    this.#lock.writeUnlock();
+  }
+}
+
+/**
+ * Many readers or one writer. A writer that is waiting keeps new readers out,
+ * so writers never starve. A reader that dies is forgotten by the next writer
+ * that finds it gone; a writer that dies is taken over with `ownerDied`, like
+ * a robust mutex (see docs/locks.md).
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.create("/rwlock-example", { size: 65536 });
+ * const config = segment.rwlock("config");
+ * {
+ *   using held = config.write({ timeoutMs: 1000 });
+ *   if (held.ownerDied) held.consistent(); // after repairing
+ *   // ... change the shared configuration ...
+ * }
+ * {
+ *   using held = config.read({ timeoutMs: 1000 });
+ *   // ... read it, while other processes may read too ...
+ * }
+ * segment.unlink();
+ * ```
+ */
+export class RwLock {
+  readonly segment: Segment;
+  readonly name: string;
+  /** Offset of the lock in the segment. */
+  readonly offset: number;
+  readonly #readGuard: RwLockReadGuard;
+  readonly #writeGuard: RwLockWriteGuard;
+  readonly #ok: number;
+  readonly #ownerDied: number;
+  readonly #wouldBlock: number;
+
+  constructor(segment: Segment, name: string, offset: number) {
+    this.segment = segment;
+    this.name = name;
+    this.offset = offset;
+    this.#readGuard = new RwLockReadGuard(this, false);
+    this.#writeGuard = new RwLockWriteGuard(this);
+    this.#ok = segment.constants.OK;
+    this.#ownerDied = segment.constants.OWNER_DIED;
+    this.#wouldBlock = segment.constants.WOULD_BLOCK;
+  }
+
+  #reading(status: number): RwLockReadGuard {
+    if (status === this.#ok) return this.#readGuard;
+    if (status === this.#ownerDied) return new RwLockReadGuard(this, true);
+    throw statusError(status, `Cannot read-lock rwlock "${this.name}"`);
+  }
+
+  #writing(status: number): RwLockWriteGuard {
+    if (status === this.#ok || status === this.#ownerDied) {
+      this.#writeGuard.ownerDied = status === this.#ownerDied;
+      return this.#writeGuard;
+    }
+    throw statusError(status, `Cannot write-lock rwlock "${this.name}"`);
+  }
+
+  /** Drives the core's steps off the JavaScript thread, abandoning a writer claim on time-out. */
+  #steps(first: (checkHolder: boolean) => number, timeoutMs: number): Promise<number> {
+    const core = this.segment.core;
+    let claimed = false;
+    return stepUntilDone(
+      this.segment,
+      (_waited, checkHolder) => {
+        const status = claimed
+          ? core.rwlockDrainStep(this.offset, checkHolder)
+          : first(checkHolder);
+        claimed = status === this.segment.constants.MUST_WAIT && core.rwlockStepClaimed() === 1;
+        return status;
+      },
+      timeoutMs,
+      () => {
+        if (claimed) core.rwlockAbandon(this.offset);
+        claimed = false;
+      },
+    );
+  }
+
+  /**
+   * Takes a read hold, waiting while a writer holds or waits, as long as
+   * `timeoutMs` allows (default: forever); throws `Timeout` or `NotRecoverable`.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/rwlock-read", { size: 65536 });
+   * using held = segment.rwlock("table").read({ timeoutMs: 500 });
+   * segment.unlink();
+   * ```
+   */
+  read(options?: LockOptions): RwLockReadGuard {
+    return this.#reading(this.segment.core.rwlockRead(this.offset, timeoutOption(options?.timeoutMs)));
+  }
+
+  /** Takes a read hold if no writer holds or waits; null otherwise. */
+  tryRead(): RwLockReadGuard | null {
+    const status = this.segment.core.rwlockTryRead(this.offset);
+    return status === this.#wouldBlock ? null : this.#reading(status);
+  }
+
+  /**
+   * Takes a read hold without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/rwlock-read-async", { size: 65536 });
+   * using held = await segment.rwlock("table").readAsync({ timeoutMs: 500 });
+   * segment.unlink();
+   * ```
+   */
+  async readAsync(options?: LockOptions): Promise<RwLockReadGuard> {
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    const first = this.segment.core.rwlockTryRead(this.offset);
+    if (first !== this.#wouldBlock) return this.#reading(first);
+    const core = this.segment.core;
+    return this.#reading(
+      await this.#steps((checkHolder) => core.rwlockReadStep(this.offset, checkHolder), timeoutMs),
+    );
+  }
+
+  /**
+   * Takes the write lock, waiting for the writer before and for every reader
+   * to leave, as long as `timeoutMs` allows; throws `Timeout` or `NotRecoverable`.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/rwlock-write", { size: 65536 });
+   * using held = segment.rwlock("table").write({ timeoutMs: 500 });
+   * if (held.ownerDied) held.consistent();
+   * segment.unlink();
+   * ```
+   */
+  write(options?: LockOptions): RwLockWriteGuard {
+    return this.#writing(this.segment.core.rwlockWrite(this.offset, timeoutOption(options?.timeoutMs)));
+  }
+
+  /** Takes the write lock if nobody holds the lock now; null otherwise. */
+  tryWrite(): RwLockWriteGuard | null {
+    const status = this.segment.core.rwlockTryWrite(this.offset);
+    return status === this.#wouldBlock ? null : this.#writing(status);
+  }
+
+  /** Takes the write lock without blocking the event loop. */
+  async writeAsync(options?: LockOptions): Promise<RwLockWriteGuard> {
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    const first = this.segment.core.rwlockTryWrite(this.offset);
+    if (first !== this.#wouldBlock) return this.#writing(first);
+    const core = this.segment.core;
+    return this.#writing(
+      await this.#steps((checkHolder) => core.rwlockWriteStep(this.offset, checkHolder), timeoutMs),
+    );
+  }
+
+  /** Releases one read hold of this process; throws `NotOwner` if it has none. */
+  readUnlock(): void {
+    const status = this.segment.core.rwlockReadUnlock(this.offset);
+    if (status !== this.#ok) throw statusError(status, `Cannot read-unlock rwlock "${this.name}"`);
+  }
+
+  /** Releases the write lock (or an exclusive `ownerDied` read hold); throws `NotOwner`. */
+  writeUnlock(): void {
+    const status = this.segment.core.rwlockWriteUnlock(this.offset);
+    if (status !== this.#ok) throw statusError(status, `Cannot write-unlock rwlock "${this.name}"`);
+  }
+
+  /** After an `ownerDied` acquisition: the protected state is repaired. */
+  consistent(): void {
+    const status = this.segment.core.rwlockConsistent(this.offset);
+    if (status !== this.#ok) {
+      throw statusError(status, `Cannot mark rwlock "${this.name}" consistent`);
+    }
+  }
+
+  /** The pid of the writer holding or waiting for readers to leave, 0 if none. Throws NotRecoverable. */
+  get writer(): number {
+    const pid = this.segment.core.rwlockWriter(this.offset);
+    if (pid < 0) throw new WshmError("NotRecoverable", `RwLock "${this.name}" is not recoverable`);
+    return pid;
+  }
+
+  /** The number of read holds now, over all processes (for inspection). */
+  get readers(): number {
+    return this.segment.core.rwlockReaders(this.offset);
+  }
+
+  /** How many processes can hold read locks at once (set at creation). */
+  get readerSlots(): number {
+    return this.segment.core.rwlockReaderSlots(this.offset);
+  }
+}

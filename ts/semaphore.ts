@@ -1,0 +1,188 @@
+/**
+ * A counting semaphore in a segment, shared by every process that maps it.
+ *
+ * @module
+ */
+
+import type { Segment } from "./segment.ts";
+import type { LockOptions } from "./mutex.ts";
+import { statusError } from "./status.ts";
+import { stepUntilDone, timeoutOption } from "./wait.ts";
+
+/**
+ * Options of {@linkcode Segment.semaphore}.
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.create("/semaphore-options", { size: 65536 });
+ * const pool = segment.semaphore("connections", { initial: 8, maximum: 8 });
+ * segment.unlink();
+ * ```
+ */
+export interface SemaphoreOptions {
+  /** The value at creation; default 0. Ignored when the semaphore exists already. */
+  initial?: number;
+  /** A post beyond this fails with `Overflow`; default 2^31 - 1. Ignored when it exists already. */
+  maximum?: number;
+  /** Create it if it does not exist (default true). */
+  create?: boolean;
+}
+
+/**
+ * One permit taken from a semaphore. Disposing it (or `release()`) posts one
+ * permit back, for the common "at most N at once" use; a signalling use
+ * simply ignores it. Permits are not owned: if the process dies holding one,
+ * that permit is gone (see docs/locks.md).
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.create("/permit-example", { size: 65536 });
+ * const slots = segment.semaphore("slots", { initial: 4 });
+ * {
+ *   using _permit = slots.wait({ timeoutMs: 1000 });
+ *   // ... at most 4 processes are here at once ...
+ * }
+ * segment.unlink();
+ * ```
+ */
+export class SemaphorePermit implements Disposable {
+  readonly #semaphore: Semaphore;
+
+  constructor(semaphore: Semaphore) {
+    this.#semaphore = semaphore;
+  }
+
+  /** Posts the permit back. */
+  release(): void {
+    this.#semaphore.post(1);
+  }
+
+  [Symbol.dispose](): void {
+    this.#semaphore.post(1);
+  }
+}
+
+/**
+ * A counting semaphore: `wait` takes a permit (sleeping while there is none),
+ * `post` adds permits and wakes sleepers. No post is ever lost, and a post
+ * costs no syscall while nobody sleeps.
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.create("/semaphore-example", { size: 65536 });
+ * const ready = segment.semaphore("ready", { initial: 0, maximum: 100 });
+ * ready.post();                     // another process would usually do this
+ * ready.wait({ timeoutMs: 1000 });  // takes it; ignores the permit guard
+ * console.log(ready.value);         // 0
+ * segment.unlink();
+ * ```
+ */
+export class Semaphore {
+  readonly segment: Segment;
+  readonly name: string;
+  /** Offset of the semaphore in the segment. */
+  readonly offset: number;
+  readonly #permit: SemaphorePermit;
+  readonly #wait: (offset: number, timeoutMs: number) => number;
+  readonly #tryWait: (offset: number) => number;
+  readonly #post: (offset: number, count: number) => number;
+  readonly #ok: number;
+
+  constructor(segment: Segment, name: string, offset: number) {
+    this.segment = segment;
+    this.name = name;
+    this.offset = offset;
+    this.#permit = new SemaphorePermit(this);
+    this.#wait = segment.core.semaphoreWait;
+    this.#tryWait = segment.core.semaphoreTryWait;
+    this.#post = segment.core.semaphorePost;
+    this.#ok = segment.constants.OK;
+  }
+
+  #taken(status: number): SemaphorePermit {
+    if (status === this.#ok) return this.#permit;
+    throw statusError(status, `Cannot wait on semaphore "${this.name}"`);
+  }
+
+  /**
+   * Takes a permit, sleeping while there is none, as long as `timeoutMs`
+   * allows (default: forever); throws `Timeout`. Blocks this thread.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/semaphore-wait", { size: 65536 });
+   * const jobs = segment.semaphore("jobs", { initial: 1 });
+   * jobs.wait({ timeoutMs: 100 });
+   * segment.unlink();
+   * ```
+   */
+  wait(options?: LockOptions): SemaphorePermit {
+    return this.#taken(this.#wait(this.offset, timeoutOption(options?.timeoutMs)));
+  }
+
+  /** Takes a permit if one is available now; null if none is. */
+  tryWait(): SemaphorePermit | null {
+    const status = this.#tryWait(this.offset);
+    if (status === this.segment.constants.WOULD_BLOCK) return null;
+    return this.#taken(status);
+  }
+
+  /**
+   * Takes a permit without blocking the event loop: the sleep runs off the
+   * JavaScript thread. Rejects with `Timeout` after `timeoutMs`.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/semaphore-async", { size: 65536 });
+   * const done = segment.semaphore("done");
+   * setTimeout(() => done.post(), 10);
+   * await done.waitAsync({ timeoutMs: 1000 });
+   * segment.unlink();
+   * ```
+   */
+  async waitAsync(options?: LockOptions): Promise<SemaphorePermit> {
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    const first = this.#tryWait(this.offset);
+    if (first !== this.segment.constants.WOULD_BLOCK) return this.#taken(first);
+    const core = this.segment.core;
+    const status = await stepUntilDone(
+      this.segment,
+      (waited) => core.semaphoreWaitStep(this.offset, waited),
+      timeoutMs,
+      () => core.semaphoreCancelWait(this.offset),
+    );
+    return this.#taken(status);
+  }
+
+  /**
+   * Adds `count` permits (default 1) and wakes as many sleepers. Throws
+   * `Overflow` (and adds nothing) if the value would pass the maximum.
+   */
+  post(count = 1): void {
+    if (!Number.isInteger(count) || count < 1 || count > 0x7FFFFFFF) {
+      throw new RangeError(`Invalid count ${count}: it must be an integer from 1 to 2^31 - 1`);
+    }
+    const status = this.#post(this.offset, count);
+    if (status !== this.#ok) throw statusError(status, `Cannot post ${count} to semaphore "${this.name}"`);
+  }
+
+  /** The permits available now (stale as soon as read; for inspection). */
+  get value(): number {
+    return this.segment.core.semaphoreValue(this.offset) >>> 0;
+  }
+
+  /** The maximum given at creation. */
+  get maximum(): number {
+    return this.segment.core.semaphoreMaximum(this.offset) >>> 0;
+  }
+
+  /** How many waiters are registered as sleeping now (for inspection). */
+  get sleepers(): number {
+    return this.segment.core.semaphoreSleepers(this.offset) >>> 0;
+  }
+}
