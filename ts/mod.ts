@@ -17,6 +17,24 @@ export { Segment, kindName } from "./segment.ts";
 export type { CreateOptions, ObjectInfo, OpenOptions } from "./segment.ts";
 export { Mutex, MutexGuard } from "./mutex.ts";
 export type { LockOptions } from "./mutex.ts";
+export { Semaphore, SemaphorePermit } from "./semaphore.ts";
+export type { SemaphoreOptions } from "./semaphore.ts";
+export { RwLock, RwLockReadGuard, RwLockWriteGuard } from "./rwlock.ts";
+export { Event } from "./event.ts";
+export { Ring, RingRecord } from "./ring.ts";
+export type { RingOptions, RingSendOptions, RingStats, RingWaitOptions } from "./ring.ts";
+export { Queue, QueueMessage } from "./queue.ts";
+export type { QueueOptions, QueueSendOptions, QueueStats, QueueWaitOptions } from "./queue.ts";
+export { Channel } from "./channel.ts";
+export type {
+  ChannelCallOptions, ChannelHandler, ChannelOptions, ChannelReceiveOptions, ChannelStats, ServeOptions,
+} from "./channel.ts";
+export { ChannelCall, ChannelRequest } from "./channel_exchange.ts";
+export {
+  decodeJson, decodeText, encodeJson, encodeText, messageLength, utf8Length, writeText,
+} from "./codec.ts";
+export type { Message } from "./codec.ts";
+export type { WaitMode } from "./wait.ts";
 export { WshmError } from "./errors.ts";
 export type { Core, CoreConstants } from "./core.ts";
 export type { Posix } from "./platform/posix.ts";

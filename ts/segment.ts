@@ -11,6 +11,12 @@ import { WshmError } from "./errors.ts";
 import { checkSegmentName, checkSegmentSize, objectNameBytes } from "./names.ts";
 import { statusError } from "./status.ts";
 import { Mutex } from "./mutex.ts";
+import { Semaphore, type SemaphoreOptions } from "./semaphore.ts";
+import { RwLock } from "./rwlock.ts";
+import { Event } from "./event.ts";
+import { Ring, type RingOptions } from "./ring.ts";
+import { Queue, type QueueOptions } from "./queue.ts";
+import { Channel, type ChannelOptions } from "./channel.ts";
 
 // Loaded once per process; an unsupported platform is reported when used, not on import.
 const loadedPosix: Posix | WshmError = await platform().catch((e) => e);
@@ -367,6 +373,171 @@ export class Segment implements Disposable {
     return this.cached(`mutex:${name}`, () => {
       const found = this.findOrCreate(this.constants.KIND_MUTEX, name, options.create ?? true);
       return new Mutex(this, name, found.offset);
+    });
+  }
+
+  /**
+   * The counting semaphore `name`, created on first use with `initial`
+   * (default 0) and `maximum` (default 2^31 - 1) permits; both are ignored
+   * if it exists already.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/semaphore-method", { size: 65536 });
+   * const slots = segment.semaphore("slots", { initial: 3, maximum: 3 });
+   * using _permit = slots.wait({ timeoutMs: 100 });
+   * segment.unlink();
+   * ```
+   */
+  semaphore(name: string, options: SemaphoreOptions = {}): Semaphore {
+    const initial = options.initial ?? 0;
+    const maximum = options.maximum ?? this.constants.SEMAPHORE_VALUE_MAX;
+    if (!Number.isInteger(maximum) || maximum < 1 || maximum > this.constants.SEMAPHORE_VALUE_MAX) {
+      throw new RangeError(`Invalid maximum ${maximum} for semaphore "${name}": 1 to 2^31 - 1`);
+    }
+    if (!Number.isInteger(initial) || initial < 0 || initial > maximum) {
+      throw new RangeError(`Invalid initial value ${initial} for semaphore "${name}": 0 to ${maximum}`);
+    }
+    return this.cached(`semaphore:${name}`, () => {
+      const k = this.constants;
+      const found = this.findOrCreate(k.KIND_SEMAPHORE, name, options.create ?? true, initial, maximum);
+      return new Semaphore(this, name, found.offset);
+    });
+  }
+
+  /**
+   * The reader-writer lock `name`, created on first use with room for
+   * `readers` processes reading at once (default 32; each costs 64 bytes).
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/rwlock-method", { size: 65536 });
+   * using held = segment.rwlock("table", { readers: 8 }).read({ timeoutMs: 100 });
+   * segment.unlink();
+   * ```
+   */
+  rwlock(name: string, options: { readers?: number; create?: boolean } = {}): RwLock {
+    const k = this.constants;
+    const readers = options.readers ?? k.RWLOCK_DEFAULT_READERS;
+    if (!Number.isInteger(readers) || readers < 1 || readers > k.RWLOCK_MAX_READERS) {
+      throw new RangeError(`Invalid readers ${readers} for rwlock "${name}": 1 to ${k.RWLOCK_MAX_READERS}`);
+    }
+    return this.cached(`rwlock:${name}`, () => {
+      const found = this.findOrCreate(k.KIND_RWLOCK, name, options.create ?? true, readers);
+      return new RwLock(this, name, found.offset);
+    });
+  }
+
+  /**
+   * The event (notifier with a sequence number) `name`, created on first use.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/event-method", { size: 65536 });
+   * const jobs = segment.event("jobs");
+   * const seen = jobs.sequence;
+   * jobs.notifyAll();
+   * jobs.wait(seen, { timeoutMs: 100 });
+   * segment.unlink();
+   * ```
+   */
+  event(name: string, options: { create?: boolean } = {}): Event {
+    return this.cached(`event:${name}`, () => {
+      const found = this.findOrCreate(this.constants.KIND_EVENT, name, options.create ?? true);
+      return new Event(this, name, found.offset);
+    });
+  }
+
+  /**
+   * The SPSC byte ring `name`, created on first use with `capacity` data
+   * bytes (a power of two, default 65536; a message may be up to
+   * capacity / 2 - 8 bytes). See {@linkcode Ring}.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/ring-method", { size: 1 << 20 });
+   * const ring = segment.ring("log", { capacity: 1 << 16 });
+   * ring.send("started");
+   * segment.unlink();
+   * ```
+   */
+  ring(name: string, options: RingOptions = {}): Ring {
+    const k = this.constants;
+    const capacity = options.capacity ?? 65536;
+    if (
+      !Number.isInteger(capacity) || capacity < k.RING_MIN_CAPACITY || capacity > k.RING_MAX_CAPACITY ||
+      (capacity & (capacity - 1)) !== 0
+    ) {
+      throw new RangeError(`Invalid capacity ${capacity} for ring "${name}": a power of two from 64 to 2^30`);
+    }
+    return this.cached(`ring:${name}`, () => {
+      const found = this.findOrCreate(k.KIND_RING, name, options.create ?? true, capacity);
+      return new Ring(this, name, found.offset, options.wait ?? "adaptive");
+    });
+  }
+
+  /**
+   * The MPMC queue `name`, created on first use with `slots` messages (a
+   * power of two, default 64) of up to `slotSize` bytes (default 256).
+   * See {@linkcode Queue}.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/queue-method", { size: 1 << 20 });
+   * const jobs = segment.queue("jobs", { slotSize: 512, slots: 128 });
+   * jobs.send("job 1");
+   * segment.unlink();
+   * ```
+   */
+  queue(name: string, options: QueueOptions = {}): Queue {
+    const k = this.constants;
+    const slotSize = options.slotSize ?? 256;
+    const slots = options.slots ?? 64;
+    if (!Number.isInteger(slotSize) || slotSize < 1 || slotSize > k.QUEUE_MAX_SLOT_SIZE) {
+      throw new RangeError(`Invalid slotSize ${slotSize} for queue "${name}": 1 to ${k.QUEUE_MAX_SLOT_SIZE}`);
+    }
+    if (!Number.isInteger(slots) || slots < 2 || slots > k.QUEUE_MAX_SLOTS || (slots & (slots - 1)) !== 0) {
+      throw new RangeError(`Invalid slots ${slots} for queue "${name}": a power of two from 2 to ${k.QUEUE_MAX_SLOTS}`);
+    }
+    return this.cached(`queue:${name}`, () => {
+      const found = this.findOrCreate(k.KIND_QUEUE, name, options.create ?? true, slotSize, slots);
+      return new Queue(this, name, found.offset, options.wait ?? "adaptive");
+    });
+  }
+
+  /**
+   * The request/response channel `name`, created on first use carrying
+   * messages of up to `capacity` bytes (default 4096); `clients: 0`
+   * (default) is the classic exchange, `clients: K` serves K client
+   * processes at once. See {@linkcode Channel}.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/channel-method", { size: 1 << 20 });
+   * const rpc = segment.channel("rpc", { capacity: 1024, clients: 8 });
+   * console.log(rpc.stats().mode); // "many-client"
+   * segment.unlink();
+   * ```
+   */
+  channel(name: string, options: ChannelOptions = {}): Channel {
+    const k = this.constants;
+    const capacity = options.capacity ?? 4096;
+    const clients = options.clients ?? 0;
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > k.CHANNEL_MAX_CAPACITY) {
+      throw new RangeError(`Invalid capacity ${capacity} for channel "${name}": 1 to ${k.CHANNEL_MAX_CAPACITY}`);
+    }
+    if (!Number.isInteger(clients) || clients < 0 || clients > k.CHANNEL_MAX_CLIENTS) {
+      throw new RangeError(`Invalid clients ${clients} for channel "${name}": 0 to ${k.CHANNEL_MAX_CLIENTS}`);
+    }
+    return this.cached(`channel:${name}`, () => {
+      const found = this.findOrCreate(k.KIND_CHANNEL, name, options.create ?? true, capacity, clients);
+      return new Channel(this, name, found.offset, options.wait ?? "adaptive");
     });
   }
 

@@ -4,6 +4,13 @@
 // its own layout.
 
 import { CACHE_LINE, KIND_BYTES, KIND_MUTEX, KIND_SEMAPHORE } from "./layout";
+import { KIND_EVENT, KIND_RWLOCK } from "./layout";
+import { rwlockInit, rwlockSize, rwlockValidate } from "./rwlock";
+import { EVENT_SIZE, eventValidate } from "./event";
+import { KIND_CHANNEL, KIND_QUEUE, KIND_RING } from "./layout";
+import { ringInit, ringSize, ringValidate } from "./ring";
+import { queueInit, queueSize, queueValidate } from "./queue";
+import { channelInit, channelSize, channelValidate } from "./channel";
 import { MUTEX_SIZE, mutexInit, mutexValidate } from "./mutex";
 import {
   SEMAPHORE_SIZE, semaphoreInit, semaphoreParamsValid, semaphoreValidate,
@@ -14,6 +21,11 @@ export function objectSize(kind: u32, p0: u32, p1: u32, p2: u32): u32 {
   if (kind == KIND_BYTES) return p0 == 0 ? 0 : roundUp(p0);
   if (kind == KIND_MUTEX) return MUTEX_SIZE;
   if (kind == KIND_SEMAPHORE) return semaphoreParamsValid(p0, p1) ? SEMAPHORE_SIZE : 0;
+  if (kind == KIND_RWLOCK) return rwlockSize(p0); // p0: reader slots
+  if (kind == KIND_EVENT) return EVENT_SIZE;
+  if (kind == KIND_RING) return ringSize(p0); // p0: data capacity (a power of two)
+  if (kind == KIND_QUEUE) return queueSize(p0, p1); // p0: slot size, p1: slots (a power of two)
+  if (kind == KIND_CHANNEL) return channelSize(p0, p1); // p0: capacity, p1: clients (0: classic)
   return 0;
 }
 
@@ -21,6 +33,10 @@ export function objectSize(kind: u32, p0: u32, p1: u32, p2: u32): u32 {
 export function objectInit(kind: u32, offset: u32, size: u32, p0: u32, p1: u32, p2: u32): void {
   if (kind == KIND_MUTEX) mutexInit(offset);
   else if (kind == KIND_SEMAPHORE) semaphoreInit(offset, p0, p1);
+  else if (kind == KIND_RWLOCK) rwlockInit(offset, p0);
+  else if (kind == KIND_RING) ringInit(offset, p0);
+  else if (kind == KIND_QUEUE) queueInit(offset, p0, p1);
+  else if (kind == KIND_CHANNEL) channelInit(offset, p0, p1);
 }
 
 /** Checks an object found in an opened segment; false means corrupt. */
@@ -28,6 +44,11 @@ export function objectValidate(kind: u32, offset: u32, size: u32): bool {
   if (kind == KIND_BYTES) return true;
   if (kind == KIND_MUTEX) return mutexValidate(offset, size);
   if (kind == KIND_SEMAPHORE) return semaphoreValidate(offset, size);
+  if (kind == KIND_RWLOCK) return rwlockValidate(offset, size);
+  if (kind == KIND_EVENT) return eventValidate(offset, size);
+  if (kind == KIND_RING) return ringValidate(offset, size);
+  if (kind == KIND_QUEUE) return queueValidate(offset, size);
+  if (kind == KIND_CHANNEL) return channelValidate(offset, size);
   return false;
 }
 

@@ -1,0 +1,117 @@
+/**
+ * The options, statistics and record objects of {@linkcode Ring}.
+ *
+ * @module
+ */
+
+import type { Ring } from "./ring.ts";
+import type { Segment } from "./segment.ts";
+import { decodeJson, decodeText } from "./codec.ts";
+import type { WaitMode } from "./wait.ts";
+
+/** Options of {@linkcode Segment.ring}. */
+export interface RingOptions {
+  /**
+   * Data bytes, a power of two from 64 to 2^30 (default 65536); one message
+   * carries at most capacity / 2 - 8 bytes. Ignored if the ring exists.
+   */
+  capacity?: number;
+  /** Create the ring if it does not exist (default true). */
+  create?: boolean;
+  /** How this handle waits unless a call says otherwise (default "adaptive"). */
+  wait?: WaitMode;
+}
+
+/** Options of the blocking and async calls. */
+export interface RingWaitOptions {
+  /** Give up with a `Timeout` error after this many milliseconds (default: no limit). */
+  timeoutMs?: number;
+  /** This call's wait mode (default: the ring's). */
+  wait?: WaitMode;
+}
+
+/** Options of the producer calls. */
+export interface RingSendOptions extends RingWaitOptions {
+  /** A record type from 0 to 2^31 - 1 (default 0), handed to the reader with the record. */
+  type?: number;
+}
+
+/** What `stats()` reports; every number is stale as soon as read. */
+export interface RingStats {
+  capacity: number;
+  maxMessage: number;
+  /** Bytes committed and not yet released. */
+  used: number;
+  /** Pid of the attached producer, 0 if none. */
+  producerPid: number;
+  consumerPid: number;
+  /** Records committed since creation. */
+  committed: number;
+  /** Records handed to a reader since creation. */
+  read: number;
+  /** Bytes claimed and not yet committed. */
+  claimed: number;
+}
+
+/**
+ * One record handed out by `read()`: `at` and `length` locate its payload in
+ * `ring.bytes`. The object is reused by the next read; the bytes stay valid
+ * until `release()`.
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.create("/record-example", { size: 1 << 20 });
+ * const ring = segment.ring("r");
+ * ring.send('{"n":1}', { type: 2 });
+ * const record = ring.read({ timeoutMs: 100 });
+ * console.log(record.type, record.json()); // 2 { n: 1 }
+ * ring.release();
+ * segment.unlink();
+ * ```
+ */
+export class RingRecord {
+  /** Offset of the payload in `ring.bytes`. */
+  at = 0;
+  /** Payload bytes. */
+  length = 0;
+  /** The type the producer gave. */
+  type = 0;
+  readonly #ring: Ring;
+
+  constructor(ring: Ring) {
+    this.#ring = ring;
+  }
+
+  /** A view of the payload in shared memory (no copy). */
+  get bytes(): Uint8Array {
+    return this.#ring.bytes.subarray(this.at, this.at + this.length);
+  }
+
+  /** A private copy of the payload. */
+  copy(): Uint8Array {
+    return this.#ring.bytes.slice(this.at, this.at + this.length);
+  }
+
+  /** The payload as UTF-8 text. */
+  text(): string {
+    return decodeText(this.bytes);
+  }
+
+  /** The payload as UTF-8 JSON. */
+  json<T = unknown>(): T {
+    return decodeJson<T>(this.bytes);
+  }
+}
+
+export function checkLength(length: number): void {
+  if (!Number.isInteger(length) || length < 0 || length > 0x7FFFFFFF) {
+    throw new RangeError(`Invalid length ${length}: an integer >= 0`);
+  }
+}
+
+export function checkType(type: number): void {
+  if (!Number.isInteger(type) || type < 0 || type > 0x7FFFFFFF) {
+    throw new RangeError(`Invalid record type ${type}: an integer from 0 to 2^31 - 1`);
+  }
+}

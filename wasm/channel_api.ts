@@ -1,0 +1,235 @@
+// The channel's exports: one set of calls for both modes (classic and
+// many-client, see channel.ts), dispatched on the stored `clients`.
+//
+// A client exchange is: channelClientAttach once; then per request
+// channelBegin (or its two steps, Acquire then Prepare) -> write the request
+// at the returned offset -> channelPost -> channelAwait (or its step) -> read
+// the response -> channelEnd. A server: channelServerAttach once; then
+// channelReceive (or its step) -> read the request, write the response at
+// the response offset it names -> channelRespond.
+//
+// Every function re-reads the geometry and checks it against the segment
+// (capacityOf), so a corrupt channel gives CORRUPT and never a stray access.
+
+import { hostNowMs, hostWake } from "./host";
+import { selfPid } from "./context";
+import { semaphoreCancelWait } from "./semaphore";
+import { queueCancelWait, queueInterrupt } from "./queue_wait";
+import { CORRUPT, EXISTS, NOT_OWNER, OK, OWNER_DIED } from "./status";
+import {
+  block, claimRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER,
+} from "./waiting";
+import {
+  at, capacityOf, CLIENT_PID, CLIENTS, FIRST_FIELD, queueOf, REQUEST_SEM, RESPONSE_SEM, SERVED,
+  SERVER_PID, SERVER_RECORD_PID, SERVER_START, STATE,
+} from "./channel";
+import {
+  classicAcquireStep, classicAwaitStep, classicEnd, classicPost, classicReceiveStep,
+  classicRecover, classicRespond, classicSettleStep,
+} from "./channel_classic";
+import {
+  manyAttached, manyAwaitCancel, manyAwaitStep, manyClaimStep, manyClientAttach, manyClientDetach,
+  manyEnd, manyPost, manyReceiveStep, manyRecover, manyRespond, manySettleStep,
+} from "./channel_many";
+
+// @ts-ignore: decorator
+@inline function clientsOf(offset: u32): u32 {
+  return load<u32>(at(offset) + CLIENTS);
+}
+
+/**
+ * Attaches this process as the channel's server: OK, OWNER_DIED (took over
+ * from a dead server) or -EXISTS (a live server is attached). Repairs what
+ * a previous server left unfinished (see classicRecover, manyRecover).
+ */
+export function channelServerAttach(offset: u32): i32 {
+  const capacity = capacityOf(offset);
+  if (capacity == 0) return -CORRUPT;
+  const a = at(offset);
+  const taken = claimRole(a + SERVER_PID, a + SERVER_RECORD_PID, a + SERVER_START);
+  if (taken == ROLE_BUSY) return -EXISTS;
+  if (taken != ROLE_ALREADY_OURS) {
+    const clients = clientsOf(offset);
+    if (clients == 0) classicRecover(offset);
+    else manyRecover(offset, capacity, clients);
+  }
+  return taken == ROLE_TAKEN_OVER ? OWNER_DIED : OK;
+}
+
+/** Gives the server role up. */
+export function channelServerDetach(offset: u32): void {
+  const a = at(offset);
+  releaseRole(a + SERVER_PID, a + SERVER_RECORD_PID);
+}
+
+/** Many-client mode: takes a response slot (index, or -FULL). Classic mode: 0. */
+export function channelClientAttach(offset: u32): i32 {
+  const capacity = capacityOf(offset);
+  if (capacity == 0) return -CORRUPT;
+  const clients = clientsOf(offset);
+  return clients == 0 ? 0 : manyClientAttach(offset, capacity, clients);
+}
+
+export function channelClientDetach(offset: u32, slot: u32): void {
+  const capacity = capacityOf(offset);
+  const clients = clientsOf(offset);
+  if (capacity != 0 && clients != 0) manyClientDetach(offset, capacity, clients, slot);
+}
+
+/** First step of a request: classic, lock access; many-client, settle the own slot. OK or -status. */
+export function channelAcquireStep(offset: u32, slot: u32, unused: u32, flags: u32): i32 {
+  const capacity = capacityOf(offset);
+  if (capacity == 0) return -CORRUPT;
+  const clients = clientsOf(offset);
+  if (clients == 0) return classicAcquireStep(offset, 0, 0, flags);
+  return manySettleStep(offset, capacity, clients, slot, flags);
+}
+
+export function channelAcquireCancel(offset: u32, slot: u32): void {
+  const capacity = capacityOf(offset);
+  const clients = clientsOf(offset);
+  if (capacity != 0 && clients != 0) manyAwaitCancel(offset, capacity, clients, slot);
+}
+
+/**
+ * Second step: classic, settle an unfinished earlier exchange; many-client,
+ * claim a request-queue slot. Returns the offset to write the request at.
+ */
+export function channelPrepareStep(offset: u32, slot: u32, unused: u32, flags: u32): i32 {
+  if (capacityOf(offset) == 0) return -CORRUPT;
+  if (clientsOf(offset) == 0) return classicSettleStep(offset, 0, 0, flags);
+  return manyClaimStep(offset, flags);
+}
+
+export function channelPrepareCancel(offset: u32, slot: u32): void {
+  if (capacityOf(offset) == 0) return;
+  if (clientsOf(offset) == 0) semaphoreCancelWait(offset + RESPONSE_SEM);
+  else queueCancelWait(queueOf(offset), 1);
+}
+
+/**
+ * Both steps, blocking: returns the offset to write a request of up to
+ * `capacity` bytes at, or -TIMED_OUT, -PEER_DIED, -NOT_OWNER, -CORRUPT.
+ * After a failure nothing is held.
+ */
+export function channelBegin(offset: u32, slot: u32, timeoutMs: f64, spins: i32): i32 {
+  const started = timeoutMs < 0 ? 0 : hostNowMs();
+  const r = block(channelAcquireStep, channelAcquireCancel, offset, slot, 0, timeoutMs, spins);
+  if (r < 0) return r;
+  let remaining = timeoutMs;
+  if (timeoutMs > 0) {
+    remaining = timeoutMs - (hostNowMs() - started);
+    if (remaining < 0) remaining = 0;
+  }
+  const request = block(channelPrepareStep, channelPrepareCancel, offset, slot, 0, remaining, spins);
+  if (request < 0) channelEnd(offset, slot, 0);
+  return request;
+}
+
+/** Sends the request: `length` bytes written at `request` (what Begin returned). */
+export function channelPost(offset: u32, slot: u32, request: u32, length: u32): i32 {
+  const capacity = capacityOf(offset);
+  if (capacity == 0) return -CORRUPT;
+  const clients = clientsOf(offset);
+  if (clients == 0) return classicPost(offset, capacity, length);
+  return manyPost(offset, capacity, clients, slot, request, length);
+}
+
+/** Waits for the response: its offset, with (offset, length, status) in channelScratch. */
+export function channelAwaitStep(offset: u32, slot: u32, unused: u32, flags: u32): i32 {
+  const capacity = capacityOf(offset);
+  if (capacity == 0) return -CORRUPT;
+  const clients = clientsOf(offset);
+  if (clients == 0) return classicAwaitStep(offset, capacity, flags);
+  return manyAwaitStep(offset, capacity, clients, slot, flags);
+}
+
+export function channelAwaitCancel(offset: u32, slot: u32): void {
+  const capacity = capacityOf(offset);
+  if (capacity == 0) return;
+  const clients = clientsOf(offset);
+  if (clients == 0) semaphoreCancelWait(offset + RESPONSE_SEM);
+  else manyAwaitCancel(offset, capacity, clients, slot);
+}
+
+export function channelAwait(offset: u32, slot: u32, timeoutMs: f64, spins: i32): i32 {
+  return block(channelAwaitStep, channelAwaitCancel, offset, slot, 0, timeoutMs, spins);
+}
+
+/**
+ * Ends the exchange (after the response was read, or after a failure):
+ * classic, unlocks access; many-client, aborts a request slot claimed but
+ * not posted (`request`, or 0) and returns the slot to IDLE.
+ */
+export function channelEnd(offset: u32, slot: u32, request: u32): i32 {
+  const capacity = capacityOf(offset);
+  if (capacity == 0) return -CORRUPT;
+  const clients = clientsOf(offset);
+  if (clients == 0) return classicEnd(offset);
+  return manyEnd(offset, capacity, clients, slot, request);
+}
+
+/**
+ * Server: the next request's offset, with (request offset, length, response
+ * offset, token) in channelScratch; -MUST_WAIT, -NOT_OWNER (not the attached
+ * server), -CORRUPT.
+ */
+export function channelReceiveStep(offset: u32, unused0: u32, unused1: u32, flags: u32): i32 {
+  const capacity = capacityOf(offset);
+  if (capacity == 0) return -CORRUPT;
+  if (atomic.load<u32>(at(offset) + SERVER_PID) != selfPid) return -NOT_OWNER;
+  const clients = clientsOf(offset);
+  if (clients == 0) return classicReceiveStep(offset, capacity, flags);
+  return manyReceiveStep(offset, capacity, clients, flags);
+}
+
+export function channelReceiveCancel(offset: u32, unused: u32): void {
+  if (capacityOf(offset) == 0) return;
+  if (clientsOf(offset) == 0) semaphoreCancelWait(offset + REQUEST_SEM);
+  else queueCancelWait(queueOf(offset), 0);
+}
+
+export function channelReceive(offset: u32, timeoutMs: f64, spins: i32): i32 {
+  return block(channelReceiveStep, channelReceiveCancel, offset, 0, 0, timeoutMs, spins);
+}
+
+/** Server: the response to `token` (`length` bytes at the response offset) is ready. */
+export function channelRespond(offset: u32, token: u32, length: u32, status: u32): i32 {
+  const capacity = capacityOf(offset);
+  if (capacity == 0) return -CORRUPT;
+  if (atomic.load<u32>(at(offset) + SERVER_PID) != selfPid) return -NOT_OWNER;
+  const clients = clientsOf(offset);
+  if (clients == 0) return classicRespond(offset, capacity, token, length, status);
+  return manyRespond(offset, capacity, clients, token, length, status);
+}
+
+/** Wakes a server parked in receive, so that it can notice it was asked to stop. */
+export function channelInterrupt(offset: u32): void {
+  if (capacityOf(offset) == 0) return;
+  if (clientsOf(offset) == 0) hostWake(at(offset + REQUEST_SEM) + FIRST_FIELD, i32.MAX_VALUE);
+  else queueInterrupt(queueOf(offset));
+}
+
+export const CHANNEL_INFO_CAPACITY: u32 = 0;
+export const CHANNEL_INFO_CLIENTS: u32 = 1;
+export const CHANNEL_INFO_SERVER: u32 = 2;
+export const CHANNEL_INFO_SERVED: u32 = 3;
+export const CHANNEL_INFO_ATTACHED: u32 = 4;
+export const CHANNEL_INFO_ACCESS_HOLDER: u32 = 5;
+export const CHANNEL_INFO_STATE: u32 = 6;
+
+/** One inspection number (CHANNEL_INFO_*); -1 if corrupt. ATTACHED checks each slot owner's liveness. */
+export function channelInfo(offset: u32, which: u32): f64 {
+  const capacity = capacityOf(offset);
+  if (capacity == 0) return -1;
+  const a = at(offset);
+  const clients = clientsOf(offset);
+  if (which == CHANNEL_INFO_CAPACITY) return capacity;
+  if (which == CHANNEL_INFO_CLIENTS) return clients;
+  if (which == CHANNEL_INFO_SERVER) return atomic.load<u32>(a + SERVER_PID);
+  if (which == CHANNEL_INFO_SERVED) return <f64>load<u64>(a + SERVED);
+  if (which == CHANNEL_INFO_ACCESS_HOLDER) return clients == 0 ? atomic.load<u32>(a + CLIENT_PID) : 0;
+  if (which == CHANNEL_INFO_STATE) return clients == 0 ? atomic.load<u32>(a + STATE) : 0;
+  if (which == CHANNEL_INFO_ATTACHED) return manyAttached(offset, capacity, clients);
+  return -1;
+}

@@ -1,0 +1,184 @@
+// How the queue protocols (ring, queue, channel) wait: spin for a bounded
+// time (or number of loads), then park on a futex in slices, checking the
+// peer's liveness whenever a slice runs out. Each protocol supplies one step function; this
+// file owns the policy, so every blocking call behaves the same way.
+//
+// A step is `step(offset, arg0, arg1, flags) -> i32`: a result >= 0 (an offset, a
+// count) or a negative status. -MUST_WAIT means "nothing yet": the step has
+// left in context.requestWait() the word to watch and the value it holds
+// while there is nothing. Flags:
+//
+//   STEP_PARK        register as a sleeper before the final look, so that
+//                    the peer wakes us (without it the step only probes and
+//                    names the word to spin on; peers never make a syscall
+//                    for a spinning waiter)
+//   STEP_REGISTERED  the previous step registered: withdraw that first
+//   STEP_CHECK_PEER  a wait slice ran out: if the peer's process is dead,
+//                    return -PEER_DIED (or recover, as the protocol says)
+//
+// Policies (the `spins` argument of every blocking export):
+//   WAIT_ADAPTIVE (-1)  spin ADAPTIVE_SPIN_MS, then park (park at once if
+//                       context.spinLimit is 0)
+//   WAIT_SPIN     (-2)  never park; spin until done, timed out or peer dead
+//   0                   park at once
+//   n > 0               spin n loads, then park
+
+import { hostNowMs, hostWait, WAIT_TIMED_OUT } from "./host";
+import {
+  livenessPollMs, processAlive, selfPid, selfStartTicks, spinLimit, waitAddress, waitValue,
+} from "./context";
+import { MUST_WAIT, TIMED_OUT } from "./status";
+
+export const WAIT_ADAPTIVE: i32 = -1;
+export const WAIT_SPIN: i32 = -2;
+
+export const STEP_PARK: u32 = 1;
+export const STEP_REGISTERED: u32 = 2;
+export const STEP_CHECK_PEER: u32 = 4;
+
+export type Step = (offset: u32, arg0: u32, arg1: u32, flags: u32) => i32;
+export type Cancel = (offset: u32, arg0: u32) => void;
+
+// How often (in loads) a spinning waiter reads the clock.
+// @ts-ignore: decorator
+@inline const CLOCK_EVERY: i32 = 64;
+
+/**
+ * How long an adaptive waiter spins before it parks (unless
+ * context.spinLimit is 0): about one futex wake-up, so that a peer that
+ * answers quickly is caught without a syscall on either side.
+ */
+export const ADAPTIVE_SPIN_MS: f64 = 0.05;
+
+/** Spins while the word at `address` holds `value`: true if it changed, false once `until` passed. */
+function spinWhile(address: u32, value: i32, until: f64): bool {
+  while (true) {
+    for (let i = 0; i < CLOCK_EVERY; i++) {
+      // Only load while spinning, to leave the line shared with its writer.
+      if (atomic.load<i32>(address) != value) return true;
+    }
+    if (hostNowMs() >= until) return false;
+  }
+}
+
+/** Probes until the step completes or `until` passes (then -MUST_WAIT); checks the peer every slice if `checkPeer`. */
+function spinUntil(step: Step, offset: u32, arg0: u32, arg1: u32, until: f64, checkPeer: bool): i32 {
+  let sliceEnd = checkPeer ? hostNowMs() + livenessPollMs : Infinity;
+  while (true) {
+    const changed = spinWhile(waitAddress(), waitValue(), until < sliceEnd ? until : sliceEnd);
+    let flags: u32 = 0;
+    if (!changed) {
+      const now = hostNowMs();
+      if (now >= until) return -MUST_WAIT;
+      flags = STEP_CHECK_PEER;
+      sliceEnd = now + livenessPollMs;
+    }
+    const r = step(offset, arg0, arg1, flags);
+    if (r != -MUST_WAIT) return r;
+  }
+}
+
+/**
+ * Runs `step` to completion under the policy `spins`, for at most
+ * `timeoutMs` (negative: no limit). Returns the step's result, or
+ * -TIMED_OUT after `cancel` has withdrawn any registration.
+ */
+export function block(
+  step: Step, cancel: Cancel, offset: u32, arg0: u32, arg1: u32, timeoutMs: f64, spins: i32,
+): i32 {
+  let r = step(offset, arg0, arg1, 0);
+  if (r != -MUST_WAIT) return r;
+  if (timeoutMs == 0) return -TIMED_OUT;
+  const deadline = timeoutMs < 0 ? Infinity : hostNowMs() + timeoutMs;
+  if (spins == WAIT_SPIN) {
+    r = spinUntil(step, offset, arg0, arg1, deadline, true);
+    return r == -MUST_WAIT ? -TIMED_OUT : r;
+  }
+  if (spins == WAIT_ADAPTIVE && spinLimit > 0) {
+    const until = hostNowMs() + ADAPTIVE_SPIN_MS;
+    r = spinUntil(step, offset, arg0, arg1, until < deadline ? until : deadline, false);
+    if (r != -MUST_WAIT) return r;
+  }
+  let budget = spins > 0 ? spins : 0;
+  while (budget > 0) {
+    const address = waitAddress();
+    const value = waitValue();
+    while (budget > 0 && atomic.load<i32>(address) == value) budget--;
+    if (budget == 0) break;
+    r = step(offset, arg0, arg1, 0);
+    if (r != -MUST_WAIT) return r;
+  }
+  let flags = STEP_PARK;
+  while (true) {
+    r = step(offset, arg0, arg1, flags);
+    if (r != -MUST_WAIT) return r;
+    const remaining = deadline - hostNowMs();
+    if (remaining <= 0) {
+      cancel(offset, arg0);
+      return -TIMED_OUT;
+    }
+    const slice = remaining < livenessPollMs ? remaining : livenessPollMs;
+    // A sleep that ran its whole slice suggests a peer that is gone: look.
+    const woke = hostWait(waitAddress(), waitValue(), slice);
+    flags = STEP_PARK | STEP_REGISTERED | (woke == WAIT_TIMED_OUT ? STEP_CHECK_PEER : 0);
+  }
+}
+
+export const ROLE_TAKEN: i32 = 0;
+export const ROLE_TAKEN_OVER: i32 = 1;
+export const ROLE_ALREADY_OURS: i32 = 2;
+export const ROLE_BUSY: i32 = -1;
+
+/** Reads a role record (pid + start ticks vouched for by a second pid) and checks liveness. */
+export function roleAlive(pidAddress: u32, recordPidAddress: u32, startAddress: u32, pid: u32): bool {
+  let startTicks: u64 = 0;
+  // SYNC: pairs with claimRole: start ticks are trusted only while the record pid matches.
+  if (atomic.load<u32>(recordPidAddress) == pid) {
+    startTicks = load<u64>(startAddress);
+    if (atomic.load<u32>(recordPidAddress) != pid) startTicks = 0;
+  }
+  return processAlive(pid, startTicks);
+}
+
+/**
+ * Takes a role (producer, consumer, server, client slot) recorded as a pid at
+ * `pidAddress`: free (0), already ours, or held by a dead process. Returns
+ * ROLE_TAKEN, ROLE_TAKEN_OVER (its holder had died), ROLE_ALREADY_OURS or
+ * ROLE_BUSY (a live process holds it).
+ */
+export function claimRole(pidAddress: u32, recordPidAddress: u32, startAddress: u32): i32 {
+  while (true) {
+    const current = atomic.load<u32>(pidAddress);
+    if (current == selfPid) return ROLE_ALREADY_OURS;
+    const dead = current != 0 && !roleAlive(pidAddress, recordPidAddress, startAddress, current);
+    if (current != 0 && !dead) return ROLE_BUSY;
+    if (atomic.cmpxchg<u32>(pidAddress, current, selfPid) != current) continue;
+    atomic.store<u32>(recordPidAddress, 0);
+    store<u64>(startAddress, selfStartTicks);
+    // SYNC: the start time is written before the pid that vouches for it.
+    atomic.store<u32>(recordPidAddress, selfPid);
+    return dead ? ROLE_TAKEN_OVER : ROLE_TAKEN;
+  }
+}
+
+/** Gives a role up if this process holds it. */
+export function releaseRole(pidAddress: u32, recordPidAddress: u32): void {
+  if (atomic.load<u32>(pidAddress) != selfPid) return;
+  atomic.store<u32>(recordPidAddress, 0);
+  atomic.cmpxchg<u32>(pidAddress, selfPid, 0);
+}
+
+/**
+ * True if the role holder recorded at `pidAddress` is a dead process; a
+ * free role (0) is not dead. With `clear`, a dead holder is removed, so the
+ * death is reported once (and not at all if a new holder took the role in
+ * the meantime).
+ */
+export function roleDead(pidAddress: u32, recordPidAddress: u32, startAddress: u32, clear: bool): bool {
+  const pid = atomic.load<u32>(pidAddress);
+  if (pid == 0 || roleAlive(pidAddress, recordPidAddress, startAddress, pid)) return false;
+  if (!clear) return true;
+  if (atomic.cmpxchg<u32>(pidAddress, pid, 0) != pid) return false;
+  atomic.cmpxchg<u32>(recordPidAddress, pid, 0);
+  return true;
+}
