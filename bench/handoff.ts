@@ -3,21 +3,25 @@
 // does the reverse. One round trip = two hand-offs. Modes:
 //   spin-then-park  each wait spins (SPIN loads) before it sleeps in futex(2)
 //   park-only       each wait sleeps at once (spin limit 0): two futex wakes per round trip
+// Beside each mode, in the same run and interleaved with it, the C program
+// bench/c/sem_handoff.c runs the same protocol (gcc -O2) as the baseline.
 //
-//   deno run -A bench/handoff.ts [--trips 20000] [--rounds 5] [--spin 20000] [--json]
-// With --json prints one line per mode: {"bench":"handoff","runtime","case","unit":"ns",
-// "median","p50","p99","rounds":[medians]}.
+//   deno run -A bench/handoff.ts [--trips 20000] [--rounds 5] [--spin 20000] [--quick] [--json]
+// With --json prints one line per case (the contract of docs/cli.md): {"bench":"handoff",
+// "runtime","case","unit":"ns","median","p50","p99","rounds":[medians],"baseline"}.
 
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
 import { Segment } from "../ts/mod.ts";
 import { flag, median, percentile } from "./lib.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
 const runtime = g.Bun ? "bun" : g.Deno ? "deno" : "node";
-const trips = Number(flag("trips", "20000"));
-const rounds = Number(flag("rounds", "5"));
+const quick = flag("quick") !== undefined;
+const trips = Number(flag("trips", quick ? "3000" : "20000"));
+const rounds = Number(flag("rounds", quick ? "2" : "5"));
 const spin = Number(flag("spin", "20000"));
 const json = flag("json") !== undefined;
 
@@ -61,32 +65,66 @@ async function measure(mode: string, spinLimit: number): Promise<{ samples: numb
   }
 }
 
+// The C baselines live in bench/c/build.mjs, found from the repository root
+// (this file also runs compiled, from dist/bench/).
+const here = fileURLToPath(new URL(".", import.meta.url));
+const root = join(here, here.replace(/\/$/, "").endsWith(join("dist", "bench")) ? "../.." : "..");
+const cBuild = await import(pathToFileURL(join(root, "bench", "c", "build.mjs")).href);
+const programs: Record<string, string> = cBuild.buildC();
+
+type Row = { medians: number[]; all: number[]; p99s: number[] };
 const modes: Array<[string, number]> = [["spin-then-park", spin], ["park-only", 0]];
-const byMode = new Map<string, { medians: number[]; all: number[] }>(modes.map(([m]) => [m, { medians: [], all: [] }]));
+const wasmRows = new Map<string, Row>(modes.map(([m]) => [m, { medians: [], all: [], p99s: [] }]));
+const cRows = new Map<string, Row>(modes.map(([m]) => [m, { medians: [], all: [], p99s: [] }]));
 for (let r = 0; r < rounds; r++) {
   for (const [mode, spinLimit] of modes) {
     const { samples } = await measure(mode, spinLimit);
-    const entry = byMode.get(mode)!;
+    const entry = wasmRows.get(mode)!;
     entry.medians.push(median(samples));
     entry.all.push(...samples);
+    const args = mode === "park-only" ? [trips, "park-only"] : [trips, "spin-then-park", spinLimit];
+    const c = await cBuild.runC(programs.sem_handoff, args);
+    const cEntry = cRows.get(mode)!;
+    cEntry.medians.push(c.median);
+    cEntry.p99s.push(c.p99);
   }
+  if (json) console.log(JSON.stringify({ progress: (r + 1) / rounds }));
 }
-for (const [mode, { medians, all }] of byMode) {
+
+for (const [mode] of modes) {
+  const wasm = wasmRows.get(mode)!;
+  const c = cRows.get(mode)!;
+  const baselineCase = `baseline: C, semaphore round trip, ${mode}`;
+  const cRow = {
+    bench: "handoff",
+    runtime,
+    case: baselineCase,
+    unit: "ns",
+    median: median(c.medians),
+    p99: median(c.p99s),
+    rounds: c.medians,
+    baseline: true,
+  };
   const row = {
     bench: "handoff",
     runtime,
     case: `semaphore round trip, ${mode}`,
     unit: "ns",
-    median: median(medians),
-    p50: percentile(all, 50),
-    p99: percentile(all, 99),
-    rounds: medians,
+    median: median(wasm.medians),
+    p50: percentile(wasm.all, 50),
+    p99: percentile(wasm.all, 99),
+    rounds: wasm.medians,
+    baseline: baselineCase,
   };
-  if (json) console.log(JSON.stringify(row));
-  else {
+  if (json) {
+    console.log(JSON.stringify(cRow));
+    console.log(JSON.stringify(row));
+  } else {
+    const ratio = row.median / cRow.median;
     console.log(
       `${runtime.padEnd(5)} ${row.case.padEnd(40)} median ${(row.median / 1000).toFixed(2).padStart(7)} µs` +
-        `  p99 ${(row.p99 / 1000).toFixed(2).padStart(7)} µs`,
+        `  p99 ${(row.p99 / 1000).toFixed(2).padStart(7)} µs   C: ${(cRow.median / 1000).toFixed(2)} µs` +
+        `   wasm/C ${ratio.toFixed(2)}x`,
     );
   }
 }
