@@ -67,8 +67,40 @@ function leftoverSegments() {
   return readdirSync("/dev/shm").filter((f) => f.startsWith("wshm-test-"));
 }
 
+// Static checks of the sources (issue 6: the Deno module must pass them), each
+// counted as one test. They run on every full run; a filter skips them.
+const denoBin = join(root, "node_modules", ".bin", "deno");
+const checks = [
+  ["deno check", denoBin, ["check", "--quiet", "ts/mod.ts", "cli/main.ts", ...files.map((f) => join("test", f))]],
+  ["deno lint", denoBin, ["lint", "--quiet"]],
+  ["deno fmt --check", denoBin, ["fmt", "--check", "--quiet"]],
+  ["ABI doc lists every export", process.execPath, [join("scripts", "check_abi.mjs")]],
+];
+
+function runCheck(command, argv) {
+  return new Promise((resolve) => {
+    const child = spawn(command, argv, { cwd: root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
+
 const before = new Set(leftoverSegments());
 let passed = 0, failed = 0, skipped = 0;
+if (!filter) {
+  for (const [label, command, argv] of checks) {
+    if (!existsSync(join(root, argv[0])) && argv[0].endsWith(".mjs")) continue;
+    const started = Date.now();
+    const { code, output } = await runCheck(command, argv);
+    const ok = code === 0;
+    if (ok) passed++;
+    else failed++;
+    console.log(`${ok ? "ok  " : "FAIL"} check ${label.padEnd(37)} ${((Date.now() - started) / 1000).toFixed(1).padStart(13)}s`);
+    if (!ok) console.log(output.split("\n").slice(0, 60).map((l) => "     | " + l).join("\n"));
+  }
+}
 for (const runtime of runtimes) {
   for (const file of files) {
     const result = await runFile(runtime, file);

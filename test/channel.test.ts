@@ -2,7 +2,15 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { decodeText, Segment, writeText } from "../ts/mod.ts";
 import {
-  type Child, cleanup, RUNTIMES, runFixture, runtime, startFixture, throwsCode, uniqueName, within,
+  type Child,
+  cleanup,
+  runFixture,
+  runtime,
+  RUNTIMES,
+  startFixture,
+  throwsCode,
+  uniqueName,
+  within,
 } from "./helpers.ts";
 
 const test = suite(`Channel (${runtime})`);
@@ -17,7 +25,13 @@ function reversed(text: string): string {
 }
 
 /** Starts a server fixture and waits until it serves. */
-async function server(rt: string, name: string, channel: string, mode = "sync", wait = "adaptive"): Promise<Child> {
+async function server(
+  rt: string,
+  name: string,
+  channel: string,
+  mode = "sync",
+  wait = "adaptive",
+): Promise<Child> {
   const child = startFixture(rt as never, "channel_server", [name, channel, mode, wait], 240_000);
   await child.line(/serving/, 30_000);
   return child;
@@ -41,7 +55,9 @@ test("classic: a server of another runtime answers 2,000 requests of 0 to 4096 b
     if (length > 0) message[0] = 0xFF;
     const reply = channel.request(message.subarray(0, length), { timeoutMs: 10_000 });
     assert.is(reply.length, length);
-    for (let j = 0; j < length; j++) if (reply[j] !== message[length - 1 - j]) assert.unreachable(`request ${i}, byte ${j}`);
+    for (let j = 0; j < length; j++) {
+      if (reply[j] !== message[length - 1 - j]) assert.unreachable(`request ${i}, byte ${j}`);
+    }
   }
   assert.is(decodeText(channel.request("abc", { timeoutMs: 10_000 })), "cba");
   const stats = channel.stats();
@@ -59,7 +75,12 @@ test("classic: client processes of the other runtimes, sync, async and zero-copy
   const child = await server(next(1), name, "rpc", "zero");
   const clients = [
     runFixture(others[0], "channel_client", [name, "rpc", "500", "1", "sync", "adaptive"], 120_000),
-    runFixture(others[1] ?? others[0], "channel_client", [name, "rpc", "500", "2", "async", "adaptive"], 120_000),
+    runFixture(
+      others[1] ?? others[0],
+      "channel_client",
+      [name, "rpc", "500", "2", "async", "adaptive"],
+      120_000,
+    ),
     runFixture(next(0), "channel_client", [name, "rpc", "500", "3", "zero", "park"], 120_000),
   ];
   const outputs = await within(Promise.all(clients), 150_000, "classic clients");
@@ -91,11 +112,21 @@ test("many-client: client processes of every runtime at once against one server,
   const channel = segment.channel("rpc", { capacity: 2048, clients: 8 });
   const child = await server(others[0], name, "rpc", "async");
   const clients = RUNTIMES.map((rt, i) =>
-    runFixture(rt, "channel_client", [name, "rpc", "1000", String(i + 1), ["sync", "async", "zero"][i], "adaptive"], 120_000)
+    runFixture(rt, "channel_client", [
+      name,
+      "rpc",
+      "1000",
+      String(i + 1),
+      ["sync", "async", "zero"][i],
+      "adaptive",
+    ], 120_000)
   );
   // This process is a client too, at the same time.
   for (let i = 0; i < 200; i++) {
-    assert.is(decodeText(await channel.requestAsync(`parent ${i}`, { timeoutMs: 10_000 })), reversed(`parent ${i}`));
+    assert.is(
+      decodeText(await channel.requestAsync(`parent ${i}`, { timeoutMs: 10_000 })),
+      reversed(`parent ${i}`),
+    );
   }
   const outputs = await within(Promise.all(clients), 150_000, "many clients");
   for (const [i, out] of outputs.entries()) assert.match(out, new RegExp(`ok ${i + 1} 1000`));
@@ -124,7 +155,10 @@ for (const clients of [0, 4]) {
       await holder.line(/holding/);
       holder.kill("SIGKILL");
       await holder.done;
-      assert.is(decodeText(await channel.requestAsync("after access", { timeoutMs: 10_000 })), reversed("after access"));
+      assert.is(
+        decodeText(await channel.requestAsync("after access", { timeoutMs: 10_000 })),
+        reversed("after access"),
+      );
       // Killed while the server works on its request: the answer must not reach the next client.
       const slow = startFixture(others[1] ?? others[0], "channel_hold", [name, "rpc", "slow"], 60_000);
       holders.push(slow);
@@ -133,7 +167,10 @@ for (const clients of [0, 4]) {
       slow.kill("SIGKILL");
       await slow.done;
       for (let i = 0; i < 20; i++) {
-        assert.is(decodeText(await channel.requestAsync(`next ${i}`, { timeoutMs: 10_000 })), reversed(`next ${i}`));
+        assert.is(
+          decodeText(await channel.requestAsync(`next ${i}`, { timeoutMs: 10_000 })),
+          reversed(`next ${i}`),
+        );
       }
       await stop(segment, "rpc", child);
     } finally {
@@ -154,15 +191,26 @@ for (const clients of [0, 4]) {
     );
     await child.line(/hanging/);
     child.kill("SIGKILL");
-    assert.is(await within(pending, 20_000, "PeerDied"), "PeerDied", "the waiting client learns of the death");
+    assert.is(
+      await within(pending, 20_000, "PeerDied"),
+      "PeerDied",
+      "the waiting client learns of the death",
+    );
     await child.done;
     const replacement = await server(others[1] ?? others[0], name, "rpc");
-    assert.match((await replacement.line(/serving/)), /serving true/, "the new server took over from the dead one");
+    assert.match(
+      await replacement.line(/serving/),
+      /serving true/,
+      "the new server took over from the dead one",
+    );
     assert.is(decodeText(await channel.requestAsync("again", { timeoutMs: 10_000 })), reversed("again"));
 
     // A client that gave up (Timeout) on a server that then died: the next server repairs the
     // exchange the dead one left, so it is not wedged for later clients.
-    const gaveUp = await channel.requestAsync("hang", { timeoutMs: 300 }).then(() => "answered", (e) => e.code);
+    const gaveUp = await channel.requestAsync("hang", { timeoutMs: 300 }).then(
+      () => "answered",
+      (e) => e.code,
+    );
     assert.is(gaveUp, "Timeout");
     await replacement.line(/hanging/);
     replacement.kill("SIGKILL");
@@ -178,9 +226,17 @@ test("documented results: TooLarge, Timeout with no server, RemoteError, Exists,
   const name = uniqueName("chan-results");
   using segment = Segment.create(name, { size: 1 << 20 });
   const classic = segment.channel("classic", { capacity: 16 });
-  throwsCode(() => classic.request(new Uint8Array(17), { timeoutMs: 10 }), "TooLarge", "a request past capacity");
+  throwsCode(
+    () => classic.request(new Uint8Array(17), { timeoutMs: 10 }),
+    "TooLarge",
+    "a request past capacity",
+  );
   throwsCode(() => classic.request("nobody serves", { timeoutMs: 30 }), "Timeout", "no server");
-  throwsCode(() => classic.request("still nobody", { timeoutMs: 30 }), "Timeout", "the abandoned request does not wedge");
+  throwsCode(
+    () => classic.request("still nobody", { timeoutMs: 30 }),
+    "Timeout",
+    "the abandoned request does not wedge",
+  );
 
   const child = await server(others[0], name, "classic");
   assert.is(decodeText(classic.request("x", { timeoutMs: 10_000 })), "x", "served once a server came");
@@ -198,7 +254,11 @@ test("documented results: TooLarge, Timeout with no server, RemoteError, Exists,
     assert.is(full, "NoSpace", "every client slot is held");
     holder.kill("SIGKILL");
     await holder.done;
-    assert.is(decodeText(await many.requestAsync("ab", { timeoutMs: 10_000 })), "ba", "the dead client's slot is reused");
+    assert.is(
+      decodeText(await many.requestAsync("ab", { timeoutMs: 10_000 })),
+      "ba",
+      "the dead client's slot is reused",
+    );
   } finally {
     holder.kill("SIGKILL");
     stopServing.abort();

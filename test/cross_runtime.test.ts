@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Segment } from "../ts/mod.ts";
-import { cleanup, RUNTIMES, runFixture, uniqueName, within } from "./helpers.ts";
+import { cleanup, runFixture, RUNTIMES, uniqueName, within } from "./helpers.ts";
 
 const test = suite("cross-runtime");
 test.after.each(cleanup);
@@ -13,7 +13,9 @@ test("a Deno, a Node and a Bun process each add 1,000,000 under one mutex: exact
   using segment = Segment.create(name, { size: 65536 });
   const view = new DataView(segment.bytes("counter", 8).buffer, segment.bytes("counter", 8).byteOffset, 8);
   segment.mutex("counter-lock");
-  const runs = RUNTIMES.map((rt) => runFixture(rt, "counter", [name, String(ITERATIONS), String(RUNTIMES.length)], 240_000));
+  const runs = RUNTIMES.map((rt) =>
+    runFixture(rt, "counter", [name, String(ITERATIONS), String(RUNTIMES.length)], 240_000)
+  );
   const outputs = await within(Promise.all(runs), 250_000, "three counters");
   for (const out of outputs) assert.match(out, /done \d+/);
   assert.is(view.getFloat64(0, true), ITERATIONS * RUNTIMES.length, "every increment counted once");

@@ -65,7 +65,11 @@ export interface Child {
 /** Starts a fixture under `rt`; a watchdog kills it after `timeoutMs`. */
 export function startFixture(rt: Runtime, fixture: string, args: string[] = [], timeoutMs = 60_000): Child {
   const [command, argv] = fixtureCommand(rt, fixture, args);
-  const child = spawn(command, argv, { cwd: root, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  const child = spawn(command, argv, {
+    cwd: root,
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   let stdout = "";
   let stderr = "";
   const listeners: Array<() => void> = [];
@@ -104,7 +108,11 @@ export function startFixture(rt: Runtime, fixture: string, args: string[] = [], 
         };
         const timer = setTimeout(() => {
           finish();
-          reject(new Error(`${fixture} (${rt}) printed no ${pattern} within ${lineTimeoutMs} ms:\n${stdout}\n${stderr}`));
+          reject(
+            new Error(
+              `${fixture} (${rt}) printed no ${pattern} within ${lineTimeoutMs} ms:\n${stdout}\n${stderr}`,
+            ),
+          );
         }, lineTimeoutMs);
         const finish = () => {
           clearTimeout(timer);
@@ -119,11 +127,18 @@ export function startFixture(rt: Runtime, fixture: string, args: string[] = [], 
 }
 
 /** Runs a fixture to completion and insists that it exits 0. */
-export async function runFixture(rt: Runtime, fixture: string, args: string[] = [], timeoutMs = 60_000): Promise<string> {
+export async function runFixture(
+  rt: Runtime,
+  fixture: string,
+  args: string[] = [],
+  timeoutMs = 60_000,
+): Promise<string> {
   const result = await startFixture(rt, fixture, args, timeoutMs).done;
   if (result.code !== 0) {
     throw new Error(
-      `${fixture} under ${rt} exited with ${result.code ?? result.signal}:\n${result.stdout}\n${result.stderr}`,
+      `${fixture} under ${rt} exited with ${
+        result.code ?? result.signal
+      }:\n${result.stdout}\n${result.stderr}`,
     );
   }
   return result.stdout;

@@ -1,7 +1,16 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Segment } from "../ts/mod.ts";
-import { cleanup, type Runtime, RUNTIMES, runFixture, runtime, throwsCode, uniqueName, within } from "./helpers.ts";
+import {
+  cleanup,
+  runFixture,
+  type Runtime,
+  runtime,
+  RUNTIMES,
+  throwsCode,
+  uniqueName,
+  within,
+} from "./helpers.ts";
 
 const test = suite(`locks: event (${runtime})`);
 test.after.each(cleanup);
@@ -20,10 +29,18 @@ test("Event: a notify after the sequence was read makes wait return at once; wit
   await within(event.waitAsync(seen, { timeoutMs: 0 }), 5000, "waitAsync of a moved sequence");
   throwsCode(() => event.wait(event.sequence, { timeoutMs: 30 }), "Timeout", "wait without a notify");
   let code = "";
-  await within(event.waitAsync(event.sequence, { timeoutMs: 30 }).catch((e) => (code = e.code)), 5000, "waitAsync");
+  await within(
+    event.waitAsync(event.sequence, { timeoutMs: 30 }).catch((e) => (code = e.code)),
+    5000,
+    "waitAsync",
+  );
   assert.is(code, "Timeout", "waitAsync rejects with Timeout");
   assert.is(event.sleepers, 0, "a timed-out wait leaves no sleeper registered");
-  throwsCode(() => event.waitUntil(() => false, { timeoutMs: 30 }), "Timeout", "waitUntil of a false condition");
+  throwsCode(
+    () => event.waitUntil(() => false, { timeoutMs: 30 }),
+    "Timeout",
+    "waitUntil of a false condition",
+  );
   assert.throws(() => event.wait(-1), RangeError);
   segment.unlink();
 });
@@ -79,7 +96,9 @@ for (const mode of ["park", "spin"]) {
     );
     assert.is(Atomics.load(ball, 0), 2 * rounds, "every round was played");
     const ms = Number(/ms (\d+)/.exec(outputs[0])![1]);
-    console.log(`      ${mode}: ${rounds} rounds in ${ms} ms (${((ms * 1000) / rounds).toFixed(1)} µs per round trip)`);
+    console.log(
+      `      ${mode}: ${rounds} rounds in ${ms} ms (${((ms * 1000) / rounds).toFixed(1)} µs per round trip)`,
+    );
     segment.unlink();
   });
 }

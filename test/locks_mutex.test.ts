@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Segment } from "../ts/mod.ts";
-import { cleanup, RUNTIMES, runFixture, runtime, throwsCode, uniqueName, within } from "./helpers.ts";
+import { cleanup, runFixture, runtime, RUNTIMES, throwsCode, uniqueName, within } from "./helpers.ts";
 
 const test = suite(`locks: mutex (${runtime})`);
 test.after.each(cleanup);
@@ -39,7 +39,9 @@ test("Mutex.lockAsync() leaves the event loop running while it waits", async () 
   const mutex = segment.mutex("m");
   const held = mutex.lock();
   setTimeout(() => held.unlock(), 150);
-  const { value: guard, ticks } = await ticksDuring(within(mutex.lockAsync({ timeoutMs: 10_000 }), 15_000, "lockAsync"));
+  const { value: guard, ticks } = await ticksDuring(
+    within(mutex.lockAsync({ timeoutMs: 10_000 }), 15_000, "lockAsync"),
+  );
   assert.ok(ticks >= 3, `the interval ticked only ${ticks} times while lockAsync waited`);
   assert.is(guard.ownerDied, false);
   guard.unlock();
@@ -53,7 +55,9 @@ test("processes of all three runtimes add 100,000 each under one mutex (every 4t
   segment.bytes("sync", 64);
   segment.mutex("lock");
   const iterations = 100_000;
-  const runs = RUNTIMES.map((rt) => runFixture(rt, "lock_counter", [name, "mutex-async", String(iterations), "3"], 120_000));
+  const runs = RUNTIMES.map((rt) =>
+    runFixture(rt, "lock_counter", [name, "mutex-async", String(iterations), "3"], 120_000)
+  );
   await within(Promise.all(runs), 130_000, "three counters");
   const total = new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
   assert.is(total, iterations * RUNTIMES.length, "every increment counted exactly once");

@@ -2,7 +2,15 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Segment } from "../ts/mod.ts";
 import {
-  type Child, cleanup, type Runtime, RUNTIMES, runtime, startFixture, throwsCode, uniqueName, within,
+  type Child,
+  cleanup,
+  type Runtime,
+  runtime,
+  RUNTIMES,
+  startFixture,
+  throwsCode,
+  uniqueName,
+  within,
 } from "./helpers.ts";
 
 const test = suite(`locks: robustness (${runtime})`);

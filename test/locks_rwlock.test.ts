@@ -2,7 +2,15 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Segment } from "../ts/mod.ts";
 import {
-  cleanup, type Runtime, RUNTIMES, runFixture, runtime, startFixture, throwsCode, uniqueName, within,
+  cleanup,
+  runFixture,
+  type Runtime,
+  runtime,
+  RUNTIMES,
+  startFixture,
+  throwsCode,
+  uniqueName,
+  within,
 } from "./helpers.ts";
 
 const test = suite(`locks: rwlock (${runtime})`);
@@ -172,14 +180,20 @@ test("random reads and writes from three runtimes: writers exclusive, readers ne
   const bytes = segment.bytes("value", 8);
   const cells = new Int32Array(segment.memory.buffer, segment.bytes("cells", 32).byteOffset, 8);
   const outputs = await within(
-    Promise.all(RUNTIMES.map((rt, i) => runFixture(rt, "lock_rw_mix", [name, "4000", "3", String(i + 7)], 120_000))),
+    Promise.all(
+      RUNTIMES.map((rt, i) => runFixture(rt, "lock_rw_mix", [name, "4000", "3", String(i + 7)], 120_000)),
+    ),
     130_000,
     "three mixed workers",
   );
   let writes = 0;
   for (const out of outputs) writes += Number(/writes (\d+)/.exec(out)![1]);
   assert.is(Atomics.load(cells, 3), 0, "no invariant was violated");
-  assert.is(new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true), writes, "every write counted once");
+  assert.is(
+    new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true),
+    writes,
+    "every write counted once",
+  );
   assert.ok(writes > 0);
   console.log(`      rw-mix: ${writes} writes, at most ${Atomics.load(cells, 4)} readers inside at once`);
   segment.unlink();
@@ -193,7 +207,11 @@ test("processes of all three runtimes add 100,000 each under the write lock (eve
   segment.rwlock("lock");
   const iterations = 100_000;
   await within(
-    Promise.all(RUNTIMES.map((rt) => runFixture(rt, "lock_counter", [name, "write-async", String(iterations), "3"], 120_000))),
+    Promise.all(
+      RUNTIMES.map((rt) =>
+        runFixture(rt, "lock_counter", [name, "write-async", String(iterations), "3"], 120_000)
+      ),
+    ),
     130_000,
     "three writers",
   );

@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Segment } from "../ts/mod.ts";
-import { cleanup, RUNTIMES, runFixture, runtime, throwsCode, uniqueName, within } from "./helpers.ts";
+import { cleanup, runFixture, runtime, RUNTIMES, throwsCode, uniqueName, within } from "./helpers.ts";
 
 const test = suite(`locks: semaphore (${runtime})`);
 test.after.each(cleanup);
@@ -61,7 +61,9 @@ test("conservation: random waits and posts from three runtimes end at initial + 
   const sem = segment.semaphore("sem", { initial });
   segment.bytes("cells", 16);
   const outputs = await within(
-    Promise.all(RUNTIMES.map((rt, i) => runFixture(rt, "lock_sem", [name, "6000", "3", String(i + 11)], 120_000))),
+    Promise.all(
+      RUNTIMES.map((rt, i) => runFixture(rt, "lock_sem", [name, "6000", "3", String(i + 11)], 120_000)),
+    ),
     130_000,
     "three random workers",
   );
@@ -84,7 +86,9 @@ test("a semaphore of one permit excludes: three runtimes add 50,000 each, exact 
   segment.bytes("sync", 64);
   segment.semaphore("lock", { initial: 1, maximum: 1 });
   await within(
-    Promise.all(RUNTIMES.map((rt) => runFixture(rt, "lock_counter", [name, "semaphore", "50000", "3"], 120_000))),
+    Promise.all(
+      RUNTIMES.map((rt) => runFixture(rt, "lock_counter", [name, "semaphore", "50000", "3"], 120_000)),
+    ),
     130_000,
     "three counters",
   );

@@ -38,7 +38,11 @@ console.log("exchanged " + count);
 
 test("the packed tarball installs into an empty folder and exchanges with a Deno server from Node and Bun", async () => {
   const npm = (args: string[], cwd: string) =>
-    execFileSync("npm", args, { cwd, encoding: "utf8", env: { ...process.env, npm_config_loglevel: "error" } });
+    execFileSync("npm", args, {
+      cwd,
+      encoding: "utf8",
+      env: { ...process.env, npm_config_loglevel: "error" },
+    });
   // The runner has built dist/ already; packing must not rebuild (prepare) in the middle of a test run.
   const packed = JSON.parse(npm(["pack", "--json", "--ignore-scripts", "--pack-destination", folder], root));
   const tarball = join(folder, packed[0].filename);
@@ -47,7 +51,10 @@ test("the packed tarball installs into an empty folder and exchanges with a Deno
   assert.ok(files.includes("dist/ts/mod.d.ts"), "the types are in the package");
   assert.not.ok(files.some((f) => f.startsWith("dist/test/")), "tests stay out of the package");
 
-  writeFileSync(join(folder, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  writeFileSync(
+    join(folder, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }),
+  );
   npm(["install", tarball, "--omit=optional", "--no-audit", "--no-fund", "--prefer-offline"], folder);
   writeFileSync(join(folder, "consumer.mjs"), CONSUMER);
   assert.ok(existsSync(join(folder, "node_modules", "wshm", "dist", "build", "core.wasm")));
@@ -72,11 +79,18 @@ test("the packed tarball installs into an empty folder and exchanges with a Deno
 /** Runs `command args` in `cwd` (the consumer folder, not the repository), at most 60 s; returns stdout. */
 function runIn(cwd: string, command: string, args: string[]): string {
   try {
-    return execFileSync(command, args, { cwd, encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync(command, args, {
+      cwd,
+      encoding: "utf8",
+      timeout: 60_000,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   } catch (error) {
     // deno-lint-ignore no-explicit-any
     const e = error as any;
-    throw new Error(`${command} ${args.join(" ")} failed: ${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`);
+    throw new Error(
+      `${command} ${args.join(" ")} failed: ${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`,
+    );
   }
 }
 

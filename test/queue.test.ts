@@ -1,7 +1,16 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { decodeText, Segment } from "../ts/mod.ts";
-import { cleanup, RUNTIMES, runFixture, runtime, startFixture, throwsCode, uniqueName, within } from "./helpers.ts";
+import {
+  cleanup,
+  runFixture,
+  runtime,
+  RUNTIMES,
+  startFixture,
+  throwsCode,
+  uniqueName,
+  within,
+} from "./helpers.ts";
 
 const test = suite(`Queue (${runtime})`);
 test.after.each(cleanup);
@@ -117,13 +126,21 @@ test("a consumer killed holding a message, or a producer killed holding a claim,
     reader.kill("SIGKILL");
     await reader.done;
     queue.send("c", { timeoutMs: 5000 });
-    assert.is(decodeText(queue.receive({ timeoutMs: 10 })), "b", "the dead reader's message is gone, the rest remain");
+    assert.is(
+      decodeText(queue.receive({ timeoutMs: 10 })),
+      "b",
+      "the dead reader's message is gone, the rest remain",
+    );
     assert.is(decodeText(queue.receive({ timeoutMs: 10 })), "c");
 
     writer = startFixture(others[1] ?? others[0], "queue_holder", [name, "claim"], 60_000);
     await writer.line(/holding/);
     queue.send("d", { timeoutMs: 1000 });
-    throwsCode(() => queue.read({ timeoutMs: 50 }), "Timeout", "the claim holds consumers back while its writer lives");
+    throwsCode(
+      () => queue.read({ timeoutMs: 50 }),
+      "Timeout",
+      "the claim holds consumers back while its writer lives",
+    );
     writer.kill("SIGKILL");
     await writer.done;
     assert.is(decodeText(queue.receive({ timeoutMs: 5000 })), "d", "the dead writer's slot is skipped");
@@ -153,13 +170,19 @@ test("MPMC: 4 producer and 4 consumer processes of mixed runtimes; every message
   const senders = [0, 1, 2, 3].map((i) =>
     runFixture(mix(i), "queue_producer", [name, String(i), String(per), String(producers)], 240_000)
   );
-  const [sent, got] = await within(Promise.all([Promise.all(senders), Promise.all(consumers)]), 250_000, "MPMC");
+  const [sent, got] = await within(
+    Promise.all([Promise.all(senders), Promise.all(consumers)]),
+    250_000,
+    "MPMC",
+  );
   for (const line of sent) assert.match(line, /sent \d+ 25000/);
   const counts = [0, 0, 0, 0];
   for (const line of got) {
     const match = line.match(/got (\{.*\})/);
     assert.ok(match, `a consumer failed: ${line}`);
-    for (const [id, n] of Object.entries(JSON.parse(match![1]) as Record<string, number>)) counts[Number(id)] += n;
+    for (const [id, n] of Object.entries(JSON.parse(match![1]) as Record<string, number>)) {
+      counts[Number(id)] += n;
+    }
   }
   assert.equal(counts, [per, per, per, per], "each producer's messages were all consumed");
   const seen = new Int32Array(segment.memory.buffer, seenBytes.byteOffset, seenBytes.length / 4);

@@ -1,7 +1,16 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { decodeText, Segment } from "../ts/mod.ts";
-import { cleanup, RUNTIMES, runFixture, runtime, startFixture, throwsCode, uniqueName, within } from "./helpers.ts";
+import {
+  cleanup,
+  runFixture,
+  runtime,
+  RUNTIMES,
+  startFixture,
+  throwsCode,
+  uniqueName,
+  within,
+} from "./helpers.ts";
 import { MessageStream } from "./fixtures/ring_common.ts";
 
 const test = suite(`Ring (${runtime})`);
@@ -114,7 +123,13 @@ test("tryClaimMany() claims contiguous fixed-size records up to the wrap point",
   for (let round = 0; round < 20; round++) {
     const n = ring.tryClaimMany(10, 24, 5);
     assert.ok(n >= 1 && n <= 10, `claimed ${n}`);
-    for (let i = 0; i < n; i++) ring.bytes.fill((total + i) & 255, ring.claimedAt + i * ring.claimedStride, ring.claimedAt + i * ring.claimedStride + 24);
+    for (let i = 0; i < n; i++) {
+      ring.bytes.fill(
+        (total + i) & 255,
+        ring.claimedAt + i * ring.claimedStride,
+        ring.claimedAt + i * ring.claimedStride + 24,
+      );
+    }
     ring.commit();
     let got = 0;
     while (got < n) {
@@ -131,7 +146,10 @@ test("tryClaimMany() claims contiguous fixed-size records up to the wrap point",
   const n = ring.tryClaimMany(1000, 24);
   const dataEnd = ring.offset + segment.constants.RING_DATA + ring.capacity;
   assert.ok(n >= 1 && n <= 1024 / 32, `a batch never exceeds the ring (${n})`);
-  assert.ok(ring.claimedAt + (n - 1) * ring.claimedStride + 24 <= dataEnd, "a batch stops at the end of the data");
+  assert.ok(
+    ring.claimedAt + (n - 1) * ring.claimedStride + 24 <= dataEnd,
+    "a batch stops at the end of the data",
+  );
   ring.commit();
   ring.readMany();
   ring.release();
@@ -195,7 +213,11 @@ test(`integrity: 1,000,000 messages of 0 to 8 KiB from a ${producerRuntime} prod
   assert.is(stats.committed, 1_000_000);
   assert.is(stats.read, 1_000_000);
   assert.is(stats.used, 0, "everything was released");
-  console.log(`      ${producer} -> ${consumer}: ${sent.trim().split("\n").pop()} ms; ${received.trim().split("\n").pop()} ms`);
+  console.log(
+    `      ${producer} -> ${consumer}: ${sent.trim().split("\n").pop()} ms; ${
+      received.trim().split("\n").pop()
+    } ms`,
+  );
   segment.unlink();
 });
 

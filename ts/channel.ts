@@ -14,11 +14,20 @@ import { type Message, messageLength, writeMessage } from "./codec.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
 import { ChannelCall, type ChannelPort, ChannelRequest, responseError } from "./channel_exchange.ts";
 import type {
-  ChannelCallOptions, ChannelHandler, ChannelReceiveOptions, ChannelStats, ServeOptions,
+  ChannelCallOptions,
+  ChannelHandler,
+  ChannelReceiveOptions,
+  ChannelStats,
+  ServeOptions,
 } from "./channel_exchange.ts";
 
 export type {
-  ChannelCallOptions, ChannelHandler, ChannelOptions, ChannelReceiveOptions, ChannelStats, ServeOptions,
+  ChannelCallOptions,
+  ChannelHandler,
+  ChannelOptions,
+  ChannelReceiveOptions,
+  ChannelStats,
+  ServeOptions,
 } from "./channel_exchange.ts";
 
 /**
@@ -111,7 +120,12 @@ export class Channel implements Disposable {
       view: (at, length) => this.bytes.subarray(at, at + length),
       begin: (options) => {
         this.#client();
-        const at = core.channelBegin(this.offset, this.#slot, timeoutOption(options?.timeoutMs), this.#spins(options));
+        const at = core.channelBegin(
+          this.offset,
+          this.#slot,
+          timeoutOption(options?.timeoutMs),
+          this.#spins(options),
+        );
         if (at < 0) this.#fail(at, "send a request on");
         return at;
       },
@@ -120,7 +134,12 @@ export class Channel implements Disposable {
         if (r < 0) this.#fail(r, "send a request on");
       },
       awaitResponse: (options) => {
-        const r = core.channelAwait(this.offset, this.#slot, timeoutOption(options?.timeoutMs), this.#spins(options));
+        const r = core.channelAwait(
+          this.offset,
+          this.#slot,
+          timeoutOption(options?.timeoutMs),
+          this.#spins(options),
+        );
         if (r < 0) this.#fail(r, "receive a response on");
         this.#response();
         return r;
@@ -152,14 +171,16 @@ export class Channel implements Disposable {
     const core = this.segment.core;
     let taken: unknown;
     const r = await awaitStep(
-      this.segment, this.#words,
+      this.segment,
+      this.#words,
       (flags) => {
         const at = core.channelAwaitStep(this.offset, this.#slot, 0, flags);
         if (at >= 0) taken = take(at);
         return at;
       },
       () => core.channelAwaitCancel(this.offset, this.#slot),
-      timeoutOption(options?.timeoutMs), options?.wait ?? this.wait,
+      timeoutOption(options?.timeoutMs),
+      options?.wait ?? this.wait,
     );
     if (r < 0) this.#fail(r, "receive a response on");
     return taken;
@@ -172,14 +193,19 @@ export class Channel implements Disposable {
     this.segment.assertOpen();
     const slot = this.segment.core.channelClientAttach(this.offset);
     if (slot === -this.#k.FULL) {
-      throw new WshmError("NoSpace", `Cannot attach to channel "${this.name}": its ${this.clients} client slots are held by live processes`);
+      throw new WshmError(
+        "NoSpace",
+        `Cannot attach to channel "${this.name}": its ${this.clients} client slots are held by live processes`,
+      );
     }
     if (slot < 0) this.#fail(slot, "attach to");
     this.#slot = slot;
   }
 
   #checkIdle(): void {
-    if (this.#asyncBusy) throw new RangeError(`A requestAsync() on channel "${this.name}" is in progress in this handle`);
+    if (this.#asyncBusy) {
+      throw new RangeError(`A requestAsync() on channel "${this.name}" is in progress in this handle`);
+    }
   }
 
   /**
@@ -223,24 +249,37 @@ export class Channel implements Disposable {
       this.#client();
       const slot = this.#slot;
       const r = await awaitStep(
-        this.segment, this.#words, (f) => core.channelAcquireStep(this.offset, slot, 0, f),
-        () => core.channelAcquireCancel(this.offset, slot), left(), mode,
+        this.segment,
+        this.#words,
+        (f) => core.channelAcquireStep(this.offset, slot, 0, f),
+        () => core.channelAcquireCancel(this.offset, slot),
+        left(),
+        mode,
       );
       if (r < 0) this.#fail(r, "send a request on");
       acquired = true;
       at = await awaitStep(
-        this.segment, this.#words, (f) => core.channelPrepareStep(this.offset, slot, 0, f),
-        () => core.channelPrepareCancel(this.offset, slot), left(), mode,
+        this.segment,
+        this.#words,
+        (f) => core.channelPrepareStep(this.offset, slot, 0, f),
+        () => core.channelPrepareCancel(this.offset, slot),
+        left(),
+        mode,
       );
       if (at < 0) this.#fail(at, "send a request on");
       writeMessage(this.bytes, at, message);
       this.#port.post(at, length);
       at = 0;
-      const reply = await this.#await({ timeoutMs: left() < 0 ? undefined : left(), wait: mode }, (response) => {
-        this.#response();
-        return this.bytes.slice(response, response + this.lastResponseLength);
-      }) as Uint8Array;
-      if (this.lastResponseStatus !== this.#k.CHANNEL_STATUS_OK) throw responseError(this, this.lastResponseStatus, reply);
+      const reply = await this.#await(
+        { timeoutMs: left() < 0 ? undefined : left(), wait: mode },
+        (response) => {
+          this.#response();
+          return this.bytes.slice(response, response + this.lastResponseLength);
+        },
+      ) as Uint8Array;
+      if (this.lastResponseStatus !== this.#k.CHANNEL_STATUS_OK) {
+        throw responseError(this, this.lastResponseStatus, reply);
+      }
       return reply;
     } finally {
       if (acquired) core.channelEnd(this.offset, this.#slot, at);
@@ -261,7 +300,10 @@ export class Channel implements Disposable {
 
   #checkLength(length: number, what: string): void {
     if (length > this.capacity) {
-      throw new WshmError("TooLarge", `Cannot ${what} ${length} bytes on channel "${this.name}": it carries ${this.capacity}`);
+      throw new WshmError(
+        "TooLarge",
+        `Cannot ${what} ${length} bytes on channel "${this.name}": it carries ${this.capacity}`,
+      );
     }
   }
 
@@ -299,7 +341,9 @@ export class Channel implements Disposable {
     if (this.clients !== 0) return;
     for (const request of this.#requests.values()) {
       if (!request.responded) {
-        throw new RangeError(`Answer the request received on channel "${this.name}" before receiving the next`);
+        throw new RangeError(
+          `Answer the request received on channel "${this.name}" before receiving the next`,
+        );
       }
     }
   }
@@ -308,7 +352,11 @@ export class Channel implements Disposable {
   receive(options?: ChannelCallOptions): ChannelRequest {
     if (!this.#server) this.attachServer();
     this.#checkAnswered();
-    const r = this.segment.core.channelReceive(this.offset, timeoutOption(options?.timeoutMs), this.#spins(options));
+    const r = this.segment.core.channelReceive(
+      this.offset,
+      timeoutOption(options?.timeoutMs),
+      this.#spins(options),
+    );
     if (r < 0) this.#fail(r, "receive a request on");
     return this.#request();
   }
@@ -334,14 +382,17 @@ export class Channel implements Disposable {
     let request: ChannelRequest | undefined;
     try {
       const r = await awaitStep(
-        this.segment, this.#words,
+        this.segment,
+        this.#words,
         (flags) => {
           const at = core.channelReceiveStep(this.offset, 0, 0, flags);
           if (at >= 0) request = this.#request();
           return at;
         },
         () => core.channelReceiveCancel(this.offset, 0),
-        timeoutOption(options?.timeoutMs), options?.wait ?? this.wait, signal,
+        timeoutOption(options?.timeoutMs),
+        options?.wait ?? this.wait,
+        signal,
       );
       if (r < 0) this.#fail(r, "receive a request on");
       return request!;

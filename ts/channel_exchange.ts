@@ -7,6 +7,8 @@
  */
 
 import type { Channel } from "./channel.ts";
+// Imported for the {@linkcode Segment} links in the documentation only.
+// deno-lint-ignore no-unused-vars
 import type { Segment } from "./segment.ts";
 import type { WaitMode } from "./wait.ts";
 import { WshmError } from "./errors.ts";
@@ -76,7 +78,10 @@ export function responseError(channel: Channel, status: number, response: Uint8A
   if (status === channel.segment.constants.CHANNEL_STATUS_SERVER_DIED) {
     return new WshmError("PeerDied", `The server of channel "${channel.name}" died before it answered`);
   }
-  return new WshmError("RemoteError", `The server of channel "${channel.name}" failed: ${decodeText(response)}`);
+  return new WshmError(
+    "RemoteError",
+    `The server of channel "${channel.name}" failed: ${decodeText(response)}`,
+  );
 }
 
 /** The internals a ChannelRequest / ChannelCall need from their Channel. */
@@ -223,7 +228,9 @@ export class ChannelCall implements Disposable {
 
   /** @internal */
   open(options: ChannelCallOptions | undefined): this {
-    if (this.requestAt >= 0) throw new RangeError("This channel handle has a call open already; end() it first");
+    if (this.requestAt >= 0) {
+      throw new RangeError("This channel handle has a call open already; end() it first");
+    }
     this.requestAt = this.#port.begin(options);
     return this;
   }
@@ -257,7 +264,10 @@ export class ChannelCall implements Disposable {
     if (this.requestAt < 0) throw new RangeError("No call is open: begin() first");
     const capacity = this.#port.channel.capacity;
     if (!Number.isInteger(length) || length < 0 || length > capacity) {
-      throw new WshmError("TooLarge", `Cannot send ${length} bytes on channel "${this.#port.channel.name}": it carries ${capacity}`);
+      throw new WshmError(
+        "TooLarge",
+        `Cannot send ${length} bytes on channel "${this.#port.channel.name}": it carries ${capacity}`,
+      );
     }
     this.#port.post(this.requestAt, length);
   }

@@ -63,8 +63,7 @@ export function instantiateCore(memory: WebAssembly.Memory, base: number, posix:
         posix.futexWait(base + address, expected, timeoutMs),
       wake: (address: number, count: number) => posix.futexWake(base + address, count),
       nowMs: () => performance.now(),
-      processAlive: (pid: number, startTicks: bigint) =>
-        posix.processAlive(pid, startTicks) ? 1 : 0,
+      processAlive: (pid: number, startTicks: bigint) => posix.processAlive(pid, startTicks) ? 1 : 0,
     },
   });
   return instance.exports as unknown as Core;

@@ -91,7 +91,9 @@ export class Event {
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const status = this.segment.core.eventWait(this.offset, checkSequence(sequence), timeoutMs);
     if (status === this.#timedOut) throw this.#timeout(timeoutMs);
-    if (status !== this.segment.constants.OK) throw statusError(status, `Cannot wait on event "${this.name}"`);
+    if (status !== this.segment.constants.OK) {
+      throw statusError(status, `Cannot wait on event "${this.name}"`);
+    }
   }
 
   /**

@@ -13,7 +13,7 @@
  * @module
  */
 
-export { Segment, kindName } from "./segment.ts";
+export { kindName, Segment } from "./segment.ts";
 export type { CreateOptions, ObjectInfo, OpenOptions } from "./segment.ts";
 export { Mutex, MutexGuard } from "./mutex.ts";
 export type { LockOptions } from "./mutex.ts";
@@ -27,11 +27,22 @@ export { Queue, QueueMessage } from "./queue.ts";
 export type { QueueOptions, QueueSendOptions, QueueStats, QueueWaitOptions } from "./queue.ts";
 export { Channel } from "./channel.ts";
 export type {
-  ChannelCallOptions, ChannelHandler, ChannelOptions, ChannelReceiveOptions, ChannelStats, ServeOptions,
+  ChannelCallOptions,
+  ChannelHandler,
+  ChannelOptions,
+  ChannelReceiveOptions,
+  ChannelStats,
+  ServeOptions,
 } from "./channel.ts";
 export { ChannelCall, ChannelRequest } from "./channel_exchange.ts";
 export {
-  decodeJson, decodeText, encodeJson, encodeText, messageLength, utf8Length, writeText,
+  decodeJson,
+  decodeText,
+  encodeJson,
+  encodeText,
+  messageLength,
+  utf8Length,
+  writeText,
 } from "./codec.ts";
 export type { Message } from "./codec.ts";
 export type { WaitMode } from "./wait.ts";

@@ -173,7 +173,10 @@ export class Queue {
 
   #checkLength(length: number): void {
     if (length > this.slotSize) {
-      throw statusError(this.#k.TOO_LARGE, `Cannot send ${length} bytes to queue "${this.name}" (slots hold ${this.slotSize})`);
+      throw statusError(
+        this.#k.TOO_LARGE,
+        `Cannot send ${length} bytes to queue "${this.name}" (slots hold ${this.slotSize})`,
+      );
     }
   }
 
@@ -248,8 +251,12 @@ export class Queue {
       return r;
     };
     const r = await awaitStep(
-      this.segment, this.#words, step, () => core.queueCancelWait(this.offset, 1),
-      timeoutOption(options?.timeoutMs), options?.wait ?? this.wait,
+      this.segment,
+      this.#words,
+      step,
+      () => core.queueCancelWait(this.offset, 1),
+      timeoutOption(options?.timeoutMs),
+      options?.wait ?? this.wait,
     );
     if (r < 0) this.#fail(r, "send to");
   }
@@ -304,8 +311,12 @@ export class Queue {
       return r;
     };
     const r = await awaitStep(
-      this.segment, this.#words, step, () => core.queueCancelWait(this.offset, 0),
-      timeoutOption(options?.timeoutMs), options?.wait ?? this.wait,
+      this.segment,
+      this.#words,
+      step,
+      () => core.queueCancelWait(this.offset, 0),
+      timeoutOption(options?.timeoutMs),
+      options?.wait ?? this.wait,
     );
     if (r < 0) this.#fail(r, "read from");
     if (copied !== undefined) return copied;

@@ -12,7 +12,12 @@ import { statusError } from "./status.ts";
 import { type Message, messageLength, writeMessage } from "./codec.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
 import {
-  checkLength, checkType, RingRecord, type RingSendOptions, type RingStats, type RingWaitOptions,
+  checkLength,
+  checkType,
+  RingRecord,
+  type RingSendOptions,
+  type RingStats,
+  type RingWaitOptions,
 } from "./ring_record.ts";
 
 export { RingRecord } from "./ring_record.ts";
@@ -115,8 +120,14 @@ export class Ring implements Disposable {
     this.segment.assertOpen();
     const status = this.segment.core.ringAttach(this.offset, role);
     if (status === -this.#k.EXISTS) {
-      const pid = this.segment.core.ringInfo(this.offset, role === this.#k.ROLE_PRODUCER ? this.#k.RING_INFO_PRODUCER : this.#k.RING_INFO_CONSUMER);
-      throw new WshmError("Exists", `Cannot attach as ${what} of ring "${this.name}": process ${pid} is its ${what}`);
+      const pid = this.segment.core.ringInfo(
+        this.offset,
+        role === this.#k.ROLE_PRODUCER ? this.#k.RING_INFO_PRODUCER : this.#k.RING_INFO_CONSUMER,
+      );
+      throw new WshmError(
+        "Exists",
+        `Cannot attach as ${what} of ring "${this.name}": process ${pid} is its ${what}`,
+      );
     }
     if (status < 0) this.#fail(status, `attach to`);
     return status === this.#k.OWNER_DIED;
@@ -183,10 +194,18 @@ export class Ring implements Disposable {
     checkLength(length);
     checkType(type);
     const spins = spinsFor(this.#k, options?.wait ?? this.wait);
-    const r = this.segment.core.ringClaimWait(this.offset, length, type, timeoutOption(options?.timeoutMs), spins);
+    const r = this.segment.core.ringClaimWait(
+      this.offset,
+      length,
+      type,
+      timeoutOption(options?.timeoutMs),
+      spins,
+    );
     if (r >= 0) return r;
     if (r === -this.#k.FULL) {
-      throw new RangeError(`Cannot claim ${length} bytes in ring "${this.name}": the uncommitted claims leave no room; commit() first`);
+      throw new RangeError(
+        `Cannot claim ${length} bytes in ring "${this.name}": the uncommitted claims leave no room; commit() first`,
+      );
     }
     this.#fail(r, `claim ${length} bytes in`);
   }
@@ -209,7 +228,11 @@ export class Ring implements Disposable {
     return this.bytes.subarray(at, at + length);
   }
 
-  async #claimAsync(length: number, options: RingSendOptions | undefined, message: Message | null): Promise<number> {
+  async #claimAsync(
+    length: number,
+    options: RingSendOptions | undefined,
+    message: Message | null,
+  ): Promise<number> {
     if (!this.#producer) this.attachProducer();
     const type = options?.type ?? 0;
     checkLength(length);
@@ -226,12 +249,18 @@ export class Ring implements Disposable {
       return r;
     };
     const r = await awaitStep(
-      this.segment, this.#words, step, () => core.ringCancelWait(this.offset, k.ROLE_PRODUCER),
-      timeoutOption(options?.timeoutMs), options?.wait ?? this.wait,
+      this.segment,
+      this.#words,
+      step,
+      () => core.ringCancelWait(this.offset, k.ROLE_PRODUCER),
+      timeoutOption(options?.timeoutMs),
+      options?.wait ?? this.wait,
     );
     if (r >= 0) return r;
     if (r === -k.FULL) {
-      throw new RangeError(`Cannot claim ${length} bytes in ring "${this.name}": the uncommitted claims leave no room; commit() first`);
+      throw new RangeError(
+        `Cannot claim ${length} bytes in ring "${this.name}": the uncommitted claims leave no room; commit() first`,
+      );
     }
     this.#fail(r, `claim ${length} bytes in`);
   }
@@ -244,7 +273,9 @@ export class Ring implements Disposable {
    */
   tryClaimMany(count: number, length: number, type = 0): number {
     if (!this.#producer) this.attachProducer();
-    if (!Number.isInteger(count) || count < 0) throw new RangeError(`Invalid count ${count}: an integer >= 0`);
+    if (!Number.isInteger(count) || count < 0) {
+      throw new RangeError(`Invalid count ${count}: an integer >= 0`);
+    }
     checkLength(length);
     checkType(type);
     const r = this.segment.core.ringClaimMany(this.offset, count, length, type);
@@ -342,8 +373,12 @@ export class Ring implements Disposable {
       return r;
     };
     const r = await awaitStep(
-      this.segment, this.#words, step, () => core.ringCancelWait(this.offset, this.#k.ROLE_CONSUMER),
-      timeoutOption(options?.timeoutMs), options?.wait ?? this.wait,
+      this.segment,
+      this.#words,
+      step,
+      () => core.ringCancelWait(this.offset, this.#k.ROLE_CONSUMER),
+      timeoutOption(options?.timeoutMs),
+      options?.wait ?? this.wait,
     );
     if (r < 0) this.#fail(r, "read from");
     return copied ?? this.#fill(r);
@@ -362,7 +397,12 @@ export class Ring implements Disposable {
       if (r === -this.#k.EMPTY) return 0;
     } else {
       const spins = spinsFor(this.#k, options.wait ?? this.wait);
-      r = this.segment.core.ringReadWait(this.offset, Math.max(1, max), timeoutOption(options.timeoutMs), spins);
+      r = this.segment.core.ringReadWait(
+        this.offset,
+        Math.max(1, max),
+        timeoutOption(options.timeoutMs),
+        spins,
+      );
     }
     if (r >= 0) return r;
     this.#fail(r, "read from");

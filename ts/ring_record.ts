@@ -5,6 +5,8 @@
  */
 
 import type { Ring } from "./ring.ts";
+// Imported for the {@linkcode Segment} links in the documentation only.
+// deno-lint-ignore no-unused-vars
 import type { Segment } from "./segment.ts";
 import { decodeJson, decodeText } from "./codec.ts";
 import type { WaitMode } from "./wait.ts";

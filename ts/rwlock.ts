@@ -166,9 +166,7 @@ export class RwLock {
     return stepUntilDone(
       this.segment,
       (_waited, checkHolder) => {
-        const status = claimed
-          ? core.rwlockDrainStep(this.offset, checkHolder)
-          : first(checkHolder);
+        const status = claimed ? core.rwlockDrainStep(this.offset, checkHolder) : first(checkHolder);
         claimed = status === this.segment.constants.MUST_WAIT && core.rwlockStepClaimed() === 1;
         return status;
       },

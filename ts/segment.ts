@@ -6,7 +6,7 @@
  */
 
 import { platform, type Posix } from "./platform/mod.ts";
-import { type Core, coreConstants, type CoreConstants, instantiateCore } from "./core.ts";
+import { type Core, type CoreConstants, coreConstants, instantiateCore } from "./core.ts";
 import { WshmError } from "./errors.ts";
 import { checkSegmentName, checkSegmentSize, objectNameBytes } from "./names.ts";
 import { statusError } from "./status.ts";
@@ -502,7 +502,9 @@ export class Segment implements Disposable {
       throw new RangeError(`Invalid slotSize ${slotSize} for queue "${name}": 1 to ${k.QUEUE_MAX_SLOT_SIZE}`);
     }
     if (!Number.isInteger(slots) || slots < 2 || slots > k.QUEUE_MAX_SLOTS || (slots & (slots - 1)) !== 0) {
-      throw new RangeError(`Invalid slots ${slots} for queue "${name}": a power of two from 2 to ${k.QUEUE_MAX_SLOTS}`);
+      throw new RangeError(
+        `Invalid slots ${slots} for queue "${name}": a power of two from 2 to ${k.QUEUE_MAX_SLOTS}`,
+      );
     }
     return this.cached(`queue:${name}`, () => {
       const found = this.findOrCreate(k.KIND_QUEUE, name, options.create ?? true, slotSize, slots);
@@ -530,7 +532,9 @@ export class Segment implements Disposable {
     const capacity = options.capacity ?? 4096;
     const clients = options.clients ?? 0;
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > k.CHANNEL_MAX_CAPACITY) {
-      throw new RangeError(`Invalid capacity ${capacity} for channel "${name}": 1 to ${k.CHANNEL_MAX_CAPACITY}`);
+      throw new RangeError(
+        `Invalid capacity ${capacity} for channel "${name}": 1 to ${k.CHANNEL_MAX_CAPACITY}`,
+      );
     }
     if (!Number.isInteger(clients) || clients < 0 || clients > k.CHANNEL_MAX_CLIENTS) {
       throw new RangeError(`Invalid clients ${clients} for channel "${name}": 0 to ${k.CHANNEL_MAX_CLIENTS}`);

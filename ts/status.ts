@@ -6,7 +6,11 @@ import { WshmError, type WshmErrorCode } from "./errors.ts";
 const CODES: Array<[string, WshmErrorCode, string]> = [
   ["TIMED_OUT", "Timeout", "timed out"],
   ["OWNER_DIED", "OwnerDied", "its holder died"],
-  ["NOT_RECOVERABLE", "NotRecoverable", "it is not recoverable (a holder released it after its previous holder died, without marking it consistent)"],
+  [
+    "NOT_RECOVERABLE",
+    "NotRecoverable",
+    "it is not recoverable (a holder released it after its previous holder died, without marking it consistent)",
+  ],
   ["NOT_OWNER", "NotOwner", "this process does not hold it"],
   ["CORRUPT", "Corrupt", "the segment is corrupt"],
   ["FULL", "DirectoryFull", "there is no room left"],

@@ -77,7 +77,12 @@ function pollWord(segment: Segment): boolean {
  * (Deno's blocking pool, hundreds of threads); Bun: its worker pool; Node:
  * see ts/waiter_pool.ts (libuv's small pool is shared with fs and dns).
  */
-export function waitOffThread(segment: Segment, address: number, expected: number, timeoutMs: number): Promise<number> {
+export function waitOffThread(
+  segment: Segment,
+  address: number,
+  expected: number,
+  timeoutMs: number,
+): Promise<number> {
   if (segment.posix.runtime === "node") return nodeWaitAsync(segment.posix, address, expected, timeoutMs);
   return segment.posix.futexWaitAsync(address, expected, timeoutMs);
 }
@@ -157,7 +162,11 @@ export async function awaitStep(
   if (timeoutMs === 0) return -k.TIMED_OUT;
   const start = performance.now();
   const deadline = timeoutMs < 0 ? Infinity : start + timeoutMs;
-  const spinUntil = mode === "spin" ? deadline : mode === "park" ? start : Math.min(deadline, start + ASYNC_SPIN_MS);
+  const spinUntil = mode === "spin"
+    ? deadline
+    : mode === "park"
+    ? start
+    : Math.min(deadline, start + ASYNC_SPIN_MS);
   let yielded = start;
   let checkPeerAt = start + ASYNC_SLICE_MS;
   let now = start;

@@ -7,11 +7,7 @@ import type { RuntimeName } from "./types.ts";
 const g = globalThis as any;
 
 /** The runtime executing this module. */
-export const runtime: RuntimeName = g.Bun !== undefined
-  ? "bun"
-  : g.Deno !== undefined
-  ? "deno"
-  : "node";
+export const runtime: RuntimeName = g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "deno" : "node";
 
 function readOs(): string {
   if (runtime === "deno") return g.Deno.build.os;

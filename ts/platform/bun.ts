@@ -38,8 +38,7 @@ export function loadBunLibc(ffi: BunFfi): Libc {
     fchmod: (fd, mode) => c.fchmod(fd, mode),
     fstat: (fd, statBuffer) => c.fstat(fd, statBuffer),
     pread: (fd, buffer, count, offset) => Number(c.pread(fd, buffer, count, offset)),
-    mmap: (address, length, prot, flags, fd) =>
-      Number(c.mmap(address, length, prot, flags, fd, 0)),
+    mmap: (address, length, prot, flags, fd) => Number(c.mmap(address, length, prot, flags, fd, 0)),
     open: (path, flags) => c.open(path, flags),
     close: (fd) => c.close(fd),
     kill: (pid, signal) => c.kill(pid, signal),

@@ -38,8 +38,7 @@ export function loadNodeLibc(koffi: any): Libc {
     fchmod: (fd, mode) => fchmod(fd, mode),
     fstat: (fd, statBuffer) => fstat(fd, statBuffer),
     pread: (fd, buffer, count, offset) => Number(pread(fd, buffer, count, offset)),
-    mmap: (address, length, prot, flags, fd) =>
-      Number(mmap(address, length, prot, flags, fd, 0)),
+    mmap: (address, length, prot, flags, fd) => Number(mmap(address, length, prot, flags, fd, 0)),
     open: (path, flags) => open(path, flags),
     close: (fd) => close(fd),
     kill: (pid, signal) => kill(pid, signal),
