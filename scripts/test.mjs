@@ -91,7 +91,6 @@ const before = new Set(leftoverSegments());
 let passed = 0, failed = 0, skipped = 0;
 if (!filter) {
   for (const [label, command, argv] of checks) {
-    if (!existsSync(join(root, argv[0])) && argv[0].endsWith(".mjs")) continue;
     const started = Date.now();
     const { code, output } = await runCheck(command, argv);
     const ok = code === 0;

@@ -1,6 +1,6 @@
 // Per-instance state of the core: who this process is and where the segment
 // ends. Each process instantiates the module once per attached segment, so
-// these globals live in page 0 and are never shared.
+// these globals (wasm globals, outside linear memory) are never shared.
 
 import { SEGMENT_BASE } from "./layout";
 import { hostProcessAlive } from "./host";

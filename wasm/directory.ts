@@ -107,7 +107,8 @@ function createLocked(kind: u32, nameLength: u32, p0: u32, p1: u32, p2: u32): i3
 /**
  * Creates an object of `kind` named by the name scratch, with kind-specific
  * parameters. Returns the new entry index, or -EXISTS, -FULL (no entry or no
- * space left), -TOO_LARGE (could never fit), -INVALID_ARGUMENT, -TIMED_OUT.
+ * space left), -TOO_LARGE (could never fit), -INVALID_ARGUMENT, -TIMED_OUT, or
+ * -CORRUPT (the directory lock is not recoverable).
  */
 export function directoryCreate(kind: u32, nameLength: u32, p0: u32, p1: u32, p2: u32): i32 {
   if (kind == 0 || kind > KIND_MAX) return -INVALID_ARGUMENT;

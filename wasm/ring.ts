@@ -1,5 +1,5 @@
 // SPSC byte ring: one producer process, one consumer process, records of any
-// length up to half the capacity, written and read in place (zero-copy).
+// length up to capacity/2 - 8 bytes, written and read in place (zero-copy).
 //
 //  object offset
 //  0    ┌ config, written once by ringInit ───────────────────────────────┐

@@ -290,12 +290,15 @@ export function rwlockRead(offset: u32, timeoutMs: f64): i32 {
   return lockBlocking(offset, timeoutMs, true);
 }
 
-/** Write lock, waiting at most `timeoutMs` (negative: no limit): OK, OWNER_DIED, TIMED_OUT, NOT_RECOVERABLE. */
+/**
+ * Write lock, waiting at most `timeoutMs` (negative: no limit): OK, OWNER_DIED,
+ * TIMED_OUT, NOT_RECOVERABLE, or CORRUPT.
+ */
 export function rwlockWrite(offset: u32, timeoutMs: f64): i32 {
   return lockBlocking(offset, timeoutMs, false);
 }
 
-/** Releases one read hold of this process: OK, or NOT_OWNER if it holds none. */
+/** Releases one read hold of this process: OK, NOT_OWNER if it holds none, or CORRUPT. */
 export function rwlockReadUnlock(offset: u32): i32 {
   const a = at(offset);
   const n = slotCount(a, offset);

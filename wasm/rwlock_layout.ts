@@ -27,7 +27,8 @@
 // writer's swap back to 0. The claiming writer alone writes the record,
 // `phase` and `consistency`. A slot word is written by its process (claim
 // 0 -> pid|1, count up and down), by anyone freeing a slot whose count is 0,
-// and by a writer reaping the slot of a dead process; always by CAS.
+// and by a writer, or a reader that found no free slot, reaping the slot of a
+// dead process; always by CAS.
 //
 // A reader: count up its own slot, then read `state`; a writer: CAS `state`,
 // then read every slot. All atomics are sequentially consistent, so one of

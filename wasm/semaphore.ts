@@ -17,11 +17,11 @@
 // looks at `value` for the last time and decremented after it wakes.
 //
 // No lost post: a waiter does [sleepers += 1; read value; futex-wait while
-// value == 0], a poster does [value += 1; read sleepers; wake one if > 0].
+// value == 0], a poster does [value += n; read sleepers; wake n if > 0].
 // Both pairs are sequentially consistent atomics, so either the poster sees
 // the sleeper and wakes it, or the waiter sees the new value and does not
 // sleep (and futex_wait itself re-checks value == 0 inside the kernel).
-// A post wakes at most one sleeper; if a running waiter takes that permit
+// A post of n wakes at most n sleepers; if a running waiter takes a permit
 // first, the woken one sleeps again: every permit goes to exactly one taker.
 //
 // Permits are not owned: a process that dies after taking a permit takes it

@@ -39,7 +39,7 @@ export const BAD_MAGIC: i32 = 16;
 export const VERSION_MISMATCH: i32 = 17;
 /** The segment's creator has not finished initialising it. */
 export const INITIALISING: i32 = 18;
-/** The peer at the other end of a channel died. */
+/** The process at the other end (a channel's server or client, a ring's producer) died. */
 export const PEER_DIED: i32 = 19;
-/** The object was closed by its owner. */
+/** Not returned by the core; reserved so hosts can report a closed handle with the same numbering. */
 export const CLOSED: i32 = 20;
