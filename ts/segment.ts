@@ -254,11 +254,25 @@ export class Segment implements Disposable {
   }
 
   /**
-   * Unmaps the segment from this process. Views handed out before keep their
+   * Releases the roles its objects hold (see each object's `detach()`), then
+   * unmaps the segment from this process. Views handed out before keep their
    * memory but no longer reach the segment. Idempotent.
    */
   close(): void {
     if (this.#closed) return;
+    // Give up the roles this handle holds (ring producer or consumer, channel
+    // server or client slot) while the memory is still mapped, so that peers
+    // need not wait for this process to die to take them over.
+    for (const object of this.#objects.values()) {
+      const detach = (object as { detach?: () => void }).detach;
+      if (typeof detach === "function") {
+        try {
+          detach.call(object);
+        } catch {
+          // A role that cannot be released cleanly is recovered by liveness checks instead.
+        }
+      }
+    }
     this.#closed = true;
     this.#objects.clear();
     this.posix.mapPrivate(this.base + this.constants.SEGMENT_BASE, this.size);
