@@ -44,8 +44,14 @@ const median = (v) => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-console.log(`${bench}: median of ${repeat} alternating runs per runtime (each run itself a median of interleaved rounds)`);
+console.log(
+  `${bench}: median of ${repeat} alternating runs per runtime (each run itself a median of interleaved rounds)`,
+);
 for (const [key, values] of results) {
   const [runtime, label, unit] = key.split("\t");
-  console.log(`${runtime.padEnd(5)} ${label.padEnd(42)} ${median(values).toFixed(1).padStart(9)} ${unit}   runs: ${values.map((v) => v.toFixed(1)).join(" ")}`);
+  console.log(
+    `${runtime.padEnd(5)} ${label.padEnd(42)} ${median(values).toFixed(1).padStart(9)} ${unit}   runs: ${
+      values.map((v) => v.toFixed(1)).join(" ")
+    }`,
+  );
 }

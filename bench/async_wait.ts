@@ -104,8 +104,6 @@ class WaiterThread {
   }
 }
 
-let waiterThread: WaiterThread | undefined;
-
 /** Semaphore wait through the step API, sleeping on the waiter thread. */
 async function waitOnThread(segment: Segment): Promise<void> {
   const core = segment.core;
@@ -114,7 +112,7 @@ async function waitOnThread(segment: Segment): Promise<void> {
   let registered = false;
   while (core.semaphoreWaitStep(offset, registered) !== 0) {
     registered = true;
-    await waiterThread!.wait(segment.base + core.waitAddress(), core.waitValue(), 100);
+    await waiterThread.wait(segment.base + core.waitAddress(), core.waitValue(), 100);
   }
 }
 
@@ -129,7 +127,9 @@ async function handoff(way: string, delayUs: number): Promise<number[]> {
   const name = `/wshm-bench-async-${process.pid}`;
   const segment = Segment.create(name, { size: 65536 });
   const [command, args] = peerCommand();
-  const peer = spawn(command, [...args, "--peer", name, String(delayUs)], { stdio: ["ignore", "pipe", "inherit"] });
+  const peer = spawn(command, [...args, "--peer", name, String(delayUs)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const timer = way === "async+timer" ? setInterval(() => {}, 1) : undefined;
   try {
     const ping = segment.semaphore("ping", { maximum: 1 });
@@ -185,7 +185,7 @@ if (process.argv.includes("--peer")) {
   peer(name, Number(delay));
   process.exit(0);
 }
-waiterThread = await WaiterThread.start();
+const waiterThread = await WaiterThread.start();
 const results = new Map<string, number[]>();
 const add = (key: string, samples: number[]) => results.set(key, [...(results.get(key) ?? []), ...samples]);
 for (let r = 0; r < rounds; r++) {

@@ -26,7 +26,9 @@ const spin = Number(flag("spin", "20000"));
 const json = flag("json") !== undefined;
 
 function peerCommand(): [string, string[]] {
-  const peer = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./handoff_peer.ts" : "./handoff_peer.js", import.meta.url));
+  const peer = fileURLToPath(
+    new URL(import.meta.url.endsWith(".ts") ? "./handoff_peer.ts" : "./handoff_peer.js", import.meta.url),
+  );
   if (runtime === "deno") return [g.Deno.execPath(), ["run", "-A", peer]];
   return [process.execPath, [peer]];
 }

@@ -10,7 +10,11 @@ const core = segment.core;
 core.setSpinLimit(Number(spinText));
 const ping = segment.findOrCreate(segment.constants.KIND_SEMAPHORE, "ping", false).offset;
 const pong = segment.findOrCreate(segment.constants.KIND_SEMAPHORE, "pong", false).offset;
-const control = new Int32Array(segment.memory.buffer, segment.bytes("control", 4, { create: false }).byteOffset, 1);
+const control = new Int32Array(
+  segment.memory.buffer,
+  segment.bytes("control", 4, { create: false }).byteOffset,
+  1,
+);
 console.log("ready");
 while (true) {
   if (core.semaphoreWait(ping, 10_000) !== 0) throw new Error("no ping within 10 s");

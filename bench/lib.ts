@@ -2,6 +2,9 @@
 // of interleaved rounds: on a shared, noisy machine a single run means little,
 // and interleaving spreads the noise evenly over what is compared.
 
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
 /** The median of a list of numbers. */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -49,4 +52,419 @@ export function flag(name: string, fallback?: string): string | undefined {
   if (i < 0) return fallback;
   const next = args[i + 1];
   return next === undefined || next.startsWith("--") ? "true" : next;
+}
+
+// ── Two-process benchmarks: peers, clean-up, heap probes, result rows ──────
+// Used by channel.ts, ring.ts, zero_copy.ts and allocation.ts. A peer is a
+// separate process of the same runtime (bench/NAME_peer.ts) that prints
+// "ready" once it is set up; everything a run creates (peers, segments,
+// socket files) is registered with atExit() so that an error, SIGINT or
+// SIGTERM removes it too.
+
+// deno-lint-ignore no-explicit-any
+const anyGlobal = globalThis as any;
+
+/** The runtime running this script. */
+export const runtime: "deno" | "node" | "bun" = anyGlobal.Bun ? "bun" : anyGlobal.Deno ? "deno" : "node";
+
+const cleanups = new Set<() => void>();
+let hooked = false;
+
+function runCleanups(): void {
+  for (const undo of [...cleanups].reverse()) {
+    try {
+      undo();
+    } catch { /* best effort: the others still run */ }
+  }
+  cleanups.clear();
+}
+
+/**
+ * Runs `undo` when this process exits (normally, by an uncaught error, or on
+ * SIGINT/SIGTERM/SIGHUP) unless the returned function is called first, which
+ * runs `undo` at once and forgets it.
+ */
+export function atExit(undo: () => void): () => void {
+  if (!hooked) {
+    hooked = true;
+    process.on("exit", runCleanups);
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+      process.on(signal, () => {
+        runCleanups();
+        process.exit(code);
+      });
+    }
+  }
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    cleanups.delete(once);
+    undo();
+  };
+  cleanups.add(once);
+  return once;
+}
+
+/**
+ * V8 flags under which a process can measure its own allocations: gc()
+ * exposed, and a young generation of 64 MiB, so that a measured window of
+ * messages that allocates less than that triggers no scavenge and the heap
+ * simply grows by what was allocated.
+ */
+export const V8_HEAP_FLAGS = ["--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64"];
+
+/**
+ * The command that runs bench/NAME.ts as a process of this runtime: Deno and
+ * Bun run the TypeScript, Node the tsc output in dist/bench/. With `heap`,
+ * the process can use HeapProbe (V8: V8_HEAP_FLAGS; Bun: JSC logs every
+ * collection on stderr).
+ */
+export function benchCommand(
+  name: string,
+  options: { heap?: boolean } = {},
+): { command: string; args: string[]; env: Record<string, string> } {
+  const ts = import.meta.url.endsWith(".ts");
+  const file = fileURLToPath(new URL(`./${name}.${ts ? "ts" : "js"}`, import.meta.url));
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+  if (runtime === "deno") {
+    const flags = options.heap ? [`--v8-flags=${V8_HEAP_FLAGS.join(",")}`] : [];
+    return { command: anyGlobal.Deno.execPath(), args: ["run", "-A", "--quiet", ...flags, file], env };
+  }
+  if (runtime === "node") {
+    return { command: process.execPath, args: [...(options.heap ? V8_HEAP_FLAGS : []), file], env };
+  }
+  if (options.heap) env.BUN_JSC_logGC = "1";
+  return { command: process.execPath, args: [file], env };
+}
+
+/** A running peer process. */
+export interface Peer {
+  readonly pid: number;
+  /** The first stdout line (seen already or to come) that matches, or a rejection if the peer exits or `timeoutMs` runs out. */
+  line(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Its exit code, once it exits; rejects (and kills it) after `timeoutMs`. */
+  exited(timeoutMs?: number): Promise<number | null>;
+  /** What it wrote on stderr, if started with `captureStderr`. */
+  stderr(): string;
+  /** SIGKILL, if it still runs. Idempotent. */
+  kill(): void;
+}
+
+/**
+ * Starts bench/NAME.ts with `args` as a separate process and waits until it
+ * prints "ready". The peer is killed when this process exits, whatever the
+ * reason (see atExit).
+ */
+export async function startPeer(
+  name: string,
+  args: Array<string | number>,
+  options: { heap?: boolean; captureStderr?: boolean; readyTimeoutMs?: number } = {},
+): Promise<Peer> {
+  const { command, args: prefix, env } = benchCommand(name, { heap: options.heap });
+  const child: ChildProcess = spawn(command, [...prefix, ...args.map(String)], {
+    stdio: ["ignore", "pipe", options.captureStderr ? "pipe" : "inherit"],
+    env,
+  });
+  const lines: string[] = [];
+  let partial = "";
+  let errors = "";
+  let code: number | null | undefined;
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const listener of [...listeners]) listener();
+  };
+  child.stdout!.setEncoding("utf8");
+  child.stdout!.on("data", (chunk: string) => {
+    partial += chunk;
+    const parts = partial.split("\n");
+    partial = parts.pop()!;
+    lines.push(...parts);
+    notify();
+  });
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk: string) => (errors += chunk));
+  const kill = atExit(() => {
+    if (code === undefined) child.kill("SIGKILL");
+  });
+  child.on("exit", (exitCode, signal) => {
+    code = exitCode ?? (signal ? -1 : null);
+    kill();
+    notify();
+  });
+  child.on("error", () => {
+    code = -1;
+    notify();
+  });
+  const waitFor = <T>(found: () => T | undefined, what: string, timeoutMs: number): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const check = () => {
+        const value = found();
+        if (value !== undefined) finish(() => resolve(value));
+        else if (code !== undefined) {
+          finish(() =>
+            reject(
+              new Error(
+                `peer ${name} exited (${code}) before ${what}${errors ? `: ${errors.slice(-500)}` : ""}`,
+              ),
+            )
+          );
+        }
+      };
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`peer ${name}: no ${what} within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        settle();
+      };
+      listeners.add(check);
+      check();
+    });
+  const peer: Peer = {
+    pid: child.pid ?? -1,
+    line: (pattern, timeoutMs = 60_000) =>
+      waitFor(() => lines.find((l) => pattern.test(l)), `a line matching ${pattern}`, timeoutMs),
+    exited: async (timeoutMs = 60_000) => {
+      try {
+        return await waitFor(() => (code === undefined ? undefined : code), "exit", timeoutMs);
+      } catch (error) {
+        kill();
+        throw error;
+      }
+    },
+    stderr: () => errors,
+    kill,
+  };
+  try {
+    await peer.line(/^ready\b/, options.readyTimeoutMs ?? 60_000);
+  } catch (error) {
+    kill();
+    throw error;
+  }
+  return peer;
+}
+
+/**
+ * Measures what this process allocates on the JavaScript heap while it
+ * handles a window of messages. Under V8 (a process started with
+ * V8_HEAP_FLAGS): a full gc, then heap used plus external memory read at
+ * start(), at every lap() and at stop(); the young generation is big enough
+ * that a lap normally sees no collection, so each difference is what that
+ * lap allocated, and the median lap (laps of equal size) shrugs off one that
+ * a collection did shrink. Under Bun (JavaScriptCore, started with
+ * BUN_JSC_logGC=1): JSC keeps no readable allocation counter but logs every
+ * collection with the heap size before it; the window is bracketed by
+ * markers on stderr and full collections, and the parent reads the log
+ * (parseHeapReport).
+ */
+export class HeapProbe {
+  /** How many laps a window is cut into. */
+  static readonly LAPS = 10;
+  readonly #laps: number[] = [];
+
+  static #gc(): void {
+    if (runtime === "bun") {
+      anyGlobal.Bun.gc(true);
+      return;
+    }
+    if (typeof anyGlobal.gc !== "function") {
+      throw new Error(
+        "HeapProbe needs gc(): start the process with V8_HEAP_FLAGS (benchCommand(name, { heap: true }))",
+      );
+    }
+    anyGlobal.gc();
+  }
+
+  static #used(): number {
+    const usage = process.memoryUsage();
+    return usage.heapUsed + usage.external;
+  }
+
+  start(): void {
+    HeapProbe.#gc();
+    if (runtime === "bun") console.error("HEAP-START");
+    else this.#laps.push(HeapProbe.#used());
+  }
+
+  /** Marks the end of one lap and the start of the next (laps should be of equal size). */
+  lap(): void {
+    if (runtime !== "bun") this.#laps.push(HeapProbe.#used());
+  }
+
+  /** Ends the window of `messages` in all; returns the line to print for parseHeapReport. */
+  stop(messages: number): string {
+    if (runtime === "bun") {
+      console.error("HEAP-END");
+      HeapProbe.#gc();
+      return `heap jsc ${messages}`;
+    }
+    this.#laps.push(HeapProbe.#used());
+    const deltas = this.#laps.slice(1).map((used, i) => used - this.#laps[i]);
+    return `heap v8 ${messages} ${deltas.join(" ")}`;
+  }
+}
+
+/**
+ * What a HeapProbe measured: bytes allocated per message. V8: the median
+ * lap's, and `collections` = laps whose heap shrank (a collection ran);
+ * JSC: the whole window's, a lower bound when JSC collected inside it.
+ */
+export interface HeapReport {
+  bytesPerMessage: number;
+  bytes: number;
+  messages: number;
+  lowerBound: boolean;
+  collections: number;
+}
+
+/** Reads a HeapProbe's line (and, under Bun, the peer's stderr with JSC's collection log). */
+export function parseHeapReport(line: string, stderr = ""): HeapReport {
+  const [, engine, messageText, ...rest] = line.trim().split(/\s+/);
+  const messages = Number(messageText);
+  if (engine === "v8") {
+    const deltas = rest.map(Number);
+    const bytes = deltas.reduce((a, b) => a + b, 0);
+    const perLap = messages / deltas.length;
+    return {
+      bytes,
+      messages,
+      bytesPerMessage: median(deltas) / perLap,
+      lowerBound: false,
+      collections: deltas.filter((d) => d < 0).length,
+    };
+  }
+  // JSC: "Full sweep: A => Bkb" ends the full collection before the window;
+  // inside it, "bytes allocated this cycle: N" precedes each eden collection;
+  // the first "START <scope> Skb" after HEAP-END is the heap size before the
+  // closing collection.
+  const log = stderr.split("\n");
+  const start = log.lastIndexOf("HEAP-START");
+  const end = log.indexOf("HEAP-END", start);
+  if (start < 0 || end < 0) throw new Error("no HEAP-START/HEAP-END markers in the peer's stderr");
+  let after = -1;
+  for (let i = start - 1; i >= 0 && after < 0; i--) {
+    const sweep = /Full sweep: \d+kb => (\d+)kb/.exec(log[i]);
+    if (sweep) after = Number(sweep[1]) * 1024;
+  }
+  let edenBytes = 0;
+  let collections = 0;
+  for (let i = start + 1; i < end; i++) {
+    const eden = /bytes allocated this cycle: (\d+)/.exec(log[i]);
+    if (eden) {
+      edenBytes += Number(eden[1]);
+      collections++;
+    }
+  }
+  let before = -1;
+  for (let i = end + 1; i < log.length && before < 0; i++) {
+    const s = /START \S+ (\d+)kb/.exec(log[i]);
+    if (s) before = Number(s[1]) * 1024;
+  }
+  if (after < 0 || before < 0) {
+    throw new Error("JSC's collection log is missing around the window (BUN_JSC_logGC=1?)");
+  }
+  const bytes = collections === 0 ? Math.max(0, before - after) : edenBytes;
+  return { bytes, messages, bytesPerMessage: bytes / messages, lowerBound: collections > 0, collections };
+}
+
+/** One result: a JSON line of the `wshm bench` contract (docs/cli.md), plus any extra fields. */
+export interface Row {
+  bench: string;
+  runtime: string;
+  case: string;
+  unit: string;
+  median: number;
+  p50?: number;
+  p90?: number;
+  p99?: number;
+  baseline?: boolean | string;
+  [extra: string]: unknown;
+}
+
+/**
+ * A latency row from the samples of each round (one array per round, in
+ * `unit`): median = the median of the rounds' medians; p50/p90/p99 over
+ * every sample; `rounds` = each round's median.
+ */
+export function latencyRow(
+  bench: string,
+  name: string,
+  unit: string,
+  rounds: number[][],
+  extra: Partial<Row> = {},
+): Row {
+  const all = rounds.flat();
+  const medians = rounds.map((r) => median(r));
+  return {
+    bench,
+    runtime,
+    case: name,
+    unit,
+    median: median(medians),
+    p50: percentile(all, 50),
+    p90: percentile(all, 90),
+    p99: percentile(all, 99),
+    rounds: medians.map((m) => Number(m.toPrecision(4))),
+    ...extra,
+  };
+}
+
+/** The row named by `row.baseline` (a case name), if any. */
+function baselineOf(row: Row, rows: Row[]): Row | undefined {
+  if (typeof row.baseline !== "string") return undefined;
+  return rows.find((r) => r.case === row.baseline && r.unit === row.unit && r.runtime === row.runtime);
+}
+
+/** How many times better `row` is than `base` (> 1: better): times compare inversely, rates (unit ending /s) directly. */
+export function ratio(row: Row, base: Row): number {
+  return /\/s$/.test(row.unit) ? row.median / base.median : base.median / row.median;
+}
+
+/** Prints rows: JSON lines with `json`, else a table with each row's ratio against its named baseline. */
+export function printRows(rows: Row[], json: boolean): void {
+  if (json) {
+    for (const row of rows) console.log(JSON.stringify(row));
+    return;
+  }
+  const value = (v: number | undefined, unit: string) => {
+    if (v === undefined) return "-";
+    if (unit === "ns") {
+      return v >= 1e5 ? `${(v / 1000).toFixed(0)} µs` : `${(v / 1000).toFixed(v >= 1e4 ? 1 : 2)} µs`;
+    }
+    if (/\/s$/.test(unit)) return `${v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v.toFixed(0)} ${unit}`;
+    return `${v.toFixed(2)} ${unit}`;
+  };
+  const table = rows.map((row) => {
+    const base = baselineOf(row, rows);
+    const r = base ? ratio(row, base) : undefined;
+    const vs = row.baseline === true
+      ? "(baseline)"
+      : r === undefined
+      ? ""
+      : `${r >= 1 ? `${r.toFixed(2)}x better` : `${(1 / r).toFixed(2)}x worse`} than ${base!.case}`;
+    return [row.case, value(row.median, row.unit), value(row.p99, row.unit), vs];
+  });
+  const widths = [0, 1, 2].map((i) =>
+    Math.max(...table.map((t) => t[i].length), ["case", "median", "p99"][i].length)
+  );
+  console.log(`${runtime}:`);
+  console.log(
+    `  ${"case".padEnd(widths[0])}  ${"median".padStart(widths[1])}  ${
+      "p99".padStart(widths[2])
+    }  vs baseline`,
+  );
+  for (const t of table) {
+    console.log(
+      `  ${t[0].padEnd(widths[0])}  ${t[1].padStart(widths[1])}  ${t[2].padStart(widths[2])}  ${t[3]}`,
+    );
+  }
+}
+
+/** Prints {"progress": fraction} for `wshm bench` (JSON mode only). */
+export function progress(json: boolean, fraction: number): void {
+  if (json) console.log(JSON.stringify({ progress: Math.min(1, Math.max(0, fraction)) }));
 }

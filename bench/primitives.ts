@@ -34,49 +34,63 @@ try {
   const cases = [
     {
       name: "mutex lock+unlock (Mutex class)",
-      round: () => nsPerOp(iterations, (n) => {
-        for (let i = 0; i < n; i++) {
-          mutex.lock();
-          mutex.unlock();
-        }
-      }),
+      round: () =>
+        nsPerOp(iterations, (n) => {
+          for (let i = 0; i < n; i++) {
+            mutex.lock();
+            mutex.unlock();
+          }
+        }),
     },
     {
       name: "mutex lock+unlock (core exports)",
-      round: () => nsPerOp(iterations, (n) => {
-        for (let i = 0; i < n; i++) {
-          core.mutexLock(offset, -1);
-          core.mutexUnlock(offset);
-        }
-      }),
+      round: () =>
+        nsPerOp(iterations, (n) => {
+          for (let i = 0; i < n; i++) {
+            core.mutexLock(offset, -1);
+            core.mutexUnlock(offset);
+          }
+        }),
     },
     {
       name: "semaphore post+tryWait, nobody waiting",
-      round: () => nsPerOp(iterations, (n) => {
-        for (let i = 0; i < n; i++) {
-          core.semaphorePost(semaphore, 1);
-          core.semaphoreTryWait(semaphore);
-        }
-      }),
+      round: () =>
+        nsPerOp(iterations, (n) => {
+          for (let i = 0; i < n; i++) {
+            core.semaphorePost(semaphore, 1);
+            core.semaphoreTryWait(semaphore);
+          }
+        }),
     },
     {
       name: "futex wake syscall, nobody waiting",
-      round: () => nsPerOp(wakeIterations, (n) => {
-        for (let i = 0; i < n; i++) posix.futexWake(wakeAddress, 1);
-      }),
+      round: () =>
+        nsPerOp(wakeIterations, (n) => {
+          for (let i = 0; i < n; i++) posix.futexWake(wakeAddress, 1);
+        }),
     },
     {
       name: "baseline: getpid() through the FFI",
-      round: () => nsPerOp(wakeIterations, (n) => {
-        for (let i = 0; i < n; i++) posix.getpidUncached();
-      }),
+      round: () =>
+        nsPerOp(wakeIterations, (n) => {
+          for (let i = 0; i < n; i++) posix.getpidUncached();
+        }),
     },
   ];
   const results = interleaved(cases, rounds);
   for (const [label, values] of results) {
     const m = median(values);
     if (json) {
-      console.log(JSON.stringify({ bench: "primitives", runtime, case: label, unit: "ns/op", median: m, rounds: values }));
+      console.log(
+        JSON.stringify({
+          bench: "primitives",
+          runtime,
+          case: label,
+          unit: "ns/op",
+          median: m,
+          rounds: values,
+        }),
+      );
     } else {
       console.log(`${runtime.padEnd(5)} ${label.padEnd(42)} ${m.toFixed(1).padStart(8)} ns/op`);
     }
