@@ -54,6 +54,20 @@ const symbols = {
 
 const FUTEX_NR = BigInt(SYS_FUTEX);
 
+// The BigInt of each futex address, made once: a process waits and wakes on a
+// few words over and over, and a new BigInt per call would be garbage per
+// message. Bounded, since segments come and go at new addresses.
+const bigAddresses = new Map<number, bigint>();
+function bigAddress(address: number): bigint {
+  let big = bigAddresses.get(address);
+  if (big === undefined) {
+    if (bigAddresses.size >= 4096) bigAddresses.clear();
+    big = BigInt(address);
+    bigAddresses.set(address, big);
+  }
+  return big;
+}
+
 /** Opens the C library through Deno's FFI. */
 export function loadDenoLibc(): Libc {
   const { symbols: c } = Deno.dlopen("libc.so.6", symbols);
@@ -73,10 +87,11 @@ export function loadDenoLibc(): Libc {
     kill: (pid, signal) => c.kill(pid, signal),
     getpid: () => c.getpid(),
     futexWait: (address, expected, timespec) =>
-      c.syscall(FUTEX_NR, BigInt(address), FUTEX_WAIT, expected, timespec, 0n, 0),
-    futexWake: (address, count) => c.syscall_wake(FUTEX_NR, BigInt(address), FUTEX_WAKE, count, 0n, 0n, 0),
+      c.syscall(FUTEX_NR, bigAddress(address), FUTEX_WAIT, expected, timespec, 0n, 0),
+    futexWake: (address, count) =>
+      c.syscall_wake(FUTEX_NR, bigAddress(address), FUTEX_WAKE, count, 0n, 0n, 0),
     futexWaitAsync: (address, expected, timespec) =>
-      c.syscall_async(FUTEX_NR, BigInt(address), FUTEX_WAIT, expected, timespec, 0n, 0),
+      c.syscall_async(FUTEX_NR, bigAddress(address), FUTEX_WAIT, expected, timespec, 0n, 0),
     errno: () => new Deno.UnsafePointerView(errnoPointer!).getInt32(),
     addressOf: (buffer) => Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(new Uint8Array(buffer)))),
   };

@@ -56,7 +56,10 @@ export class Posix {
   /** This process's start time (clock ticks after boot), so that identity survives pid reuse. */
   readonly startTicks: bigint;
   readonly #c: Libc;
-  readonly #timespec = new BigInt64Array(2);
+  // struct timespec { int64 tv_sec; int64 tv_nsec; } written as 32-bit halves
+  // (little-endian, high halves 0: timeouts are far below 2^31 s), so that a
+  // timed wait allocates no BigInt.
+  readonly #timespec = new Int32Array(4);
   readonly #timespecBytes = new Uint8Array(this.#timespec.buffer);
   readonly #statBytes = new Uint8Array(STAT_SIZE);
   readonly #procBytes = new Uint8Array(1024);
@@ -178,8 +181,8 @@ export class Posix {
 
   #setTimespec(timeoutMs: number): Uint8Array {
     const ms = Math.max(0, timeoutMs);
-    this.#timespec[0] = BigInt(Math.floor(ms / 1000));
-    this.#timespec[1] = BigInt(Math.floor((ms % 1000) * 1e6));
+    this.#timespec[0] = Math.min(Math.floor(ms / 1000), 0x7FFFFFFF);
+    this.#timespec[2] = Math.floor((ms % 1000) * 1e6);
     return this.#timespecBytes;
   }
 
