@@ -92,7 +92,16 @@ const prose = doc.replace(/^```[\s\S]*?^```/gm, "");
 const spans = [...prose.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]);
 const mentioned = new Set(spans.flatMap((s) => s.match(/[A-Za-z_][A-Za-z0-9_.]*/g) ?? []));
 
-const TYPE = { i32: "i32", u32: "i32", bool: "i32", i64: "i64", u64: "i64", f64: "f64", f32: "f32", "()": "()" };
+const TYPE = {
+  i32: "i32",
+  u32: "i32",
+  bool: "i32",
+  i64: "i64",
+  u64: "i64",
+  f64: "f64",
+  f32: "f32",
+  "()": "()",
+};
 const documented = new Map(); // name -> [{params, result, text}]
 for (const s of spans) {
   const m = s.match(/^(\w+)\((.*)\)\s*->\s*(\w+|\(\))$/);

@@ -4,7 +4,7 @@
 //
 //   node scripts/test.mjs [--runtime deno|node|bun]... [--no-build] [filter]
 
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -71,15 +71,25 @@ function leftoverSegments() {
 // counted as one test. They run on every full run; a filter skips them.
 const denoBin = join(root, "node_modules", ".bin", "deno");
 const checks = [
-  ["deno check", denoBin, ["check", "--quiet", "ts/mod.ts", "cli/main.ts", ...files.map((f) => join("test", f))]],
+  ["deno check", denoBin, [
+    "check",
+    "--quiet",
+    "ts/mod.ts",
+    "cli/main.ts",
+    ...files.map((f) => join("test", f)),
+  ]],
   ["deno lint", denoBin, ["lint", "--quiet"]],
-  ["deno fmt --check", denoBin, ["fmt", "--check", "--quiet"]],
+  ["deno fmt --check", denoBin, ["fmt", "--check"]],
   ["ABI doc lists every export", process.execPath, [join("scripts", "check_abi.mjs")]],
 ];
 
 function runCheck(command, argv) {
   return new Promise((resolve) => {
-    const child = spawn(command, argv, { cwd: root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, argv, {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
@@ -96,7 +106,11 @@ if (!filter) {
     const ok = code === 0;
     if (ok) passed++;
     else failed++;
-    console.log(`${ok ? "ok  " : "FAIL"} check ${label.padEnd(37)} ${((Date.now() - started) / 1000).toFixed(1).padStart(13)}s`);
+    console.log(
+      `${ok ? "ok  " : "FAIL"} check ${label.padEnd(37)} ${
+        ((Date.now() - started) / 1000).toFixed(1).padStart(13)
+      }s`,
+    );
     if (!ok) console.log(output.split("\n").slice(0, 60).map((l) => "     | " + l).join("\n"));
   }
 }
@@ -113,7 +127,11 @@ for (const runtime of runtimes) {
     failed += fileFailed + (crashed && fileFailed === 0 ? 1 : 0);
     const tag = crashed || fileFailed > 0 ? "FAIL" : "ok  ";
     const counts = complete ? `${s.passed}/${s.total}` : "no summary";
-    console.log(`${tag} ${runtime.padEnd(4)} ${file.padEnd(32)} ${counts.padStart(8)}  ${(result.ms / 1000).toFixed(1)}s`);
+    console.log(
+      `${tag} ${runtime.padEnd(4)} ${file.padEnd(32)} ${counts.padStart(8)}  ${
+        (result.ms / 1000).toFixed(1)
+      }s`,
+    );
     if (crashed || fileFailed > 0) {
       console.log(result.output.split("\n").map((l) => "     | " + l).join("\n"));
       if (!complete) console.log(`     | exit code ${result.code}, signal ${result.signal}`);
