@@ -2,7 +2,8 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Segment } from "../ts/mod.ts";
 import { cleanup, runtime, throwsCode, uniqueName } from "./helpers.ts";
-import { truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmdirSync, truncateSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 
 const test = suite(`bad input (${runtime})`);
 test.after.each(cleanup);
@@ -79,6 +80,19 @@ test("a /dev/shm file of random bytes gives BadMagic", () => {
   throwsCode(() => Segment.open(name), "BadMagic");
   writeFileSync(`/dev/shm${name}`, bytes.subarray(0, 10));
   throwsCode(() => Segment.open(name), "BadMagic", "a 10-byte file");
+});
+
+test("a FIFO or a directory in /dev/shm gives BadMagic, without blocking", () => {
+  const fifo = uniqueName("fifo");
+  execFileSync("mkfifo", [`/dev/shm${fifo}`]);
+  throwsCode(() => Segment.open(fifo), "BadMagic", "a FIFO");
+  const directory = uniqueName("dir");
+  mkdirSync(`/dev/shm${directory}`);
+  try {
+    throwsCode(() => Segment.open(directory), "BadMagic", "a directory");
+  } finally {
+    rmdirSync(`/dev/shm${directory}`);
+  }
 });
 
 test("a zero-filled or empty file (a creator that never finished) gives Timeout, bounded", () => {

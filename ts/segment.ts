@@ -589,7 +589,11 @@ export class Segment implements Disposable {
 
 /** Checks the header through pread; returns the size to map, or 0 while initialising. */
 function checkHeader(os: Posix, fd: number, name: string, k: CoreConstants): number {
-  const fileSize = os.stat(fd, name).size;
+  const status = os.stat(fd, name);
+  if (!status.regular) {
+    throw new WshmError("BadMagic", `Cannot open segment "${name}": it is not a regular file`);
+  }
+  const fileSize = status.size;
   if (fileSize === 0) return 0;
   const head = os.pread(fd, 24, 0, name);
   const view = new DataView(head.buffer, head.byteOffset, head.length);

@@ -29,6 +29,8 @@ const STAT_FILE_SIZE = 48;
 
 /** What `fstat` says of a segment file. */
 export interface FileStatus {
+  /** True for a regular file (every segment is one; a FIFO or device in /dev/shm is not). */
+  regular: boolean;
   size: number;
   /** Permission bits (the low 12 bits of st_mode). */
   mode: number;
@@ -94,6 +96,11 @@ export class Posix {
           errno,
         });
       }
+      // glibc's shm_open reports a directory as EINVAL (EISDIR from open(2));
+      // the name itself was validated before this call.
+      if (errno === 21 || errno === 22) {
+        throw new WshmError("BadMagic", `Cannot open segment "${name}": it is a directory`, { errno });
+      }
       this.#fail(`Cannot open segment "${name}"`, errno);
     }
     return fd;
@@ -138,7 +145,9 @@ export class Posix {
     const bytes = this.#statBytes;
     if (this.#c.fstat(fd, bytes) !== 0) this.#fail(`Cannot stat segment "${name}"`, this.#c.errno());
     const view = new DataView(bytes.buffer);
+    const mode = view.getUint32(STAT_MODE, true);
     return {
+      regular: (mode & 0o170000) === 0o100000,
       size: Number(view.getBigInt64(STAT_FILE_SIZE, true)),
       mode: view.getUint32(STAT_MODE, true) & 0o7777,
       uid: view.getUint32(STAT_UID, true),
