@@ -15,7 +15,7 @@ import { hostNowMs, hostWake } from "./host";
 import { selfPid } from "./context";
 import { semaphoreCancelWait } from "./semaphore";
 import { queueCancelWait, queueInterrupt } from "./queue_wait";
-import { CORRUPT, EXISTS, NOT_OWNER, OK, OWNER_DIED } from "./status";
+import { CORRUPT, EXISTS, MUST_WAIT, NOT_OWNER, OK, OWNER_DIED } from "./status";
 import {
   block, claimRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER,
 } from "./waiting";
@@ -113,13 +113,21 @@ export function channelPrepareCancel(offset: u32, slot: u32): void {
  * After a failure nothing is held.
  */
 export function channelBegin(offset: u32, slot: u32, timeoutMs: f64, spins: i32): i32 {
-  const started = timeoutMs < 0 ? 0 : hostNowMs();
-  const r = block(channelAcquireStep, channelAcquireCancel, offset, slot, 0, timeoutMs, spins);
-  if (r < 0) return r;
+  // Probe first: when access is free and nothing needs settling, neither
+  // step waits, and no clock is read (a clock read is a host call, about
+  // 100 ns in Deno: the cost of a whole round trip's cache-line transfers).
+  let r = channelAcquireStep(offset, slot, 0, 0);
   let remaining = timeoutMs;
-  if (timeoutMs > 0) {
-    remaining = timeoutMs - (hostNowMs() - started);
-    if (remaining < 0) remaining = 0;
+  if (r == -MUST_WAIT) {
+    const started = timeoutMs > 0 ? hostNowMs() : 0;
+    r = block(channelAcquireStep, channelAcquireCancel, offset, slot, 0, timeoutMs, spins);
+    if (r < 0) return r;
+    if (timeoutMs > 0) {
+      remaining = timeoutMs - (hostNowMs() - started);
+      if (remaining < 0) remaining = 0;
+    }
+  } else if (r < 0) {
+    return r;
   }
   const request = block(channelPrepareStep, channelPrepareCancel, offset, slot, 0, remaining, spins);
   if (request < 0) channelEnd(offset, slot, 0);
