@@ -17,7 +17,7 @@ const test = suite(`Promela models (${runtime})`);
 
 interface Check {
   name: string;
-  model: "mutex" | "semaphore" | "event";
+  model: "mutex" | "semaphore" | "event" | "rwlock";
   defines: string[];
   /** Search for cycles without progress (pan -DNP, -l) instead of safety. */
   progress?: boolean;
@@ -118,6 +118,50 @@ const CHECKS: Check[] = [
     model: "event",
     defines: ["-DWORKLOAD=1", "-DBROKEN_WAIT_FRESH_SEQUENCE"],
     mustFail: /invalid end state|assertion violated/,
+  },
+  {
+    name: "rwlock: 2 readers + 1 writer, exclusion, no lost wake-up, no deadlock",
+    model: "rwlock",
+    defines: [],
+  },
+  {
+    name: "rwlock: 1 reader + 2 writers, exclusion, no lost wake-up, no deadlock",
+    model: "rwlock",
+    defines: ["-DREADERS=1"],
+  },
+  {
+    name: "rwlock: 1 reader + 2 writers, with spurious wake-ups and early slice ends",
+    model: "rwlock",
+    defines: ["-DREADERS=1", "-DSPURIOUS"],
+  },
+  {
+    name: "rwlock: 2 readers + 1 writer, one round, with spurious wake-ups",
+    model: "rwlock",
+    defines: ["-DITER=1", "-DSPURIOUS"],
+  },
+  {
+    name: "rwlock: the claim race is explored (a reader backs off from a writer it did not see)",
+    model: "rwlock",
+    defines: ["-DCOVER_BACKOFF"],
+    mustFail: /assertion violated\s+!\(coverBackoff\)/,
+  },
+  {
+    name: "rwlock, broken (reader does not re-check the claim): spin finds a reader beside a writer",
+    model: "rwlock",
+    defines: ["-DBROKEN_NO_RECHECK"],
+    mustFail: /assertion violated/,
+  },
+  {
+    name: "rwlock, broken (leaver reads exits before counting down): spin finds the lost wake-up",
+    model: "rwlock",
+    defines: ["-DBROKEN_EXITS_FIRST"],
+    mustFail: /assertion violated/,
+  },
+  {
+    name: "rwlock, broken, without the invariant: spin finds a writer stuck at the end",
+    model: "rwlock",
+    defines: ["-DBROKEN_EXITS_FIRST", "-DNO_WAKE_INVARIANT"],
+    mustFail: /invalid end state/,
   },
 ];
 
