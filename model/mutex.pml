@@ -19,7 +19,7 @@
  *             The OWNER_DIED holder repairs (mutexConsistent) or does not.
  *   PID_REUSE a dead process's pid may come back as a new process (a new
  *             start time) that uses the lock again; only here are the
- *             holder's record (REC, START) and holderAlive's reads modelled
+ *             holder's record (REC, START) and recordedHolderAlive's reads modelled
  *   PROCS=2   run only processes 1 and 2 (to see what a third one adds)
  *   BROKEN_WOKEN_FORGETS_WAITERS  deliberately wrong: lockStep takes a free
  *             lock as selfPid without WAITERS, so a release forgets the other
@@ -112,10 +112,10 @@ proctype P(byte me) {
 again:
   do
   :: n < ITER -> n++;
-    /* mutexLock, 172: the uncontended fast path takes a free lock without WAITERS */
+    /* mutexLock, 160: the uncontended fast path takes a free lock without WAITERS */
     atomic { CAS(0, me); if :: old == 0 -> old = 0; died = false; goto record :: else -> old = 0 fi };
 #if SPINS > 0
-    /* lockContended, 144-151, one round of its spin (SPINS=0: none): load, CAS only if it looks free */
+    /* lockContended, 132-139, one round of its spin (SPINS=0: none): load, CAS only if it looks free */
     atomic { w = W; if :: w == WORD_NR -> w = 0; st = NOT_RECOVERABLE; goto result :: else fi };
     atomic {
       if
@@ -126,13 +126,13 @@ again:
 #endif
     checkHolder = false;
 step:
-    /* mutexLockStep, 115-140 */
-    w = W;                                                                              /* 117 */
+    /* mutexLockStep, 103-128 */
+    w = W;                                                                              /* 105 */
 step_loop:
     atomic {
       if
-      :: w == WORD_NR -> w = 0; inflight[me] = false; checkHolder = false; st = NOT_RECOVERABLE; goto result /* 119 */
-      :: w == 0 ->                                                                      /* 120-124 */
+      :: w == WORD_NR -> w = 0; inflight[me] = false; checkHolder = false; st = NOT_RECOVERABLE; goto result /* 107 */
+      :: w == 0 ->                                                                      /* 108-112 */
 #ifdef BROKEN_WOKEN_FORGETS_WAITERS
         CAS(0, me);
 #else
@@ -146,12 +146,12 @@ step_loop:
       fi
     };
     if
-    :: checkHolder ->                                                                   /* 127 */
+    :: checkHolder ->                                                                   /* 115 */
 #ifdef PID_REUSE
-      /* holderAlive, 90-97: the record's start time only if the record's pid matches */
+      /* recordedHolderAlive (context.ts 61-68): the record's start time only if the record's pid matches */
       atomic { if :: REC == (w & PID_MASK) -> ticks = START :: else -> ticks = 0 fi };
       atomic { if :: REC != (w & PID_MASK) -> ticks = 0 :: else fi };
-      /* processAlive (context.ts 45-48): this process is always alive to itself */
+      /* processAlive (context.ts 75-78): this process is always alive to itself */
       d_step {
         liveHolder = (w & PID_MASK) == me ||
           alive[w & PID_MASK] && (ticks == 0 || ticks == incarnation[w & PID_MASK]);
@@ -162,7 +162,7 @@ step_loop:
       liveHolder = alive[w & PID_MASK];
 #endif
       if
-      :: !liveHolder ->                                                                 /* 128-131 */
+      :: !liveHolder ->                                                                 /* 116-119 */
         atomic {
           CAS(w, me | WAITERS);
           if
@@ -180,7 +180,7 @@ step_loop:
     fi;
     atomic {
       if
-      :: (w & WAITERS) == 0 ->                                                          /* 133-136 */
+      :: (w & WAITERS) == 0 ->                                                          /* 121-124 */
         CAS(w, w | WAITERS);
         if
         :: old != w -> w = old; old = 0; goto step_loop
@@ -188,20 +188,20 @@ step_loop:
         fi
       :: else
       fi;
-      /* 137: MUST_WAIT on the word, expecting it with WAITERS; this process has looked */
+      /* 125: MUST_WAIT on the word, expecting it with WAITERS; this process has looked */
       expected = w | WAITERS; w = 0; checkHolder = false; inflight[me] = false
     };
-    /* lockContended, 157-158: the deadline may have passed (a finite timeoutMs) */
+    /* lockContended, 145-146: the deadline may have passed (a finite timeoutMs) */
     if
     :: expected = 0; st = TIMED_OUT; goto result
     :: skip
     fi;
-    futex_wait(W, expected);                                                            /* 161 */
+    futex_wait(W, expected);                                                            /* 149 */
     d_step { checkHolder = res == WAIT_TIMED_OUT; expected = 0; res = 0 };
     goto step;
 
 record:
-    /* recordHolder, 75-88 */
+    /* recordHolder, 75-85 */
 progress_acquired:
     inflight[me] = false;
     MAYBE_DIE;
@@ -232,7 +232,7 @@ result:
       MAYBE_DIE;
       if
       :: st == OWNER_DIED ->
-        /* the caller repairs and calls mutexConsistent (198-205), or does not */
+        /* the caller repairs and calls mutexConsistent (186-193), or does not */
         if
         :: d_step { w = W; assert(w != WORD_NR && (w & PID_MASK) == me); w = 0 }; CONS = CONSISTENT
         :: skip
@@ -240,10 +240,10 @@ result:
       :: else
       fi;
       d_step { inCS[me] = false; st = 0 };
-      /* mutexUnlock, 177-195 */
-      d_step { w = W; assert(w != WORD_NR && (w & PID_MASK) == me); w = 0 };            /* 179-180 */
+      /* mutexUnlock, 165-183 */
+      d_step { w = W; assert(w != WORD_NR && (w & PID_MASK) == me); w = 0 };            /* 167-168 */
       if
-      :: atomic { CONS == INCONSISTENT -> skip };                                       /* 181-188 */
+      :: atomic { CONS == INCONSISTENT -> skip };                                       /* 169-176 */
         CONS = UNRECOVERABLE;
 #ifdef PID_REUSE
         REC = 0;
@@ -252,13 +252,13 @@ result:
         atomic { futex_wake_body(N); pendingWake--; k = 0 }
       :: atomic { CONS != INCONSISTENT -> skip };
 #ifdef PID_REUSE
-        REC = 0;                                                                        /* 189 */
+        REC = 0;                                                                        /* 177 */
 #endif
         MAYBE_DIE;
-        d_step { old = W; W = 0; if :: old & WAITERS -> pendingWake++ :: else fi };      /* 192 */
+        d_step { old = W; W = 0; if :: old & WAITERS -> pendingWake++ :: else fi };      /* 180 */
         MAYBE_DIE;
         if
-        :: old & WAITERS -> atomic { old = 0; futex_wake_body(1); pendingWake--; k = 0 } /* 193 */
+        :: old & WAITERS -> atomic { old = 0; futex_wake_body(1); pendingWake--; k = 0 } /* 181 */
         :: else -> old = 0
         fi
       fi

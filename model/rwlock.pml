@@ -18,9 +18,9 @@
  *
  * Left out, because nothing can read a difference without deaths:
  * CONSISTENCY (always CONSISTENT: only takers of a dead writer's lock and
- * unrepaired releases change it), so its loads (R:210, 345, 408, 501, 587)
+ * unrepaired releases change it), so its loads (R:85, 72, 135, 228, 314)
  * are not steps; the holder record (HOLDER_START, HOLDER_RECORD_PID) and the
- * slots' start times, read only by holderAlive / reapDead; slotCount (a
+ * slots' start times, read only by recordedHolderAlive / reapDead; slotCount (a
  * constant). checkHolder (after a sleep that ran its slice, SPURIOUS) only
  * adds loads then: every holder and slot owner is alive, so holderAlive is
  * true and reapDead frees nothing.
@@ -34,11 +34,11 @@
  * Options (spin -D...):
  *   READERS=2     2 readers + 1 writer (default); READERS=1: 1 reader + 2 writers
  *   SPURIOUS      futex waits also end spuriously or by their slice at any time
- *   BROKEN_NO_RECHECK  deliberately wrong: confirmReader (R:214-220) does not
+ *   BROKEN_NO_RECHECK  deliberately wrong: confirmReader (R:89-95) does not
  *                 re-read `state` after counting up, so a writer that claimed
  *                 between the reader's first look and its count goes unseen
  *   BROKEN_EXITS_FIRST  deliberately wrong: leaveSlot reads `exits` before
- *                 counting down instead of after (R:188-196), so a writer that
+ *                 counting down instead of after (R:63-71), so a writer that
  *                 arms SLEEPING in between and still sees the count sleeps for
  *                 ever (spin must find the lost wake-up)
  *   NO_WAKE_INVARIANT  leave out the monitor's lost-wake-up invariants (to
@@ -139,31 +139,31 @@ inline futex_wake_all(q) {
 }
 
 /*
- * leaveSlot R:187-205 on slot idx: count down, then read EXITS and, if
+ * leaveSlot R:62-80 on slot idx: count down, then read EXITS and, if
  * SLEEPING, bump the sequence (clearing SLEEPING) and wake all there.
  */
 inline leave_slot() {
 #ifdef BROKEN_EXITS_FIRST
   x = EXITS;                                                                           /* wrong: before the count-down */
 #endif
-  w = SLOT[idx];                                                                       /* R:188 */
+  w = SLOT[idx];                                                                       /* R:63 */
   do
-  :: SPID(w) == me && CNT(w) != 0 ->                                                   /* R:189 */
-    d_step {                                                                           /* R:190 */
+  :: SPID(w) == me && CNT(w) != 0 ->                                                   /* R:64 */
+    d_step {                                                                           /* R:65 */
       old = SLOT[idx];
       if :: old == w -> SLOT[idx] = w - 1; leaving[me] = true :: else fi
     };
-    if :: old == w -> break :: else -> w = old fi                                     /* R:191-192 */
+    if :: old == w -> break :: else -> w = old fi                                     /* R:66-67 */
   :: else -> break
   od;
 #ifdef BROKEN_EXITS_FIRST
   atomic { if :: (x & SLEEPING) == 0 -> leaving[me] = false :: else fi };
 #else
-  atomic { x = EXITS; if :: (x & SLEEPING) == 0 -> leaving[me] = false :: else fi };   /* R:196 */
+  atomic { x = EXITS; if :: (x & SLEEPING) == 0 -> leaving[me] = false :: else fi };   /* R:71 */
 #endif
   do
-  :: (x & SLEEPING) != 0 ->                                                            /* R:197 */
-    d_step {                                                                           /* R:198 */
+  :: (x & SLEEPING) != 0 ->                                                            /* R:72 */
+    d_step {                                                                           /* R:73 */
       old = EXITS;
       if
       :: old == x -> EXITS = (x + 1) & SEQ_MASK; pendingExits++; leaving[me] = false
@@ -171,8 +171,8 @@ inline leave_slot() {
       fi
     };
     if
-    :: old == x -> d_step { futex_wake_all(Q_EXITS); pendingExits-- }; break         /* R:199-201 */
-    :: else -> x = old                                                                 /* R:203 */
+    :: old == x -> d_step { futex_wake_all(Q_EXITS); pendingExits-- }; break         /* R:74-76 */
+    :: else -> x = old                                                                 /* R:78 */
     fi
   :: else -> break
   od;
@@ -188,36 +188,36 @@ proctype Reader(byte me) {
 
   do
   :: n < ITER -> n++;
-    ph = 1;                                   /* 550: rwlockTryRead (495-512) */
+    ph = 1;                                   /* 277: rwlockTryRead (222-239) */
 enter:
-    /* readEnter R:228-262 (slotCount R:229-230: a constant) */
-    atomic {                                                                           /* R:231, R:210 */
+    /* readEnter R:103-137 (slotCount R:104-105: a constant) */
+    atomic {                                                                           /* R:106, R:85 */
       open = STATE == 0;
 #ifdef COVER_BACKOFF
       seenClaims = claims
 #endif
     };
-    if :: !open -> d_step { w = STATE; w = 0 } :: else fi;                             /* R:232, never NR */
+    if :: !open -> d_step { w = STATE; w = 0 } :: else fi;                             /* R:107, never NR */
     d_step { i = 0; idx = me % NS; free = NONE };
 scan:
     if
-    :: i < NS ->                                                                       /* R:237 */
-      w = SLOT[idx];                                                                   /* R:239 */
+    :: i < NS ->                                                                       /* R:112 */
+      w = SLOT[idx];                                                                   /* R:114 */
 incr:
       if
-      :: SPID(w) == me && !(CNT(w) == 0 && !open) ->                                   /* R:240-242 */
-        d_step {                                                                       /* R:244 */
+      :: SPID(w) == me && !(CNT(w) == 0 && !open) ->                                   /* R:115-117 */
+        d_step {                                                                       /* R:119 */
           old = SLOT[idx];
           if :: old == w -> SLOT[idx] = w + 1 :: else fi
         };
         if
-        :: old == w && CNT(w) == 0 -> goto confirm                                     /* R:245 */
+        :: old == w && CNT(w) == 0 -> goto confirm                                     /* R:120 */
         :: old == w && CNT(w) != 0 -> st = 0; goto entered
-        :: else -> w = old; old = 0; goto incr                                         /* R:246 */
+        :: else -> w = old; old = 0; goto incr                                         /* R:121 */
         fi
       :: else
       fi;
-      d_step {                                                                         /* R:248-253 */
+      d_step {                                                                         /* R:123-128 */
         if :: w == 0 && free == NONE -> free = idx :: else fi;
         w = 0; i++; idx = (idx + 1) % NS
       };
@@ -225,29 +225,29 @@ incr:
     :: else
     fi;
     if
-    :: !open -> d_step { i = 0; idx = 0; free = NONE }; goto would_block               /* R:255 */
+    :: !open -> d_step { i = 0; idx = 0; free = NONE }; goto would_block               /* R:130 */
     :: else
     fi;
-    /* one slot per reader: there is always a free one, so freeSlot (R:257) and NO_SLOT (R:258) are unreachable */
+    /* one slot per reader: there is always a free one, so freeSlot (R:132) and NO_SLOT (R:133) are unreachable */
     assert(free != NONE);
     d_step { idx = free; free = NONE; i = 0 };
-    d_step {                                                                           /* R:259 */
+    d_step {                                                                           /* R:134 */
       old = SLOT[idx];
       if :: old == 0 -> SLOT[idx] = me * 16 + 1 :: else fi
     };
     if :: old != 0 -> d_step { old = 0; idx = 0 }; goto enter :: else fi               /* RETRY */
-    /* R:260: the start time store, read only by reapDead: left out */
+    /* R:135: the start time store, read only by reapDead: left out */
 confirm:
-    /* confirmReader R:214-220 */
+    /* confirmReader R:89-95 */
 #ifndef BROKEN_NO_RECHECK
-    atomic { open = STATE == 0 };                                                      /* R:217, R:210 */
+    atomic { open = STATE == 0 };                                                      /* R:92, R:85 */
     if
     :: !open ->
 #ifdef COVER_BACKOFF
-      /* a writer claimed after this reader's first look (R:231) and is still draining */
+      /* a writer claimed after this reader's first look (R:106) and is still draining */
       atomic { coverBackoff = claims != seenClaims && STATE != 0 && PHASE == DRAINING && writing == 0; assert(!coverBackoff) };
 #endif
-      leave_slot(); d_step { idx = 0; i = 0; free = NONE }; goto would_block                        /* R:218-219 */
+      leave_slot(); d_step { idx = 0; i = 0; free = NONE }; goto would_block                        /* R:93-94 */
     :: else
     fi;
 #endif
@@ -257,18 +257,18 @@ entered:
     /* OK: reading */
     atomic { assert(nwriters == 0); nreaders++; st = 0; open = false; ph = 0 };
     d_step { nreaders-- };
-    /* rwlockReadUnlock 564-577 */
+    /* rwlockReadUnlock 291-304 */
     d_step { i = 0; idx = me % NS };
     do
     :: i < NS ->
-      w = SLOT[idx];                                                                   /* 570 */
+      w = SLOT[idx];                                                                   /* 297 */
       if
-      :: SPID(w) == me && CNT(w) != 0 -> break                                         /* 571 */
+      :: SPID(w) == me && CNT(w) != 0 -> break                                         /* 298 */
       :: else -> d_step { w = 0; i++; idx = (idx + 1) % NS }
       fi
     :: else -> assert(false)                                                           /* NOT_OWNER: never */
     od;
-    leave_slot();                                                                      /* 572 */
+    leave_slot();                                                                      /* 299 */
     d_step { i = 0; idx = 0 };
     goto next;
 
@@ -276,39 +276,39 @@ would_block:
     open = false;
     if
     :: ph == 1 ->
-      /* tryRead returns WOULD_BLOCK (501: CONSISTENCY is CONSISTENT); lockBlocking 516-524 */
+      /* tryRead returns WOULD_BLOCK (228: CONSISTENCY is CONSISTENT); lockBlocking 243-251 */
 #if SPINS > 0
-      d_step { open = STATE == 0 };                                                    /* 519 */
-      if :: open -> open = false; ph = 2; goto enter :: else -> ph = 3; goto enter fi  /* 520 */
+      d_step { open = STATE == 0 };                                                    /* 246 */
+      if :: open -> open = false; ph = 2; goto enter :: else -> ph = 3; goto enter fi  /* 247 */
 #else
       ph = 3; goto enter
 #endif
-    :: ph == 2 -> ph = 3; goto enter                                                   /* 521, then 531 */
+    :: ph == 2 -> ph = 3; goto enter                                                   /* 248, then 258 */
     :: ph == 3 ->
-      /* rwlockReadStep 439-443: claim(reader) 340-387 */
-      w = STATE;                                                                       /* 341 */
+      /* rwlockReadStep 166-170: claim(reader) 67-114 */
+      w = STATE;                                                                       /* 68 */
 rclaim:
       atomic {
         if
-        :: w == 0 -> goto enter                                                        /* 344-345: RETRY, 441 */
+        :: w == 0 -> goto enter                                                        /* 71-72: RETRY, 168 */
         :: else
         fi
       };
       atomic {
         if
-        :: (w & WAITERS) == 0 ->                                                       /* 377-378 */
+        :: (w & WAITERS) == 0 ->                                                       /* 104-105 */
           old = STATE;
           if :: old == w -> STATE = w | WAITERS :: else fi;
-          if :: old != w -> w = old; old = 0; goto rclaim :: else -> old = 0 fi        /* 379-381 */
+          if :: old != w -> w = old; old = 0; goto rclaim :: else -> old = 0 fi        /* 106-108 */
         :: else
         fi;
-        expected = w | WAITERS; w = 0                                                  /* 384 */
+        expected = w | WAITERS; w = 0                                                  /* 111 */
       };
       if
-      :: d_step { expected = 0; ph = 0 }; goto next                                    /* 537-540: TIMED_OUT */
+      :: d_step { expected = 0; ph = 0 }; goto next                                    /* 264-267: TIMED_OUT */
       :: skip
       fi;
-      futex_wait(STATE, Q_STATE, expected);                                            /* 544 */
+      futex_wait(STATE, Q_STATE, expected);                                            /* 271 */
       d_step { expected = 0; res = 0 };
       goto enter
     fi;
@@ -325,13 +325,13 @@ proctype Writer(byte me) {
   do
   :: n < ITER -> n++;
 step:
-    if :: claimed -> goto drain :: else fi;                                            /* 529-531 */
-    /* rwlockWriteStep 448-454: claim(writer) 340-387 */
-    w = STATE;                                                                         /* 341 */
+    if :: claimed -> goto drain :: else fi;                                            /* 256-258 */
+    /* rwlockWriteStep 175-181: claim(writer) 67-114 */
+    w = STATE;                                                                         /* 68 */
 claim_loop:
     atomic {
       if
-      :: w == 0 ->                                                                     /* 344-352 */
+      :: w == 0 ->                                                                     /* 71-79 */
         old = STATE;
         if :: old == 0 -> STATE = me :: else fi;
 #ifdef COVER_BACKOFF
@@ -343,79 +343,79 @@ claim_loop:
     };
     atomic {
       if
-      :: (w & WAITERS) == 0 ->                                                         /* 377-383 */
+      :: (w & WAITERS) == 0 ->                                                         /* 104-110 */
         old = STATE;
         if :: old == w -> STATE = w | WAITERS :: else fi;
         if :: old != w -> w = old; old = 0; goto claim_loop :: else -> old = 0 fi
       :: else
       fi;
-      expected = w | WAITERS; w = 0; q = Q_STATE                                       /* 384 */
+      expected = w | WAITERS; w = 0; q = Q_STATE                                       /* 111 */
     };
     goto must_wait;
 
 record:
-    /* recordHolder 317-325: the record stores are left out (read only by holderAlive) */
-    PHASE = DRAINING;                                                                  /* 324 */
+    /* recordHolder 46-52: the record stores are left out (read only by recordedHolderAlive) */
+    PHASE = DRAINING;                                                                  /* 51 */
 drain:
-    /* drain 390-409 */
+    /* drain 117-136 */
     atomic { claimed = false; i = 0; present = false };
-    do                                                                                 /* 396: readersPresent R:168-173 */
+    do                                                                                 /* 123: readersPresent R:43-48 */
     :: i < NS -> d_step { present = CNT(SLOT[i]) != 0; i++ }; if :: present -> break :: else fi
     :: else -> break
     od;
     if
     :: present ->
-      /* armExits R:176-184 */
+      /* armExits R:51-59 */
       d_step { i = 0; present = false };
-      x = EXITS;                                                                       /* R:177 */
+      x = EXITS;                                                                       /* R:52 */
       do
-      :: (x & SLEEPING) == 0 ->                                                        /* R:178 */
-        d_step {                                                                       /* R:179 */
+      :: (x & SLEEPING) == 0 ->                                                        /* R:53 */
+        d_step {                                                                       /* R:54 */
           old = EXITS;
           if :: old == x -> EXITS = x | SLEEPING :: else fi
         };
-        if :: old == x -> old = 0; x = x | SLEEPING; break :: else -> x = old; old = 0 fi /* R:180-181 */
+        if :: old == x -> old = 0; x = x | SLEEPING; break :: else -> x = old; old = 0 fi /* R:55-56 */
       :: else -> break
       od;
-      do                                                                               /* 401: readersPresent again */
+      do                                                                               /* 128: readersPresent again */
       :: i < NS -> d_step { present = CNT(SLOT[i]) != 0; i++ }; if :: present -> break :: else fi
       :: else -> break
       od;
       if
-      :: present -> d_step { expected = x; x = 0; i = 0; present = false; q = Q_EXITS; claimed = true }; goto must_wait /* 402-404 */
+      :: present -> d_step { expected = x; x = 0; i = 0; present = false; q = Q_EXITS; claimed = true }; goto must_wait /* 129-131 */
       :: else -> d_step { x = 0 }
       fi
     :: else
     fi;
     d_step { i = 0; present = false };
-    PHASE = HOLDING;                                                                   /* 407 */
+    PHASE = HOLDING;                                                                   /* 134 */
 #ifdef COVER_BACKOFF
     writing++;
 #endif
-    /* 408: CONSISTENT, so OK */
+    /* 135: CONSISTENT, so OK */
     d_step { assert(nwriters == 0 && nreaders == 0); nwriters++ };
     d_step { nwriters-- };
-    /* rwlockWriteUnlock 580-599 */
-    d_step { w = STATE; assert((w & PID_MASK) == me); w = 0 };                         /* 582-583 */
-    d_step { assert(PHASE == HOLDING) };                                               /* 584 */
-    PHASE = DRAINING;                                                                  /* 586 (585: record) */
-    d_step { old = STATE; STATE = 0; if :: old & WAITERS -> pendingState++ :: else fi }; /* 596 */
+    /* rwlockWriteUnlock 307-326 */
+    d_step { w = STATE; assert((w & PID_MASK) == me); w = 0 };                         /* 309-310 */
+    d_step { assert(PHASE == HOLDING) };                                               /* 311 */
+    PHASE = DRAINING;                                                                  /* 313 (312: record) */
+    d_step { old = STATE; STATE = 0; if :: old & WAITERS -> pendingState++ :: else fi }; /* 323 */
 #ifdef COVER_BACKOFF
     writing--;
 #endif
     if
-    :: old & WAITERS -> d_step { futex_wake_all(Q_STATE); pendingState--; old = 0 }  /* 597 */
+    :: old & WAITERS -> d_step { futex_wake_all(Q_STATE); pendingState--; old = 0 }  /* 324 */
     :: else
     fi;
     goto next;
 
 must_wait:
-    /* lockBlocking 532-544 */
+    /* lockBlocking 259-271 */
     if
-    :: claimed ->                                                                      /* 537-540: give up */
-      d_step { old = STATE; assert((old & PID_MASK) == me); STATE = 0; if :: old & WAITERS -> pendingState++ :: else fi; expected = 0; q = 0; claimed = false }; /* abandon 331 */
+    :: claimed ->                                                                      /* 264-267: give up */
+      d_step { old = STATE; assert((old & PID_MASK) == me); STATE = 0; if :: old & WAITERS -> pendingState++ :: else fi; expected = 0; q = 0; claimed = false }; /* abandon 58 */
       if
-      :: old & WAITERS -> d_step { futex_wake_all(Q_STATE); pendingState--; old = 0 }  /* 332 */
+      :: old & WAITERS -> d_step { futex_wake_all(Q_STATE); pendingState--; old = 0 }  /* 59 */
       :: else
       fi;
       goto next
@@ -423,7 +423,7 @@ must_wait:
     :: skip
     fi;
     if
-    :: q == Q_STATE -> futex_wait(STATE, Q_STATE, expected)                            /* 544 */
+    :: q == Q_STATE -> futex_wait(STATE, Q_STATE, expected)                            /* 271 */
     :: q == Q_EXITS -> futex_wait(EXITS, Q_EXITS, expected)
     fi;
     d_step { expected = 0; res = 0; q = 0 };

@@ -22,7 +22,7 @@
 // answering) waits for DONE before it sends again.
 
 import { hostWake } from "./host";
-import { requestWait, selfPid } from "./context";
+import { recordedHolderAlive, requestWait, selfPid } from "./context";
 import {
   queueAbort, queueCommit, queueRelease, queueScratch, readingSlot, writingSlot,
 } from "./queue";
@@ -31,7 +31,7 @@ import {
   CORRUPT, FULL, INVALID_ARGUMENT, MUST_WAIT, NOT_OWNER, OK, PEER_DIED, TOO_LARGE,
 } from "./status";
 import {
-  claimRole, releaseRole, roleAlive, ROLE_BUSY, ROLE_TAKEN_OVER, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED,
+  claimRole, releaseRole, ROLE_BUSY, ROLE_TAKEN_OVER, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED,
 } from "./waiting";
 import {
   at, CHANNEL_REQUEST_HEADER, CHANNEL_STATUS_SERVER_DIED, channelScratch, CLIENT_SLOT_HEADER,
@@ -283,7 +283,7 @@ export function manyAttached(offset: u32, capacity: u32, clients: u32): u32 {
   for (let i: u32 = 0; i < clients; i++) {
     const s = at(clientSlotOf(offset, capacity, clients, i));
     const pid = atomic.load<u32>(s + PID);
-    if (pid != 0 && roleAlive(s + PID, s + RECORD_PID, s + START, pid)) attached++;
+    if (pid != 0 && recordedHolderAlive(s + RECORD_PID, s + START, pid)) attached++;
   }
   return attached;
 }

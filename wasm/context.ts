@@ -42,6 +42,32 @@ export function setSpinLimit(count: i32): void {
 }
 
 /**
+ * Records this process as the holder of a lock or role: its start time, then
+ * the pid that vouches for it. A reader trusts the start time only while the
+ * record pid equals the pid it is checking (recordedHolderAlive).
+ */
+export function writeHolderRecord(recordPidAddress: u32, startAddress: u32): void {
+  store<u64>(startAddress, selfStartTicks);
+  // SYNC: the start time is written before the pid that vouches for it; a
+  // checker that reads this pid and then the start time sees a matching pair.
+  atomic.store<u32>(recordPidAddress, selfPid);
+}
+
+/**
+ * Liveness of the holder `pid` of a lock or role, with the start time of its
+ * record used only while the record's pid vouches for it (read before and
+ * after), so a record left by an earlier holder is never applied to this one.
+ */
+export function recordedHolderAlive(recordPidAddress: u32, startAddress: u32, pid: u32): bool {
+  let startTicks: u64 = 0;
+  if (atomic.load<u32>(recordPidAddress) == pid) {
+    startTicks = load<u64>(startAddress);
+    if (atomic.load<u32>(recordPidAddress) != pid) startTicks = 0;
+  }
+  return processAlive(pid, startTicks);
+}
+
+/**
  * Liveness of a recorded process. A record of this process's own pid is alive
  * unless its start time says it belongs to an earlier process that had the
  * same pid (pid reuse); with no start time recorded it cannot be told apart.

@@ -31,8 +31,8 @@
 import { SEGMENT_BASE } from "./layout";
 import { hostNowMs, hostWait, hostWake, WAIT_TIMED_OUT } from "./host";
 import {
-  livenessPollMs, processAlive, requestWait, selfPid, selfStartTicks, spinLimit,
-  waitAddress, waitValue,
+  livenessPollMs, recordedHolderAlive, requestWait, selfPid, spinLimit, waitAddress, waitValue,
+  writeHolderRecord,
 } from "./context";
 import {
   MUST_WAIT, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED, TIMED_OUT, WOULD_BLOCK,
@@ -73,10 +73,7 @@ export function mutexInit(offset: u32): void {
 }
 
 function recordHolder(a: u32, previousHolderDied: bool): i32 {
-  store<u64>(a + HOLDER_START, selfStartTicks);
-  // SYNC: the start time is written before the pid that vouches for it; a
-  // checker that reads this pid and then the start time sees a matching pair.
-  atomic.store<u32>(a + HOLDER_RECORD_PID, selfPid);
+  writeHolderRecord(a + HOLDER_RECORD_PID, a + HOLDER_START);
   store<u32>(a + ACQUISITIONS, load<u32>(a + ACQUISITIONS) + 1);
   if (previousHolderDied) {
     store<u32>(a + CONSISTENCY, INCONSISTENT);
@@ -85,15 +82,6 @@ function recordHolder(a: u32, previousHolderDied: bool): i32 {
   // A holder that itself took the lock over and died leaves INCONSISTENT
   // behind; the next holder inherits the duty to repair.
   return load<u32>(a + CONSISTENCY) == INCONSISTENT ? OWNER_DIED : OK;
-}
-
-function holderAlive(a: u32, pid: u32): bool {
-  let startTicks: u64 = 0;
-  if (atomic.load<u32>(a + HOLDER_RECORD_PID) == pid) {
-    startTicks = load<u64>(a + HOLDER_START);
-    if (atomic.load<u32>(a + HOLDER_RECORD_PID) != pid) startTicks = 0;
-  }
-  return processAlive(pid, startTicks);
 }
 
 /** Takes the lock if it is free: OK, OWNER_DIED (taken, must repair), WOULD_BLOCK or NOT_RECOVERABLE. */
@@ -124,7 +112,7 @@ export function mutexLockStep(offset: u32, checkHolder: bool): i32 {
       continue;
     }
     const holder = w & PID_MASK;
-    if (checkHolder && !holderAlive(a, holder)) {
+    if (checkHolder && !recordedHolderAlive(a + HOLDER_RECORD_PID, a + HOLDER_START, holder)) {
       const old = atomic.cmpxchg<u32>(a + WORD, w, selfPid | WAITERS);
       if (old == w) return recordHolder(a, true);
       w = old;

@@ -5,8 +5,8 @@
 
 import { hostNowMs, hostWait, hostWake, WAIT_TIMED_OUT } from "./host";
 import {
-  livenessPollMs, processAlive, requestWait, selfPid, selfStartTicks, spinLimit, waitAddress,
-  waitValue,
+  livenessPollMs, recordedHolderAlive, requestWait, selfPid, spinLimit, waitAddress, waitValue,
+  writeHolderRecord,
 } from "./context";
 import {
   CORRUPT, MUST_WAIT, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED, TIMED_OUT, WOULD_BLOCK,
@@ -43,19 +43,8 @@ export function rwlockValidate(offset: u32, size: u32): bool {
     load<u32>(a + PHASE) <= HOLDING;
 }
 
-function holderAlive(a: u32, pid: u32): bool {
-  let startTicks: u64 = 0;
-  if (atomic.load<u32>(a + HOLDER_RECORD_PID) == pid) {
-    startTicks = atomic.load<u64>(a + HOLDER_START);
-    if (atomic.load<u32>(a + HOLDER_RECORD_PID) != pid) startTicks = 0;
-  }
-  return processAlive(pid, startTicks);
-}
-
 function recordHolder(a: u32, dirty: bool): void {
-  atomic.store<u64>(a + HOLDER_START, selfStartTicks);
-  // SYNC: the start time is written before the pid that vouches for it.
-  atomic.store<u32>(a + HOLDER_RECORD_PID, selfPid);
+  writeHolderRecord(a + HOLDER_RECORD_PID, a + HOLDER_START);
   // INCONSISTENT goes before DRAINING: a taker that dies in between must
   // still leave a lock that the next one repairs.
   if (dirty) atomic.store<u32>(a + CONSISTENCY, INCONSISTENT);
@@ -89,7 +78,7 @@ function claim(a: u32, checkHolder: bool, reader: bool): i32 {
       w = old;
       continue;
     }
-    if (checkHolder && !holderAlive(a, w & PID_MASK)) {
+    if (checkHolder && !recordedHolderAlive(a + HOLDER_RECORD_PID, a + HOLDER_START, w & PID_MASK)) {
       // A writer that died DRAINING on a consistent lock never wrote anything.
       const clean = atomic.load<u32>(a + PHASE) == DRAINING &&
         atomic.load<u32>(a + CONSISTENCY) == CONSISTENT;

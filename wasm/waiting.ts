@@ -25,7 +25,7 @@
 
 import { hostNowMs, hostWait, WAIT_TIMED_OUT } from "./host";
 import {
-  livenessPollMs, processAlive, selfPid, selfStartTicks, spinLimit, waitAddress, waitValue,
+  livenessPollMs, recordedHolderAlive, selfPid, spinLimit, waitAddress, waitValue, writeHolderRecord,
 } from "./context";
 import { MUST_WAIT, TIMED_OUT } from "./status";
 
@@ -152,17 +152,6 @@ export const ROLE_TAKEN_OVER: i32 = 1;
 export const ROLE_ALREADY_OURS: i32 = 2;
 export const ROLE_BUSY: i32 = -1;
 
-/** Reads a role record (pid + start ticks vouched for by a second pid) and checks liveness. */
-export function roleAlive(pidAddress: u32, recordPidAddress: u32, startAddress: u32, pid: u32): bool {
-  let startTicks: u64 = 0;
-  // SYNC: pairs with claimRole: start ticks are trusted only while the record pid matches.
-  if (atomic.load<u32>(recordPidAddress) == pid) {
-    startTicks = load<u64>(startAddress);
-    if (atomic.load<u32>(recordPidAddress) != pid) startTicks = 0;
-  }
-  return processAlive(pid, startTicks);
-}
-
 /**
  * Takes a role (producer, consumer, server, client slot) recorded as a pid at
  * `pidAddress`: free (0), already ours, or held by a dead process. Returns
@@ -173,13 +162,11 @@ export function claimRole(pidAddress: u32, recordPidAddress: u32, startAddress: 
   while (true) {
     const current = atomic.load<u32>(pidAddress);
     if (current == selfPid) return ROLE_ALREADY_OURS;
-    const dead = current != 0 && !roleAlive(pidAddress, recordPidAddress, startAddress, current);
+    const dead = current != 0 && !recordedHolderAlive(recordPidAddress, startAddress, current);
     if (current != 0 && !dead) return ROLE_BUSY;
     if (atomic.cmpxchg<u32>(pidAddress, current, selfPid) != current) continue;
     atomic.store<u32>(recordPidAddress, 0);
-    store<u64>(startAddress, selfStartTicks);
-    // SYNC: the start time is written before the pid that vouches for it.
-    atomic.store<u32>(recordPidAddress, selfPid);
+    writeHolderRecord(recordPidAddress, startAddress);
     return dead ? ROLE_TAKEN_OVER : ROLE_TAKEN;
   }
 }
@@ -199,7 +186,7 @@ export function releaseRole(pidAddress: u32, recordPidAddress: u32): void {
  */
 export function roleDead(pidAddress: u32, recordPidAddress: u32, startAddress: u32, clear: bool): bool {
   const pid = atomic.load<u32>(pidAddress);
-  if (pid == 0 || roleAlive(pidAddress, recordPidAddress, startAddress, pid)) return false;
+  if (pid == 0 || recordedHolderAlive(recordPidAddress, startAddress, pid)) return false;
   if (!clear) return true;
   if (atomic.cmpxchg<u32>(pidAddress, pid, 0) != pid) return false;
   atomic.cmpxchg<u32>(recordPidAddress, pid, 0);
