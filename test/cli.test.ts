@@ -4,29 +4,23 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Segment } from "../ts/mod.ts";
-import { cleanup, root, runtime, startFixture, uniqueName, within } from "./helpers.ts";
+import {
+  type Child,
+  cleanup,
+  root,
+  type Run,
+  runtime,
+  startFixture,
+  startProcess,
+  uniqueName,
+  within,
+} from "./helpers.ts";
 
 const test = suite("cli");
 test.after.each(cleanup);
-
-interface Run {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Wshm {
-  pid: number;
-  done: Promise<Run>;
-  /** Resolves with stdout once it matches `pattern`. */
-  output(pattern: RegExp, ms?: number): Promise<string>;
-  kill(signal?: NodeJS.Signals): void;
-}
 
 // Under Deno and Bun `process.execPath` is their own binary: the bin needs Node.
 const node = runtime === "node" ? process.execPath : "node";
@@ -35,62 +29,13 @@ const node = runtime === "node" ? process.execPath : "node";
 function start(
   args: string[],
   options: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
-): Wshm {
-  const child = spawn(node, [join(root, "bin", "wshm.mjs"), ...args], {
-    cwd: root,
-    env: { ...process.env, NO_COLOR: "1", ...options.env },
-    stdio: ["pipe", "pipe", "pipe"],
+): Child {
+  return startProcess(node, [join(root, "bin", "wshm.mjs"), ...args], {
+    label: `wshm ${args.join(" ")}`,
+    input: options.input ?? "",
+    env: options.env,
+    timeoutMs: options.timeoutMs,
   });
-  let stdout = "";
-  let stderr = "";
-  const waiters: Array<() => void> = [];
-  child.stdout!.on("data", (d) => {
-    stdout += d;
-    for (const w of waiters.slice()) w();
-  });
-  child.stderr!.on("data", (d) => (stderr += d));
-  child.stdin!.end(options.input ?? "");
-  const watchdog = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
-  const done = new Promise<Run>((resolve) =>
-    child.on("close", (code, signal) => {
-      clearTimeout(watchdog);
-      for (const w of waiters.slice()) w();
-      resolve({ code, signal, stdout, stderr });
-    })
-  );
-  let exited = false;
-  done.then(() => (exited = true));
-  return {
-    pid: child.pid!,
-    done,
-    // process.kill, not child.kill: Deno's child_process reports a child it
-    // signalled as killed by that signal even when it handled it and exited 0.
-    kill: (signal = "SIGTERM") => {
-      try {
-        process.kill(child.pid!, signal);
-      } catch {
-        // Exited already.
-      }
-    },
-    output(pattern, ms = 30_000) {
-      return within(
-        new Promise<string>((resolve, reject) => {
-          const check = () => {
-            if (pattern.test(stdout)) resolve(stdout);
-            else if (exited) {
-              reject(
-                new Error(`wshm ${args.join(" ")} exited before printing ${pattern}:\n${stdout}\n${stderr}`),
-              );
-            }
-          };
-          waiters.push(check);
-          check();
-        }),
-        ms,
-        `wshm ${args.join(" ")} printing ${pattern}`,
-      );
-    },
-  };
 }
 
 /** Runs `wshm ...args` to the end (bounded). */

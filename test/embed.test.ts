@@ -6,12 +6,21 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Segment } from "../ts/mod.ts";
-import { cleanup, root, runtime, startFixture, uniqueName, within } from "./helpers.ts";
+import {
+  type Child,
+  cleanup,
+  root,
+  runtime,
+  startFixture,
+  startProcess,
+  uniqueName,
+  within,
+} from "./helpers.ts";
 
 const test = suite(`embedding: a C host on JavaScriptCore with ${runtime} and Deno`);
 test.after.each(cleanup);
@@ -40,55 +49,10 @@ function withHost(name: string, body: () => Promise<void>): void {
   }
 }
 
-interface Program {
-  pid: number;
-  done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
-  line(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  kill(signal: NodeJS.Signals): void;
-}
-
-/** Starts any program; a watchdog kills it after `timeoutMs`. */
-function start(command: string, args: string[], timeoutMs: number): Program {
-  const child = spawn(command, args, {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => (stderr += d));
-  const watchdog = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const done = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>(
-    (resolve) =>
-      child.on("close", (code, signal) => {
-        clearTimeout(watchdog);
-        resolve({ code, signal, stdout, stderr });
-      }),
-  );
-  const what = `${command.split("/").pop()} ${args.slice(1, 3).join(" ")}`;
-  return {
-    pid: child.pid!,
-    done,
-    kill: (signal) => child.kill(signal),
-    line: (pattern, lineTimeoutMs = 30_000) =>
-      within(
-        new Promise<string>((resolve, reject) => {
-          const check = () => {
-            const found = stdout.split("\n").find((l) => pattern.test(l));
-            if (found !== undefined) resolve(found);
-            else if (child.exitCode !== null || child.signalCode !== null) {
-              reject(new Error(`${what} exited before printing ${pattern}:\n${stdout}\n${stderr}`));
-            }
-          };
-          child.stdout!.on("data", check);
-          child.on("close", check);
-          check();
-        }),
-        lineTimeoutMs,
-        `${what} printing ${pattern}`,
-      ),
-  };
+/** Starts any program (stdin closed); a watchdog kills it after `timeoutMs`. */
+function start(command: string, args: string[], timeoutMs: number): Child {
+  const label = `${command.split("/").pop()} ${args.slice(1, 3).join(" ")}`;
+  return startProcess(command, args, { label, input: "", timeoutMs });
 }
 
 function exitedCleanly(

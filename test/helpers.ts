@@ -52,23 +52,40 @@ export function fixtureCommand(rt: Runtime, fixture: string, args: string[]): [s
   return ["node", [join(root, "dist", "test", "fixtures", `${fixture}.js`), ...args]];
 }
 
-/** A running fixture process. */
+/** How a spawned process ended, with everything it printed. */
+export interface Run {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running child process (a fixture, the CLI, ...). */
 export interface Child {
   pid: number;
   /** Resolves when it exits, with everything it printed. */
-  done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
+  done: Promise<Run>;
   /** Resolves with the first stdout line that matches. */
   line(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the whole stdout once it matches. */
+  output(pattern: RegExp, timeoutMs?: number): Promise<string>;
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Starts a fixture under `rt`; a watchdog kills it after `timeoutMs`. */
-export function startFixture(rt: Runtime, fixture: string, args: string[] = [], timeoutMs = 60_000): Child {
-  const [command, argv] = fixtureCommand(rt, fixture, args);
+/**
+ * Starts `command argv` in the repository; a watchdog kills it after
+ * `timeoutMs`. With `input`, that is written to its stdin, which is then
+ * closed. `label` names it in error messages.
+ */
+export function startProcess(
+  command: string,
+  argv: string[],
+  options: { label: string; input?: string; env?: Record<string, string>; timeoutMs?: number },
+): Child {
   const child = spawn(command, argv, {
     cwd: root,
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
   });
   let stdout = "";
   let stderr = "";
@@ -78,52 +95,66 @@ export function startFixture(rt: Runtime, fixture: string, args: string[] = [], 
     for (const l of listeners.slice()) l();
   });
   child.stderr!.on("data", (d) => (stderr += d));
-  const watchdog = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const done = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>(
-    (resolve) => {
-      child.on("close", (code, signal) => {
-        clearTimeout(watchdog);
-        for (const l of listeners.slice()) l();
-        resolve({ code, signal, stdout, stderr });
-      });
-    },
-  );
+  if (options.input !== undefined) child.stdin!.end(options.input);
+  const watchdog = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
   let exited = false;
-  done.then(() => (exited = true));
+  const done = new Promise<Run>((resolve) => {
+    child.on("close", (code, signal) => {
+      clearTimeout(watchdog);
+      exited = true;
+      for (const l of listeners.slice()) l();
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  const label = options.label;
+  // Resolves with what `match` finds in stdout, rechecked on every chunk and at exit.
+  const waitFor = (match: () => string | undefined, pattern: RegExp, timeoutMs: number) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const found = match();
+        if (found !== undefined) {
+          finish();
+          resolve(found);
+        } else if (exited || child.exitCode !== null || child.signalCode !== null) {
+          finish();
+          reject(new Error(`${label} exited before printing ${pattern}:\n${stdout}\n${stderr}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`${label} printed no ${pattern} within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+      }, timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        const i = listeners.indexOf(check);
+        if (i >= 0) listeners.splice(i, 1);
+      };
+      listeners.push(check);
+      check();
+    });
   return {
     pid: child.pid!,
     done,
-    kill: (signal = "SIGTERM") => child.kill(signal),
-    line(pattern, lineTimeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = stdout.split("\n").find((l) => pattern.test(l));
-          if (found !== undefined) {
-            finish();
-            resolve(found);
-          } else if (exited || child.exitCode !== null || child.signalCode !== null) {
-            finish();
-            reject(new Error(`${fixture} (${rt}) exited before printing ${pattern}:\n${stdout}\n${stderr}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          finish();
-          reject(
-            new Error(
-              `${fixture} (${rt}) printed no ${pattern} within ${lineTimeoutMs} ms:\n${stdout}\n${stderr}`,
-            ),
-          );
-        }, lineTimeoutMs);
-        const finish = () => {
-          clearTimeout(timer);
-          const i = listeners.indexOf(check);
-          if (i >= 0) listeners.splice(i, 1);
-        };
-        listeners.push(check);
-        check();
-      });
+    // process.kill, not child.kill: Deno's child_process reports a child it
+    // signalled as killed by that signal even when it handled it and exited 0.
+    kill: (signal = "SIGTERM") => {
+      try {
+        process.kill(child.pid!, signal);
+      } catch {
+        // Exited already.
+      }
     },
+    line: (pattern, timeoutMs = 30_000) =>
+      waitFor(() => stdout.split("\n").find((l) => pattern.test(l)), pattern, timeoutMs),
+    output: (pattern, timeoutMs = 30_000) =>
+      waitFor(() => (pattern.test(stdout) ? stdout : undefined), pattern, timeoutMs),
   };
+}
+
+/** Starts a fixture under `rt`; a watchdog kills it after `timeoutMs`. */
+export function startFixture(rt: Runtime, fixture: string, args: string[] = [], timeoutMs = 60_000): Child {
+  const [command, argv] = fixtureCommand(rt, fixture, args);
+  return startProcess(command, argv, { label: `${fixture} (${rt})`, timeoutMs });
 }
 
 /** Runs a fixture to completion and insists that it exits 0. */
