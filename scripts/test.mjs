@@ -31,13 +31,13 @@ function command(runtime, file) {
   return [process.execPath, [join("dist", "test", file.replace(/\.ts$/, ".js"))]];
 }
 
-function runFile(runtime, file) {
-  const [cmd, argv] = command(runtime, file);
+/** Runs a command with its output captured; a watchdog kills it after FILE_TIMEOUT_MS. */
+function runCaptured(cmd, argv, env = {}) {
   return new Promise((resolve) => {
     const started = Date.now();
     const child = spawn(cmd, argv, {
       cwd: root,
-      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", WSHM_TEST_RUNTIME: runtime },
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -52,6 +52,11 @@ function runFile(runtime, file) {
       resolve({ code, signal, output, ms: Date.now() - started });
     });
   });
+}
+
+function runFile(runtime, file) {
+  const [cmd, argv] = command(runtime, file);
+  return runCaptured(cmd, argv, { WSHM_TEST_RUNTIME: runtime });
 }
 
 function summary(output) {
@@ -83,33 +88,16 @@ const checks = [
   ["ABI doc lists every export", process.execPath, [join("scripts", "check_abi.mjs")]],
 ];
 
-function runCheck(command, argv) {
-  return new Promise((resolve) => {
-    const child = spawn(command, argv, {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    child.on("close", (code) => resolve({ code, output }));
-  });
-}
-
 const before = new Set(leftoverSegments());
 let passed = 0, failed = 0, skipped = 0;
 if (!filter) {
   for (const [label, command, argv] of checks) {
-    const started = Date.now();
-    const { code, output } = await runCheck(command, argv);
+    const { code, output, ms } = await runCaptured(command, argv);
     const ok = code === 0;
     if (ok) passed++;
     else failed++;
     console.log(
-      `${ok ? "ok  " : "FAIL"} check ${label.padEnd(37)} ${
-        ((Date.now() - started) / 1000).toFixed(1).padStart(13)
-      }s`,
+      `${ok ? "ok  " : "FAIL"} check ${label.padEnd(37)} ${(ms / 1000).toFixed(1).padStart(13)}s`,
     );
     if (!ok) console.log(output.split("\n").slice(0, 60).map((l) => "     | " + l).join("\n"));
   }
