@@ -1,8 +1,9 @@
 /**
  * The one error class wshm throws for operating-system and segment failures.
  * Misuse of the API (a wrong type, a value out of range) throws TypeError or
- * RangeError instead; normal outcomes on hot paths (a full queue, a lock held
- * by someone else) are return values, not errors.
+ * RangeError instead, each with a `code` too (see {@linkcode argumentError});
+ * normal outcomes on hot paths (a full queue, a lock held by someone else)
+ * are return values, not errors.
  *
  * @module
  */
@@ -12,6 +13,7 @@ export type WshmErrorCode =
   | "NotFound"
   | "Exists"
   | "PermissionDenied"
+  | "ForeignOwner"
   | "InvalidName"
   | "InvalidSize"
   | "InvalidArgument"
@@ -58,6 +60,31 @@ export class WshmError extends Error {
     this.code = code;
     if (options?.errno !== undefined) this.errno = options.errno;
   }
+}
+
+/** A TypeError or RangeError that carries a `code`, as Node's own argument errors do. */
+export type ArgumentError = (TypeError | RangeError) & { readonly code: WshmErrorCode };
+
+/**
+ * The error for misuse of the API: a TypeError when `value`'s type is wrong
+ * ("type"), a RangeError when it has the right type but an impossible value
+ * ("range"); either with a `code` (default "InvalidArgument"), so that every
+ * error wshm throws has one.
+ *
+ * @example
+ * ```ts
+ * import { argumentError } from "./errors.ts";
+ * const e = argumentError("range", "Invalid count -1: an integer from 1 to 64");
+ * console.log(e instanceof RangeError, e.code); // true "InvalidArgument"
+ * ```
+ */
+export function argumentError(
+  kind: "type" | "range",
+  message: string,
+  code: WshmErrorCode = "InvalidArgument",
+): ArgumentError {
+  const error = kind === "type" ? new TypeError(message) : new RangeError(message);
+  return Object.assign(error, { code });
 }
 
 const ERRNO_NAMES: Record<number, string> = {

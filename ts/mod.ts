@@ -49,4 +49,5 @@ export type { WaitMode } from "./wait.ts";
 export { WshmError } from "./errors.ts";
 export type { Core, CoreConstants } from "./core.ts";
 export type { Posix } from "./platform/posix.ts";
-export type { WshmErrorCode } from "./errors.ts";
+export type { ArgumentError, WshmErrorCode } from "./errors.ts";
+export type { TrustOwner } from "./trust.ts";

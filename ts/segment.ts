@@ -7,8 +7,16 @@
 
 import { platform, type Posix } from "./platform/mod.ts";
 import { type Core, type CoreConstants, coreConstants, instantiateCore } from "./core.ts";
-import { WshmError } from "./errors.ts";
-import { checkSegmentName, checkSegmentSize, objectNameBytes } from "./names.ts";
+import { argumentError, WshmError } from "./errors.ts";
+import {
+  booleanOption,
+  checkOptions,
+  checkSegmentName,
+  checkSegmentSize,
+  objectNameBytes,
+  shown,
+} from "./names.ts";
+import { checkOwner, resolveGroup, resolveTrust, type TrustOwner } from "./trust.ts";
 import { statusError } from "./status.ts";
 import { Mutex } from "./mutex.ts";
 import { Semaphore, type SemaphoreOptions } from "./semaphore.ts";
@@ -30,19 +38,39 @@ function posix(): Posix {
 export interface CreateOptions {
   /** Bytes, rounded up to a multiple of 64 KiB; at most 1 GiB. */
   size: number;
-  /** Permission bits of the /dev/shm file; default 0o600 (only this user). */
+  /**
+   * Permission bits of the /dev/shm file; default 0o600 (only this user).
+   * For a group of users, 0o660 with `group`.
+   */
   mode?: number;
   /**
+   * The group the file is given (a gid, or a group name from /etc/group);
+   * default: the creator's. A user who is not root may name only a group
+   * they are a member of (else `PermissionDenied`).
+   */
+  group?: number | string;
+  /**
    * true (default): fail with `Exists` if the name is taken. false: open the
-   * existing segment instead (its size is then the existing one).
+   * existing segment instead (its size, mode and group are then the existing
+   * ones), with the trust rules of {@linkcode Segment.open} and `trustOwner`.
    */
   exclusive?: boolean;
+  /** With `exclusive: false`: the owner an existing segment may have, as in {@linkcode OpenOptions}. */
+  trustOwner?: TrustOwner;
 }
 
 /** Options of {@linkcode Segment.open}. */
 export interface OpenOptions {
   /** How long to wait for a segment whose creator is still initialising it; default 1000 ms. */
   timeoutMs?: number;
+  /**
+   * Whose segment to accept besides your own: a uid, a user name from
+   * /etc/passwd, or `"any"`. Default: only segments owned by this process's
+   * effective uid; another owner's gives `ForeignOwner` (root included: a
+   * segment of another user is foreign to root too). Its owner can write
+   * every byte of it, so name only a user you trust with what you send.
+   */
+  trustOwner?: TrustOwner;
 }
 
 /** One named object in a segment's directory. */
@@ -125,31 +153,50 @@ export class Segment implements Disposable {
    * Creates a segment and maps it. Fails with `Exists` if the name is taken
    * (unless `exclusive: false`), `InvalidName`, `InvalidSize`,
    * `PermissionDenied` or `NoSpace`. On failure nothing is left in /dev/shm.
+   * The file is created 0o600 and given its group and mode before anything
+   * else can open it.
    *
    * @example
    * ```ts
    * import { Segment } from "./mod.ts";
-   * using segment = Segment.create("/jobs", { size: 4 << 20, mode: 0o660 });
+   * using segment = Segment.create("/jobs", { size: 4 << 20 });
+   * // For the users of one group: Segment.create("/jobs", { size, mode: 0o660, group: "jobs" })
    * ```
    */
   static create(name: string, options: CreateOptions): Segment {
     checkSegmentName(name);
     if (typeof options !== "object" || options === null) {
-      throw new TypeError("Segment.create() needs an options object with a size");
+      throw argumentError(
+        "type",
+        `Segment.create() needs an options object with a size, such as { size: 1 << 20 }, not ${
+          shown(options)
+        }`,
+      );
     }
     const k = coreConstants();
     const size = checkSegmentSize(options.size, k.PAGE_SIZE, k.SEGMENT_MAX_SIZE);
     const mode = options.mode ?? 0o600;
-    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
-      throw new RangeError(`Invalid mode ${mode}: it must be permission bits from 0 to 0o777`);
+    if (typeof mode !== "number") {
+      throw argumentError(
+        "type",
+        `Invalid mode ${shown(mode)}: it must be permission bits (a number) such as 0o600`,
+      );
     }
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+      throw argumentError("range", `Invalid mode ${mode}: it must be permission bits from 0 to 0o777`);
+    }
+    const exclusive = booleanOption(options.exclusive, "exclusive", true);
     const os = posix();
+    const group = resolveGroup(options.group, os);
+    // Checked now, so that a bad value fails whether or not the name is taken.
+    resolveTrust(options.trustOwner, os);
     let fd: number;
     try {
-      fd = os.shmCreate(name, mode);
+      // Only this user until the group and mode are set below.
+      fd = os.shmCreate(name, 0o600);
     } catch (error) {
       if (error instanceof WshmError && error.code === "Exists") {
-        if (options.exclusive === false) return Segment.open(name);
+        if (!exclusive) return Segment.open(name, { trustOwner: options.trustOwner });
         throw new WshmError("Exists", `Cannot create segment "${name}": it exists already`, {
           errno: error.errno,
         });
@@ -159,6 +206,7 @@ export class Segment implements Disposable {
     let memory: WebAssembly.Memory | undefined;
     let base = 0;
     try {
+      if (group !== undefined) os.chownGroup(fd, group, name);
       os.chmod(fd, mode, name);
       os.reserve(fd, size, name);
       ({ memory, base } = mapInto(os, fd, size, name));
@@ -183,24 +231,34 @@ export class Segment implements Disposable {
    * Opens an existing segment and checks it before any use: magic, layout
    * version, the size its header states against the file's size, and the
    * bounds of every directory entry. Waits up to `timeoutMs` for a segment
-   * whose creator is still initialising it.
+   * whose creator is still initialising it. Refuses with `ForeignOwner` a
+   * segment owned by another user than this process's effective uid, unless
+   * `trustOwner` names that user (or is `"any"`).
    *
    * @example
    * ```ts
    * import { Segment } from "./mod.ts";
    * using segment = Segment.open("/jobs", { timeoutMs: 2000 });
+   * // A segment that user "jobs" created: Segment.open("/jobs", { trustOwner: "jobs" })
    * ```
    */
-  static open(name: string, options: OpenOptions = {}): Segment {
+  static open(name: string, options?: OpenOptions): Segment {
     checkSegmentName(name);
-    const timeoutMs = options.timeoutMs ?? 1000;
-    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
-      throw new RangeError(`Invalid timeoutMs ${timeoutMs}: it must be a number >= 0`);
+    const opts = checkOptions(options, "Segment.open()");
+    const timeoutMs = opts.timeoutMs ?? 1000;
+    if (typeof timeoutMs !== "number") {
+      throw argumentError("type", `Invalid timeoutMs ${shown(timeoutMs)}: it must be a number >= 0`);
+    }
+    if (!(timeoutMs >= 0)) {
+      throw argumentError("range", `Invalid timeoutMs ${timeoutMs}: it must be a number >= 0`);
     }
     const os = posix();
+    const trust = resolveTrust(opts.trustOwner, os);
     const k = coreConstants();
     const fd = os.shmOpen(name);
     try {
+      // Before a byte of it is read: whoever owns it decides what it says.
+      checkOwner(os.stat(fd, name), trust, os, name);
       const deadline = performance.now() + timeoutMs;
       let size: number;
       while ((size = checkHeader(os, fd, name, k)) === 0) {

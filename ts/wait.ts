@@ -4,6 +4,8 @@
 
 import type { Segment } from "./segment.ts";
 import { nodeWaitAsync } from "./waiter_pool.ts";
+import { argumentError } from "./errors.ts";
+import { shown } from "./names.ts";
 
 /** How long one async sleep lasts before the step is retried with a liveness check. */
 const ASYNC_SLICE_MS = 100;
@@ -90,8 +92,11 @@ export function waitOffThread(
 /** Checks a `timeoutMs` option: undefined means no limit (-1 for the core). */
 export function timeoutOption(timeoutMs: number | undefined): number {
   if (timeoutMs === undefined) return -1;
-  if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-    throw new RangeError(`Invalid timeoutMs ${timeoutMs}: it must be a number >= 0`);
+  if (typeof timeoutMs !== "number") {
+    throw argumentError("type", `Invalid timeoutMs ${shown(timeoutMs)}: it must be a number >= 0`);
+  }
+  if (Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    throw argumentError("range", `Invalid timeoutMs ${timeoutMs}: it must be a number >= 0`);
   }
   return timeoutMs === Infinity ? -1 : timeoutMs;
 }
@@ -118,7 +123,7 @@ export function spinsFor(k: Readonly<Record<string, number>>, mode: WaitMode): n
   if (mode === "adaptive") return k.WAIT_ADAPTIVE;
   if (mode === "spin") return k.WAIT_SPIN;
   if (mode === "park") return 0;
-  throw new RangeError(`Invalid wait mode ${mode}: "adaptive", "spin" or "park"`);
+  throw argumentError("range", `Invalid wait mode ${shown(mode)}: "adaptive", "spin" or "park"`);
 }
 
 /** How long an async "adaptive" wait polls the futex word on the JS thread before parking off-thread. */

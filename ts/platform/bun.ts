@@ -16,6 +16,7 @@ export function loadBunLibc(ffi: BunFfi): Libc {
     shm_unlink: { args: [T.ptr], returns: T.i32 },
     posix_fallocate: { args: [T.i32, T.i64, T.i64], returns: T.i32 },
     fchmod: { args: [T.i32, T.u32], returns: T.i32 },
+    fchown: { args: [T.i32, T.u32, T.u32], returns: T.i32 },
     fstat: { args: [T.i32, T.ptr], returns: T.i32 },
     pread: { args: [T.i32, T.ptr, T.u64, T.i64], returns: T.i64_fast },
     mmap: { args: [T.u64, T.u64, T.i32, T.i32, T.i32, T.i64], returns: T.u64_fast },
@@ -23,6 +24,7 @@ export function loadBunLibc(ffi: BunFfi): Libc {
     close: { args: [T.i32], returns: T.i32 },
     kill: { args: [T.i32, T.i32], returns: T.i32 },
     getpid: { args: [], returns: T.i32 },
+    geteuid: { args: [], returns: T.u32 },
     __errno_location: { args: [], returns: T.ptr },
     // long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3);
     // read as i32: futex results fit.
@@ -36,6 +38,7 @@ export function loadBunLibc(ffi: BunFfi): Libc {
     shmUnlink: (name) => c.shm_unlink(name),
     fallocate: (fd, length) => c.posix_fallocate(fd, 0, length),
     fchmod: (fd, mode) => c.fchmod(fd, mode),
+    fchown: (fd, owner, group) => c.fchown(fd, owner, group),
     fstat: (fd, statBuffer) => c.fstat(fd, statBuffer),
     pread: (fd, buffer, count, offset) => Number(c.pread(fd, buffer, count, offset)),
     mmap: (address, length, prot, flags, fd) => Number(c.mmap(address, length, prot, flags, fd, 0)),
@@ -43,6 +46,7 @@ export function loadBunLibc(ffi: BunFfi): Libc {
     close: (fd) => c.close(fd),
     kill: (pid, signal) => c.kill(pid, signal),
     getpid: () => c.getpid(),
+    geteuid: () => c.geteuid(),
     futexWait: (address, expected, timespec) =>
       c.syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec, 0, 0),
     futexWake: (address, count) => c.syscall(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0, 0),

@@ -15,6 +15,8 @@ const symbols = {
   posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32" },
   /** int fchmod(int fd, mode_t mode) */
   fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  /** int fchown(int fd, uid_t owner, gid_t group) */
+  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
   /** int fstat(int fd, struct stat *buf) */
   fstat: { parameters: ["i32", "buffer"], result: "i32" },
   /** ssize_t pread(int fd, void *buf, size_t count, off_t offset) */
@@ -29,6 +31,8 @@ const symbols = {
   kill: { parameters: ["i32", "i32"], result: "i32" },
   /** pid_t getpid(void) */
   getpid: { parameters: [], result: "i32" },
+  /** uid_t geteuid(void) */
+  geteuid: { parameters: [], result: "u32" },
   /** int *__errno_location(void) */
   __errno_location: { parameters: [], result: "pointer" },
   /**
@@ -78,6 +82,7 @@ export function loadDenoLibc(): Libc {
     shmUnlink: (name) => c.shm_unlink(name),
     fallocate: (fd, length) => c.posix_fallocate(fd, 0n, BigInt(length)),
     fchmod: (fd, mode) => c.fchmod(fd, mode),
+    fchown: (fd, owner, group) => c.fchown(fd, owner, group),
     fstat: (fd, statBuffer) => c.fstat(fd, statBuffer),
     pread: (fd, buffer, count, offset) => Number(c.pread(fd, buffer, BigInt(count), BigInt(offset))),
     mmap: (address, length, prot, flags, fd) =>
@@ -86,6 +91,7 @@ export function loadDenoLibc(): Libc {
     close: (fd) => c.close(fd),
     kill: (pid, signal) => c.kill(pid, signal),
     getpid: () => c.getpid(),
+    geteuid: () => c.geteuid(),
     futexWait: (address, expected, timespec) =>
       c.syscall(FUTEX_NR, bigAddress(address), FUTEX_WAIT, expected, timespec, 0n, 0),
     futexWake: (address, count) =>

@@ -16,6 +16,7 @@ export function loadNodeLibc(koffi: any): Libc {
   const shmUnlink = f("int shm_unlink(void *name)");
   const fallocate = f("int posix_fallocate(int fd, int64_t offset, int64_t len)");
   const fchmod = f("int fchmod(int fd, uint32_t mode)");
+  const fchown = f("int fchown(int fd, uint32_t owner, uint32_t group)");
   const fstat = f("int fstat(int fd, void *buf)");
   const pread = f("intptr_t pread(int fd, void *buf, uintptr_t count, int64_t offset)");
   const mmap = f(
@@ -25,6 +26,7 @@ export function loadNodeLibc(koffi: any): Libc {
   const close = f("int close(int fd)");
   const kill = f("int kill(int pid, int sig)");
   const getpid = f("int getpid()");
+  const geteuid = f("uint32_t geteuid()");
   // long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3).
   // The result is read as int: futex results fit, and it avoids BigInt.
   const syscall = f(
@@ -36,6 +38,7 @@ export function loadNodeLibc(koffi: any): Libc {
     shmUnlink: (name) => shmUnlink(name),
     fallocate: (fd, length) => fallocate(fd, 0, length),
     fchmod: (fd, mode) => fchmod(fd, mode),
+    fchown: (fd, owner, group) => fchown(fd, owner, group),
     fstat: (fd, statBuffer) => fstat(fd, statBuffer),
     pread: (fd, buffer, count, offset) => Number(pread(fd, buffer, count, offset)),
     mmap: (address, length, prot, flags, fd) => Number(mmap(address, length, prot, flags, fd, 0)),
@@ -43,6 +46,7 @@ export function loadNodeLibc(koffi: any): Libc {
     close: (fd) => close(fd),
     kill: (pid, signal) => kill(pid, signal),
     getpid: () => getpid(),
+    geteuid: () => geteuid(),
     futexWait: (address, expected, timespec) =>
       syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec, 0, 0),
     futexWake: (address, count) => syscall(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0, 0),

@@ -21,11 +21,17 @@ const EINTR = 4;
 const EAGAIN = 11;
 const ETIMEDOUT = 110;
 
-// struct stat: st_size is at 48 on both; st_mode and st_uid move.
+// struct stat: st_size is at 48 on both; st_mode, st_uid and st_gid move.
+// x86_64: dev 0, ino 8, nlink 16 (u64), mode 24, uid 28, gid 32, pad 36, rdev 40, size 48 (144 bytes).
+// aarch64 (asm-generic): dev 0, ino 8, mode 16, nlink 20 (u32), uid 24, gid 28, rdev 32, pad 40,
+// size 48 (128 bytes); the buffer has the larger size.
 const STAT_SIZE = 144;
 const STAT_MODE = arch === "aarch64" ? 16 : 24;
 const STAT_UID = arch === "aarch64" ? 24 : 28;
+const STAT_GID = arch === "aarch64" ? 28 : 32;
 const STAT_FILE_SIZE = 48;
+/** (uid_t) -1 / (gid_t) -1: fchown leaves that id as it is. */
+const ID_UNCHANGED = 0xFFFFFFFF;
 
 /** What `fstat` says of a segment file. */
 export interface FileStatus {
@@ -34,7 +40,10 @@ export interface FileStatus {
   size: number;
   /** Permission bits (the low 12 bits of st_mode). */
   mode: number;
+  /** The owner's user id. */
   uid: number;
+  /** The file's group id. */
+  gid: number;
 }
 
 /** Outcome of a futex wait, the same numbers as the core's host.wait import. */
@@ -151,7 +160,57 @@ export class Posix {
       size: Number(view.getBigInt64(STAT_FILE_SIZE, true)),
       mode: view.getUint32(STAT_MODE, true) & 0o7777,
       uid: view.getUint32(STAT_UID, true),
+      gid: view.getUint32(STAT_GID, true),
     };
+  }
+
+  /** The effective user id of this process, asked every time (a process may change it). */
+  euid(): number {
+    return this.#c.geteuid();
+  }
+
+  /** Gives the file `fd` to group `gid` (its owner stays); EPERM if this user may not. */
+  chownGroup(fd: number, gid: number, name: string): void {
+    if (this.#c.fchown(fd, ID_UNCHANGED, gid) !== 0) {
+      const errno = this.#c.errno();
+      this.#fail(
+        `Cannot give segment "${name}" to group ${gid}` +
+          (errno === 1 ? " (only root may give a file to a group its owner is not in)" : ""),
+        errno,
+      );
+    }
+  }
+
+  /**
+   * The whole of a small file such as /etc/passwd, read through the C library
+   * (so that no runtime permission beyond FFI is needed); null if it cannot
+   * be opened. At most `limit` bytes.
+   */
+  readFile(path: string, limit = 16 << 20): Uint8Array | null {
+    const fd = this.#c.open(cString(path), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return null;
+    try {
+      // One fixed buffer per read, copied out: a view with an offset is not passed to the FFI.
+      const chunk = new Uint8Array(64 * 1024);
+      const parts: Uint8Array[] = [];
+      let length = 0;
+      while (length < limit) {
+        const n = this.#c.pread(fd, chunk, chunk.length, length);
+        if (n < 0 && this.#c.errno() === EINTR) continue;
+        if (n <= 0) break;
+        parts.push(chunk.slice(0, n));
+        length += n;
+      }
+      const whole = new Uint8Array(length);
+      let at = 0;
+      for (const part of parts) {
+        whole.set(part, at);
+        at += part.length;
+      }
+      return whole.subarray(0, Math.min(length, limit));
+    } finally {
+      this.#c.close(fd);
+    }
   }
 
   /** Reads up to `count` bytes at `offset` without mapping anything. */

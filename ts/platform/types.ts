@@ -21,6 +21,8 @@ export interface Libc {
   fallocate(fd: number, length: number): number;
   /** `int fchmod(int fd, mode_t mode)`. */
   fchmod(fd: number, mode: number): number;
+  /** `int fchown(int fd, uid_t owner, gid_t group)`; 0xFFFFFFFF ((uid_t) -1) leaves one unchanged. */
+  fchown(fd: number, owner: number, group: number): number;
   /** `int fstat(int fd, struct stat *buf)`. */
   fstat(fd: number, statBuffer: Uint8Array): number;
   /** `ssize_t pread(int fd, void *buf, size_t count, off_t offset)`. */
@@ -35,6 +37,8 @@ export interface Libc {
   kill(pid: number, signal: number): number;
   /** `pid_t getpid(void)`. */
   getpid(): number;
+  /** `uid_t geteuid(void)`. */
+  geteuid(): number;
   /** `futex(addr, FUTEX_WAIT, expected, timeout)`; `timespec` is 16 bytes or null for no limit. */
   futexWait(address: number, expected: number, timespec: Uint8Array | null): number;
   /** `futex(addr, FUTEX_WAKE, count)`: how many woke. */

@@ -1,0 +1,181 @@
+// Whose segments Segment.open accepts (ForeignOwner, trustOwner) and the group
+// Segment.create gives a segment. Handing a file to another user needs root:
+// those tests are skipped (not passed) for anybody else.
+
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { Segment } from "../ts/mod.ts";
+import { cleanup, runtime, throwsCode, uniqueName } from "./helpers.ts";
+
+const test = suite(`trust (${runtime})`);
+test.after.each(cleanup);
+
+const isRoot = process.getuid?.() === 0;
+/** Tests that give a file to another user: run as root, skipped otherwise. */
+const asRoot = isRoot ? test : test.skip;
+
+/** The id of `name` in /etc/passwd or /etc/group. */
+function idOf(file: string, name: string): number | undefined {
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const [n, , id] = line.split(":");
+    if (n === name) return Number(id);
+  }
+  return undefined;
+}
+
+const NOBODY = idOf("/etc/passwd", "nobody") ?? 65534;
+/** A group root may give a file to that is not root's own. */
+const OTHER_GROUP = ["daemon", "nogroup", "bin"]
+  .map((name) => ({ name, gid: idOf("/etc/group", name) }))
+  .find((g) => g.gid !== undefined && g.gid !== 0) as { name: string; gid: number } | undefined;
+
+/** A fresh segment given to user `uid`, closed (only its file stays). */
+function foreignSegment(tag: string, uid = NOBODY): string {
+  const name = uniqueName(tag);
+  Segment.create(name, { size: 65536, mode: 0o666 }).close();
+  chownSync(`/dev/shm${name}`, uid, uid);
+  return name;
+}
+
+/** Asserts that `fn` throws a TypeError or RangeError (`type`) with code InvalidArgument. */
+function throwsArgument(fn: () => unknown, type: typeof TypeError | typeof RangeError, what: string): void {
+  try {
+    fn();
+  } catch (error) {
+    // deno-lint-ignore no-explicit-any
+    const e = error as any;
+    assert.ok(e instanceof type, `${what}: expected a ${type.name}, got ${e?.name}: ${e?.message}`);
+    assert.is((error as { code?: string }).code, "InvalidArgument", `${what}: the error's code`);
+    return;
+  }
+  assert.unreachable(`${what}: did not throw`);
+}
+
+asRoot("Segment.open() refuses another user's segment with ForeignOwner, naming the owner", () => {
+  const name = foreignSegment("foreign");
+  try {
+    Segment.open(name);
+    assert.unreachable("open should refuse");
+  } catch (error) {
+    // deno-lint-ignore no-explicit-any
+    const e = error as any;
+    assert.is(e.code, "ForeignOwner", e.message);
+    assert.is(
+      e.message,
+      `Cannot open segment "${name}": it is owned by uid ${NOBODY} (nobody), not by you; ` +
+        `pass { trustOwner: ${NOBODY} } or { trustOwner: "nobody" } to open it anyway`,
+    );
+  }
+});
+
+asRoot("root gets ForeignOwner too, and trusting another user is not trusting this one", () => {
+  const name = foreignSegment("root-foreign");
+  throwsCode(() => Segment.open(name, { trustOwner: 0 }), "ForeignOwner", "trustOwner: root");
+  throwsCode(() => Segment.open(name, { trustOwner: "root" }), "ForeignOwner", "trustOwner: 'root'");
+});
+
+asRoot("trustOwner by uid, by user name and 'any' opens another user's segment", () => {
+  const name = foreignSegment("trusted");
+  for (const trustOwner of [NOBODY, "nobody", String(NOBODY), "any"]) {
+    using segment = Segment.open(name, { trustOwner });
+    assert.is(segment.created, false, `trustOwner ${trustOwner}`);
+    segment.bytes("seen", 8);
+  }
+});
+
+asRoot("the owner is checked before any byte is read: a foreign file of garbage is ForeignOwner", () => {
+  const name = uniqueName("garbage");
+  writeFileSync(`/dev/shm${name}`, new Uint8Array(100).fill(0x55));
+  chownSync(`/dev/shm${name}`, NOBODY, NOBODY);
+  throwsCode(() => Segment.open(name), "ForeignOwner");
+  throwsCode(() => Segment.open(name, { trustOwner: "any" }), "BadMagic", "trusted, it is read");
+});
+
+asRoot("create with exclusive: false applies the same trust rules to the segment it finds", () => {
+  const name = foreignSegment("fallback");
+  throwsCode(() => Segment.create(name, { size: 65536, exclusive: false }), "ForeignOwner");
+  using segment = Segment.create(name, { size: 65536, exclusive: false, trustOwner: "nobody" });
+  assert.is(segment.created, false);
+  assert.is(statSync(`/dev/shm${name}`).uid, NOBODY, "the found segment was left as it was");
+});
+
+test("a segment of your own opens whatever trustOwner says", () => {
+  const name = uniqueName("own");
+  using created = Segment.create(name, { size: 65536 });
+  for (const trustOwner of [undefined, NOBODY, "nobody", "any"]) {
+    using segment = Segment.open(name, { trustOwner });
+    assert.is(segment.size, 65536);
+  }
+  created.unlink();
+});
+
+test("create's group option gives the file that group; the mode stays what was asked", () => {
+  const gid = process.getgid!();
+  const name = uniqueName("own-group");
+  using segment = Segment.create(name, { size: 65536, mode: 0o660, group: gid });
+  const stat = statSync(`/dev/shm${name}`);
+  assert.is(stat.gid, gid);
+  assert.is(stat.mode & 0o777, 0o660);
+  const plain = uniqueName("default-mode");
+  Segment.create(plain, { size: 65536 }).close();
+  assert.is(statSync(`/dev/shm${plain}`).mode & 0o777, 0o600, "the default mode is 0600");
+  segment.unlink();
+});
+
+(isRoot && OTHER_GROUP !== undefined ? test : test.skip)(
+  "create's group option takes a group name or a gid from /etc/group",
+  () => {
+    const { name: groupName, gid } = OTHER_GROUP!;
+    for (const group of [groupName, gid]) {
+      const name = uniqueName("group");
+      using segment = Segment.create(name, { size: 65536, mode: 0o660, group });
+      const stat = statSync(`/dev/shm${name}`);
+      assert.is(stat.gid, gid, `group ${group}`);
+      assert.is(stat.uid, 0, "the owner stays the creator");
+      assert.is(stat.mode & 0o777, 0o660);
+      segment.unlink();
+    }
+  },
+);
+
+test("bad trustOwner values are a TypeError or RangeError with a code", () => {
+  const name = uniqueName("bad-trust");
+  using segment = Segment.create(name, { size: 65536 });
+  const bad: Array<[unknown, typeof TypeError | typeof RangeError, string]> = [
+    ["no-such-user-wshm", RangeError, "an unknown user name"],
+    [-1, RangeError, "a negative uid"],
+    [1.5, RangeError, "a fractional uid"],
+    [NaN, RangeError, "NaN"],
+    [2 ** 32, RangeError, "a uid beyond 32 bits"],
+    [true, TypeError, "a boolean"],
+    [{}, TypeError, "an object"],
+    [Symbol("x"), TypeError, "a symbol"],
+  ];
+  for (const [trustOwner, type, why] of bad) {
+    throwsArgument(() => Segment.open(name, { trustOwner: trustOwner as number }), type, `open, ${why}`);
+    throwsArgument(
+      () => Segment.create(name, { size: 65536, exclusive: false, trustOwner: trustOwner as number }),
+      type,
+      `create, ${why}`,
+    );
+  }
+  segment.unlink();
+});
+
+test("bad group values are refused before anything is created", () => {
+  const bad: Array<[unknown, typeof TypeError | typeof RangeError, string]> = [
+    ["no-such-group-wshm", RangeError, "an unknown group name"],
+    [-5, RangeError, "a negative gid"],
+    [0.5, RangeError, "a fractional gid"],
+    [[1], TypeError, "an array"],
+  ];
+  for (const [group, type, why] of bad) {
+    const name = uniqueName("bad-group");
+    throwsArgument(() => Segment.create(name, { size: 65536, group: group as number }), type, why);
+    throwsCode(() => Segment.open(name), "NotFound", `${why}: nothing was created`);
+  }
+});
+
+test.run();
