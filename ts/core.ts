@@ -8,6 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import type { Posix } from "./platform/mod.ts";
+import { configuredFaults, type HostImports, withFaults } from "./fault.ts";
 
 /** The constants of the core read into plain numbers, once per process. */
 export type CoreConstants = Readonly<Record<string, number>>;
@@ -56,15 +57,18 @@ export function coreConstants(): CoreConstants {
  * address `base`. The imports turn wasm addresses into real ones for futex(2).
  */
 export function instantiateCore(memory: WebAssembly.Memory, base: number, posix: Posix): Core {
+  const host: HostImports = {
+    wait: (address: number, expected: number, timeoutMs: number) =>
+      posix.futexWait(base + address, expected, timeoutMs),
+    wake: (address: number, count: number) => posix.futexWake(base + address, count),
+    nowMs: () => performance.now(),
+    processAlive: (pid: number, startTicks: bigint) => posix.processAlive(pid, startTicks) ? 1 : 0,
+  };
+  // Tests only (WSHM_FAULT, see fault.ts); otherwise the plain imports above, untouched.
+  const faults = configuredFaults();
   const instance = new WebAssembly.Instance(coreModule(), {
     env: { memory },
-    host: {
-      wait: (address: number, expected: number, timeoutMs: number) =>
-        posix.futexWait(base + address, expected, timeoutMs),
-      wake: (address: number, count: number) => posix.futexWake(base + address, count),
-      nowMs: () => performance.now(),
-      processAlive: (pid: number, startTicks: bigint) => posix.processAlive(pid, startTicks) ? 1 : 0,
-    },
+    host: faults === undefined ? host : withFaults(host, faults, posix.pid),
   });
   return instance.exports as unknown as Core;
 }

@@ -1,0 +1,271 @@
+// Deterministic replays of the recovery races (issue 14): a fixture process
+// is paused by WSHM_FAULT (ts/fault.ts) right after processAlive told it a
+// peer is dead, other processes act in that window (a new server attaches
+// and serves, a new producer or consumer takes the role over, another waiter
+// takes the lock over), then the paused process goes on. Each test asserts
+// the property, whatever the protocol: every answer is the answer to its own
+// request (or a coded error), no record is delivered twice or torn, no two
+// holders of a lock at once; nothing hangs (every call has a timeout, every
+// process a watchdog).
+
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeText, Segment } from "../ts/mod.ts";
+import { configuredFaults, parseFaults } from "../ts/fault.ts";
+import {
+  type Child,
+  cleanup,
+  fixtureCommand,
+  type Runtime,
+  runtime,
+  RUNTIMES,
+  startFixture,
+  startProcess,
+  uniqueName,
+  within,
+} from "./helpers.ts";
+
+const test = suite(`fault injection (${runtime})`);
+const dir = mkdtempSync(join(tmpdir(), "wshm-fault-"));
+test.after.each(cleanup);
+test.after(() => {
+  cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The runtime `i` places after this one, so each test spreads its roles over all three. */
+const rt = (i: number): Runtime => RUNTIMES[(RUNTIMES.indexOf(runtime) + i) % RUNTIMES.length];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let gates = 0;
+/** A fresh gate path (nothing exists there yet). */
+function gate(tag: string): string {
+  return join(dir, `${tag}-${gates++}`);
+}
+
+/** What a paused process wrote in `<gate>.paused`. */
+interface Paused {
+  pid: number;
+  call: string;
+  args: unknown[];
+  result: number;
+}
+
+/** Resolves once the process behind `gate` has paused. */
+async function paused(path: string, what: string, timeoutMs = 20_000): Promise<Paused> {
+  const deadline = performance.now() + timeoutMs;
+  while (!existsSync(`${path}.paused`)) {
+    if (performance.now() > deadline) throw new Error(`${what}: never paused within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+  return JSON.parse(readFileSync(`${path}.paused`, "utf8"));
+}
+
+function open(path: string): void {
+  writeFileSync(path, "");
+}
+
+/** Starts a fixture that pauses at its first processAlive call that finds `pid` dead. */
+function startPaused(runtime: Runtime, fixture: string, args: string[], pid: number, path: string): Child {
+  const [command, argv] = fixtureCommand(runtime, fixture, args);
+  const fault = { call: "processAlive", when: "dead", pid, action: "pause", gate: path, timeoutMs: 30_000 };
+  return startProcess(command, argv, {
+    label: `${fixture} (${runtime}, paused when ${pid} is dead)`,
+    env: { WSHM_FAULT: JSON.stringify(fault) },
+    timeoutMs: 90_000,
+  });
+}
+
+/** Lines of `output` that begin with `prefix`. */
+function lines(output: string, prefix: string): string[] {
+  return output.split("\n").filter((l) => l.startsWith(prefix));
+}
+
+test("WSHM_FAULT: off in this process, parsed with defaults, and a bad spec says what is wrong", () => {
+  assert.is(configuredFaults(), undefined, "the test runner does not set WSHM_FAULT");
+  const [f] = parseFaults('{"call":"processAlive","when":"dead","gate":"/tmp/g"}');
+  assert.equal([f.action, f.skip, f.timeoutMs, f.pid], ["pause", 0, 30_000, undefined]);
+  assert.is(
+    parseFaults('[{"call":"wait","when":"timedOut","action":"delay"},{"call":"nowMs","action":"kill"}]')
+      .length,
+    2,
+  );
+  const bad = (text: string, why: RegExp) => {
+    try {
+      parseFaults(text);
+    } catch (error) {
+      assert.instance(error, TypeError);
+      assert.match((error as Error).message, why);
+      return;
+    }
+    assert.unreachable(`accepted ${text}`);
+  };
+  bad("{", /not JSON/);
+  bad('{"call":"read"}', /call must be/);
+  bad('{"call":"wait","when":"dead","action":"delay"}', /when for wait/);
+  bad('{"call":"processAlive"}', /needs a gate/);
+  bad('{"call":"wake","pid":3,"action":"delay"}', /pid/);
+});
+
+// ── channel ──────────────────────────────────────────────────────────────
+
+/** The coded errors a client may get instead of its answer when its server dies. */
+const ALLOWED_ERRORS = /^reply \d+ error (PeerDied|Timeout|NoServer)$/;
+
+/** Checks a channel client's output: only its own answers or allowed errors, and the last one answered. */
+function checkClient(output: string, requests: number, what: string): void {
+  const replies = lines(output, "reply ");
+  assert.is(replies.length, requests, `${what}: one outcome per request:\n${output}`);
+  for (const reply of replies) {
+    if (/^reply \d+ ok$/.test(reply)) continue;
+    assert.ok(ALLOWED_ERRORS.test(reply), `${what}: ${reply}\n${output}`);
+  }
+  assert.match(replies[replies.length - 1], /ok$/, `${what}: the channel works again afterwards:\n${output}`);
+  assert.match(output, /^done 0$/m, `${what}: no answer to another request`);
+}
+
+async function stopServer(segment: Segment, server: Child): Promise<void> {
+  const bye = await segment.channel("rpc").requestAsync("stop", { timeoutMs: 10_000 });
+  assert.is(decodeText(bye), "bye");
+  const result = await within(server.done, 20_000, "server exit");
+  assert.is(result.code, 0, `server output:\n${result.stdout}${result.stderr}`);
+}
+
+/**
+ * A client waiting for its answer finds its server dead and is paused right
+ * there; a new server attaches, recovers and (`taken` false) starts serving
+ * the pending request, holding it; the client goes on; then the server
+ * answers. `taken`: the dead server had taken the request (it was serving
+ * it) instead of leaving it queued.
+ */
+async function serverRestartWhileClientRecovers(clients: number, taken: boolean): Promise<void> {
+  const name = uniqueName("fault-chan");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  segment.channel("rpc", { capacity: 512, clients });
+  const clientGate = gate("client");
+  const hold = gate("hold");
+  const children: Child[] = [];
+  try {
+    const dead = startFixture(rt(1), "fault_channel_server", [name, "rpc", "sync", hold], 90_000);
+    children.push(dead);
+    await dead.line(/^serving/);
+    // A stopped server is alive but takes nothing: the request stays queued until it is killed.
+    if (!taken) process.kill(dead.pid, "SIGSTOP");
+    const script = `${taken ? "hang" : "hold"},plain,plain`;
+    const client = startPaused(
+      rt(2),
+      "fault_channel_client",
+      [name, "rpc", "1", script, "sync"],
+      dead.pid,
+      clientGate,
+    );
+    children.push(client);
+    if (taken) await dead.line(/^hanging/);
+    else {
+      await client.line(/^sending 1/);
+      await sleep(200);
+    }
+    dead.kill("SIGKILL");
+    await within(dead.done, 10_000, "the killed server");
+    const marker = await paused(clientGate, "the client");
+    assert.equal([marker.call, marker.args[0], marker.result], ["processAlive", dead.pid, 0]);
+
+    const server = startFixture(rt(0), "fault_channel_server", [name, "rpc", "sync", hold], 90_000);
+    children.push(server);
+    assert.is(await server.line(/^serving/), "serving true", "the new server took over");
+    if (!taken) await server.line(/^holding 1 1$/, 10_000);
+    else await sleep(100);
+    // A second client of another runtime, unpaused, at the same time.
+    const other = startFixture(rt(1), "fault_channel_client", [
+      name,
+      "rpc",
+      "2",
+      "plain,plain,plain,plain,plain",
+      "async",
+    ], 90_000);
+    children.push(other);
+    open(clientGate);
+    // The paused client goes on: give it time to act on what it saw (with the old protocol: reset
+    // the exchange, fail with PeerDied and send its next request into the buffer being served).
+    await client.line(/^sending 2/, 2000).catch(() => {});
+    await sleep(300);
+    open(hold);
+    const result = await within(client.done, 40_000, "the paused client");
+    assert.is(result.code, 0, `client:\n${result.stdout}${result.stderr}`);
+    checkClient(result.stdout, 3, "the paused client");
+    const second = await within(other.done, 40_000, "the other client");
+    checkClient(second.stdout, 5, "the other client");
+    await stopServer(segment, server);
+  } finally {
+    for (const child of children) child.kill("SIGKILL");
+  }
+  segment.unlink();
+}
+
+for (const clients of [0, 4]) {
+  const mode = clients === 0 ? "classic" : "many-client";
+  test(`${mode}: a new server serves the pending request while its client, paused after finding the old server dead, recovers`, async () => {
+    await serverRestartWhileClientRecovers(clients, false);
+  });
+  test(`${mode}: a new server repairs the exchange the dead server was serving while its client, paused, recovers`, async () => {
+    await serverRestartWhileClientRecovers(clients, true);
+  });
+}
+
+test("classic: a client settling an abandoned exchange is paused after finding the server dead; a new server serves that exchange meanwhile", async () => {
+  const name = uniqueName("fault-settle");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  const channel = segment.channel("rpc", { capacity: 512 });
+  const clientGate = gate("settle");
+  const hold = gate("hold");
+  const children: Child[] = [];
+  try {
+    const dead = startFixture(rt(1), "fault_channel_server", [name, "rpc", "sync", hold], 90_000);
+    children.push(dead);
+    await dead.line(/^serving/);
+    process.kill(dead.pid, "SIGSTOP");
+    // This process gives up on a request the stopped server never took: it stays with the channel.
+    const gaveUp = await channel.requestAsync("hold 0 1 abandoned", { timeoutMs: 300 }).then(
+      () => "answered",
+      (error) => error.code,
+    );
+    assert.is(gaveUp, "Timeout");
+    dead.kill("SIGKILL");
+    await within(dead.done, 10_000, "the killed server");
+    const client = startPaused(
+      rt(2),
+      "fault_channel_client",
+      [
+        name,
+        "rpc",
+        "1",
+        "plain,plain,plain",
+        "async",
+      ],
+      dead.pid,
+      clientGate,
+    );
+    children.push(client);
+    await paused(clientGate, "the settling client");
+    const server = startFixture(rt(0), "fault_channel_server", [name, "rpc", "sync", hold], 90_000);
+    children.push(server);
+    assert.is(await server.line(/^serving/), "serving true");
+    await server.line(/^holding 0 1$/, 10_000);
+    open(clientGate);
+    await client.line(/^sending 2/, 2000).catch(() => {});
+    await sleep(300);
+    open(hold);
+    const result = await within(client.done, 40_000, "the settling client");
+    assert.is(result.code, 0, `client:\n${result.stdout}${result.stderr}`);
+    checkClient(result.stdout, 3, "the settling client");
+    await stopServer(segment, server);
+  } finally {
+    for (const child of children) child.kill("SIGKILL");
+  }
+  segment.unlink();
+});
+
+test.run();
