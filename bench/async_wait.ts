@@ -107,7 +107,7 @@ class WaiterThread {
 /** Semaphore wait through the step API, sleeping on the waiter thread. */
 async function waitOnThread(segment: Segment): Promise<void> {
   const core = segment.core;
-  const offset = segment.semaphore("pong").offset;
+  const offset = segment.semaphore("pong").handle;
   if (core.semaphoreTryWait(offset) === 0) return;
   let registered = false;
   while (core.semaphoreWaitStep(offset, registered) !== 0) {

@@ -40,8 +40,8 @@ async function measure(mode: string, spinLimit: number): Promise<{ samples: numb
   const peer = spawn(command, [...args, name, String(spinLimit)], { stdio: ["ignore", "pipe", "inherit"] });
   try {
     const k = segment.constants;
-    const ping = segment.findOrCreate(k.KIND_SEMAPHORE, "ping", true, 0, 1).offset;
-    const pong = segment.findOrCreate(k.KIND_SEMAPHORE, "pong", true, 0, 1).offset;
+    const ping = segment.findOrCreate(k.KIND_SEMAPHORE, "ping", { create: true }, 0, 1).handle;
+    const pong = segment.findOrCreate(k.KIND_SEMAPHORE, "pong", { create: true }, 0, 1).handle;
     const control = new Int32Array(segment.memory.buffer, segment.bytes("control", 4).byteOffset, 1);
     await new Promise<void>((resolve, reject) => {
       peer.stdout!.once("data", () => resolve());

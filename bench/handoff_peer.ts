@@ -8,8 +8,8 @@ const [name, spinText] = process.argv.slice(-2);
 const segment = Segment.open(name, { timeoutMs: 5000 });
 const core = segment.core;
 core.setSpinLimit(Number(spinText));
-const ping = segment.findOrCreate(segment.constants.KIND_SEMAPHORE, "ping", false).offset;
-const pong = segment.findOrCreate(segment.constants.KIND_SEMAPHORE, "pong", false).offset;
+const ping = segment.findOrCreate(segment.constants.KIND_SEMAPHORE, "ping", { create: false }).handle;
+const pong = segment.findOrCreate(segment.constants.KIND_SEMAPHORE, "pong", { create: false }).handle;
 const control = new Int32Array(
   segment.memory.buffer,
   segment.bytes("control", 4, { create: false }).byteOffset,

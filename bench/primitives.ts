@@ -24,9 +24,9 @@ const name = `/wshm-bench-primitives-${process.pid}`;
 const segment = Segment.create(name, { size: 65536 });
 try {
   const mutex = segment.mutex("m");
-  const semaphore = segment.findOrCreate(segment.constants.KIND_SEMAPHORE, "s", true, 0, 1 << 30).offset;
+  const semaphore = segment.findOrCreate(segment.constants.KIND_SEMAPHORE, "s", { create: true }, 0, 1 << 30).handle;
   const core = segment.core;
-  const offset = mutex.offset;
+  const offset = mutex.handle;
   const posix = segment.posix;
   const wakeAddress = segment.base + segment.constants.SEGMENT_BASE + semaphore;
   const wakeIterations = Math.max(1000, iterations / 10);

@@ -15,6 +15,8 @@ export interface ObjectState {
   kind: string;
   offset: number;
   size: number;
+  /** The core's handle for it (objectOpen), or -1 for the directory lock; < -1: a status (it failed validation). */
+  handle: number;
   /** Processes recorded as holding it, or as parties of it (peers for gc). */
   pids?: number[];
   /** Short readable facts, in order: [["holder", "pid 1234"], ["waiters", "yes"]]. */
@@ -64,7 +66,14 @@ function record(state: ObjectState, field: string, raw: unknown): void {
 }
 
 function mutexState(core: Core, state: ObjectState): void {
-  const holder: number = core.mutexHolder(state.offset);
+  showMutex(state, core.mutexHolder(state.handle), core.mutexHasWaiters(state.handle) !== 0);
+}
+
+function directoryLockState(core: Core, state: ObjectState): void {
+  showMutex(state, core.directoryLockHolder(), core.directoryLockHasWaiters() !== 0);
+}
+
+function showMutex(state: ObjectState, holder: number, waiters: boolean): void {
   if (holder < 0) {
     state.facts.push(["state", "not recoverable"]);
     state.values.notRecoverable = true;
@@ -73,15 +82,14 @@ function mutexState(core: Core, state: ObjectState): void {
   }
   state.values.holder = holder;
   state.facts.push(["holder", holder === 0 ? "free" : `pid ${holder}`]);
-  const waiters = core.mutexHasWaiters(state.offset) !== 0;
   state.values.waiters = waiters;
   if (waiters) state.facts.push(["waiters", "yes"]);
 }
 
 function semaphoreState(core: Core, state: ObjectState): void {
-  const value: number = core.semaphoreValue(state.offset);
-  const maximum: number = core.semaphoreMaximum(state.offset);
-  const sleepers: number = core.semaphoreSleepers(state.offset);
+  const value: number = core.semaphoreValue(state.handle);
+  const maximum: number = core.semaphoreMaximum(state.handle);
+  const sleepers: number = core.semaphoreSleepers(state.handle);
   Object.assign(state.values, { value, maximum, sleepers });
   state.facts.push(["value", `${value}/${maximum}`], ["sleepers", String(sleepers)]);
 }
@@ -94,7 +102,7 @@ function infoState(core: Core, constants: Segment["constants"], state: ObjectSta
     .filter(([name]) => name.startsWith(prefix))
     .sort((a, b) => a[1] - b[1]);
   for (const [name, which] of fields) {
-    record(state, camel(name.slice(prefix.length)), core[fn](state.offset, which));
+    record(state, camel(name.slice(prefix.length)), core[fn](state.handle, which));
   }
   const { enqueued, dequeued } = state.values;
   if (typeof enqueued === "number" && typeof dequeued === "number") {
@@ -106,7 +114,7 @@ function infoState(core: Core, constants: Segment["constants"], state: ObjectSta
 function probedState(core: Core, state: ObjectState, fields: string[]): void {
   for (const field of fields) {
     const fn = `${state.kind}${field[0].toUpperCase()}${field.slice(1)}`;
-    if (has(core, fn)) record(state, field, core[fn](state.offset));
+    if (has(core, fn)) record(state, field, core[fn](state.handle));
   }
 }
 
@@ -119,13 +127,19 @@ export function describeObjects(segment: Segment): ObjectState[] {
     kind: "mutex",
     offset: k.HEADER_DIR_LOCK,
     size: 0,
+    handle: -1,
     facts: [],
     values: {},
   };
   const states = [lock];
-  for (const object of segment.objects()) states.push({ ...object, facts: [], values: {} });
+  for (const { index, ...object } of segment.objects()) {
+    const handle: number = core.objectOpen(index, k[`KIND_${object.kind.toUpperCase()}`]);
+    states.push({ ...object, handle, facts: [], values: {} });
+  }
   for (const state of states) {
-    if (state.kind === "mutex") mutexState(core, state);
+    if (state === lock) directoryLockState(core, state);
+    else if (state.handle < 0) state.facts.push(["state", "corrupt (its entry or object fails validation)"]);
+    else if (state.kind === "mutex") mutexState(core, state);
     else if (state.kind === "semaphore") semaphoreState(core, state);
     else if (!infoState(core, k, state) && PROBED[state.kind]) probedState(core, state, PROBED[state.kind]);
     for (const field of PID_FIELDS) {

@@ -20,8 +20,8 @@ import { Segment } from "../ts/mod.ts";
 function pong(name: string, rounds: number): void {
   using segment = Segment.open(name, { timeoutMs: 5000 });
   const k = segment.constants;
-  const ping = segment.findOrCreate(k.KIND_SEMAPHORE, "ping", false).offset;
-  const pong = segment.findOrCreate(k.KIND_SEMAPHORE, "pong", false).offset;
+  const ping = segment.findOrCreate(k.KIND_SEMAPHORE, "ping", { create: false }).handle;
+  const pong = segment.findOrCreate(k.KIND_SEMAPHORE, "pong", { create: false }).handle;
   const ballBytes = segment.bytes("ball", 4, { create: false });
   const ball = new Uint32Array(segment.memory.buffer, ballBytes.byteOffset, 1);
   for (let r = 1; r <= rounds; r++) {

@@ -163,4 +163,175 @@ test("bad object names and sizes are refused with a code or a RangeError", () =>
   segment.unlink();
 });
 
+test("a corrupt name length gives Corrupt from objects(), never a RangeError or a name read from neighbours", () => {
+  const name = uniqueName("namelen");
+  using segment = Segment.create(name, { size: 65536 });
+  segment.bytes("victim", 64);
+  segment.mutex("neighbour");
+  const k = segment.constants;
+  const view = segment.view();
+  const at = k.HEADER_DIRECTORY + k.ENTRY_NAME_LENGTH; // the first entry is "victim"
+  for (const length of [1000, k.NAME_MAX + 1, 0xFFFFFFFF, 0]) {
+    view.setUint32(at, length, true);
+    throwsCode(() => segment.objects(), "Corrupt", `name length ${length}`);
+  }
+  view.setUint32(at, 6, true);
+  assert.equal(segment.objects().map((o) => o.name), ["victim", "neighbour"], "repaired, it lists again");
+});
+
+test("an entry's offset or size corrupted after open gives Corrupt from bytes() and objects()", () => {
+  const name = uniqueName("extent");
+  using segment = Segment.create(name, { size: 65536 });
+  segment.bytes("victim", 64);
+  const k = segment.constants;
+  const view = segment.view();
+  const entry = k.HEADER_DIRECTORY;
+  const cases: Array<[number, number, string]> = [
+    [0xFFFFFF00, 64, "an offset near 2^32"],
+    [65536 - 64, 128, "an end past the segment"],
+    [64, 64, "an offset inside the header"],
+    [k.HEADER_SIZE, 0x7FFFFFFF, "a size of 2^31 - 1"],
+  ];
+  for (const [offset, size, why] of cases) {
+    view.setUint32(entry + k.ENTRY_OFFSET, offset, true);
+    view.setUint32(entry + k.ENTRY_SIZE, size, true);
+    throwsCode(() => segment.bytes("victim", 64), "Corrupt", `bytes(), ${why}`);
+    throwsCode(() => segment.objects(), "Corrupt", `objects(), ${why}`);
+  }
+});
+
+/** Asserts that `fn` throws a TypeError or RangeError (`type`) whose code is InvalidArgument. */
+function throwsArgument(fn: () => unknown, type: typeof TypeError | typeof RangeError, what: string): void {
+  try {
+    fn();
+  } catch (error) {
+    // deno-lint-ignore no-explicit-any
+    const e = error as any;
+    assert.ok(e instanceof type, `${what}: expected a ${type.name}, got ${e?.name}: ${e?.message}`);
+    assert.is((error as { code?: string }).code, "InvalidArgument", `${what}: the code of ${e?.message}`);
+    return;
+  }
+  assert.unreachable(`${what}: did not throw`);
+}
+
+test("queue.send() and trySend() refuse a type the core would coerce, and claim nothing", () => {
+  const name = uniqueName("qtype");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  const queue = segment.queue("q", { slots: 2 });
+  const bad: Array<[unknown, typeof TypeError | typeof RangeError]> = [
+    [NaN, RangeError],
+    [1.5, RangeError],
+    [2 ** 32 + 5, RangeError],
+    [2 ** 31, RangeError],
+    [-1, RangeError],
+    ["7", TypeError],
+  ];
+  for (const [type, error] of bad) {
+    throwsArgument(
+      () => queue.send("x", { type: type as number, timeoutMs: 0 }),
+      error,
+      `send type ${String(type)}`,
+    );
+    throwsArgument(() => queue.trySend("x", type as number), error, `trySend type ${String(type)}`);
+  }
+  assert.is(queue.stats().enqueued, 0, "no slot was claimed by a refused send");
+  queue.send("ok", { type: 7, timeoutMs: 0 });
+  assert.is(queue.read({ timeoutMs: 0 }).type, 7);
+});
+
+test("ring.readMany() takes an integer >= 1 only", () => {
+  const name = uniqueName("readmany");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  const ring = segment.ring("r");
+  for (const max of [-1, NaN, 2 ** 32 + 1, 0, 1.5, Infinity]) {
+    throwsArgument(() => ring.readMany(max), RangeError, `readMany(${max})`);
+    throwsArgument(() => ring.readMany(max, { timeoutMs: 0 }), RangeError, `readMany(${max}, timed)`);
+  }
+  throwsArgument(() => ring.readMany("2" as unknown as number), TypeError, 'readMany("2")');
+  ring.send("a");
+  assert.is(ring.readMany(1000), 1, "a max above RING_BATCH_MAX is fine: at most 512 come at once");
+});
+
+test("a bad object name of any type is InvalidName, a Symbol included", () => {
+  const name = uniqueName("symbol");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  for (const bad of [Symbol("x"), 42, null, undefined, {}]) {
+    const n = bad as unknown as string;
+    throwsCode(() => segment.mutex(n), "InvalidName", `mutex(${String(bad)})`);
+    throwsCode(() => segment.ring(n), "InvalidName", `ring(${String(bad)})`);
+    throwsCode(() => segment.bytes(n, 8), "InvalidName", `bytes(${String(bad)})`);
+  }
+});
+
+test("every misuse throws a TypeError or RangeError with a code", () => {
+  const name = uniqueName("misuse");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  const ring = segment.ring("r");
+  const queue = segment.queue("q");
+  const sem = segment.semaphore("s");
+  const event = segment.event("e");
+  const channel = segment.channel("c");
+  const n = (v: unknown) => v as number;
+  const cases: Array<[() => unknown, typeof TypeError | typeof RangeError, string]> = [
+    [
+      () => Segment.create(uniqueName("nosize") as string, undefined as never),
+      TypeError,
+      "create without options",
+    ],
+    [() => Segment.create(uniqueName("mode"), { size: 65536, mode: n("600") }), TypeError, "a string mode"],
+    [
+      () => Segment.create(uniqueName("excl"), { size: 65536, exclusive: n("no") as never }),
+      TypeError,
+      "exclusive",
+    ],
+    [() => Segment.open(name, null as never), TypeError, "open options null"],
+    [() => Segment.open(name, { timeoutMs: n("5") }), TypeError, "open timeoutMs string"],
+    [() => Segment.open(name, { timeoutMs: -1 }), RangeError, "open timeoutMs -1"],
+    [() => segment.semaphore("bad", { initial: 5, maximum: 4 }), RangeError, "initial above maximum"],
+    [() => segment.semaphore("bad2", { maximum: 0 }), RangeError, "maximum 0"],
+    [() => segment.rwlock("bad", { readers: 1.5 }), RangeError, "readers 1.5"],
+    [() => segment.ring("bad", { capacity: 100 }), RangeError, "capacity not a power of two"],
+    [() => segment.ring("bad", { wait: "sometimes" as never }), RangeError, "a bad wait mode"],
+    [() => segment.queue("bad", { slots: 3 }), RangeError, "slots not a power of two"],
+    [() => segment.queue("bad", { slotSize: n("64") }), TypeError, "slotSize string"],
+    [() => segment.channel("bad", { clients: -1 }), RangeError, "clients -1"],
+    [() => segment.channel("bad", { capacity: NaN }), RangeError, "capacity NaN"],
+    [() => segment.mutex("m", null as never), TypeError, "options null"],
+    [() => segment.mutex("m", { create: n("yes") as never }), TypeError, "create 'yes'"],
+    [() => segment.bytes("b", n("8")), TypeError, "bytes size string"],
+    [() => segment.bytes("b", 0), RangeError, "bytes size 0"],
+    [() => segment.mutex("t").lock({ timeoutMs: NaN }), RangeError, "lock timeoutMs NaN"],
+    [() => segment.mutex("t").lock({ timeoutMs: n("1") }), TypeError, "lock timeoutMs string"],
+    [() => sem.post(0), RangeError, "post(0)"],
+    [() => sem.post(2 ** 32 + 1), RangeError, "post(2^32 + 1)"],
+    [() => sem.wait({ timeoutMs: -5 }), RangeError, "semaphore wait timeoutMs -5"],
+    [() => event.wait(-1), RangeError, "event wait(-1)"],
+    [() => event.wait(n("3")), TypeError, "event wait('3')"],
+    [() => event.waitUntil(n(true) as never, { timeoutMs: 0 }), TypeError, "waitUntil(true)"],
+    [() => ring.tryClaimAt(2 ** 32 + 4), RangeError, "tryClaimAt(2^32 + 4)"],
+    [() => ring.tryClaimMany(NaN, 8), RangeError, "tryClaimMany(NaN)"],
+    [() => ring.trySend(n({}) as never), TypeError, "a message that is an object"],
+    [() => ring.send("x", { type: 1.5 }), RangeError, "ring type 1.5"],
+    [() => queue.commit(n("0"), 1), TypeError, "commit at '0'"],
+    [() => queue.release(NaN), RangeError, "release(NaN)"],
+    [() => queue.abort(-1), RangeError, "abort(-1)"],
+    [() => channel.request("x", { timeoutMs: n("1") }), TypeError, "request timeoutMs string"],
+  ];
+  for (const [fn, type, what] of cases) {
+    throwsArgument(fn, type, what);
+  }
+});
+
+test("serve() without a handler function rejects with a coded TypeError", async () => {
+  const name = uniqueName("serve");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  try {
+    await segment.channel("c").serve("nope" as never);
+    assert.unreachable("serve should reject");
+  } catch (error) {
+    assert.ok(error instanceof TypeError);
+    assert.is((error as { code?: string }).code, "InvalidArgument");
+  }
+});
+
 test.run();

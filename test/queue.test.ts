@@ -10,6 +10,7 @@ import {
   throwsCode,
   uniqueName,
   within,
+  offsetOf,
 } from "./helpers.ts";
 
 const test = suite(`Queue (${runtime})`);
@@ -105,7 +106,7 @@ test("a corrupt geometry gives Corrupt on use and on open", () => {
   using segment = Segment.create(name, { size: 1 << 20 });
   const queue = segment.queue("q", { slotSize: 16, slots: 8 });
   // slots is the second word of the queue object (wasm/queue.ts layout).
-  segment.view().setUint32(queue.offset + 4, 1 << 20, true);
+  segment.view().setUint32(offsetOf(segment, "q") + 4, 1 << 20, true);
   throwsCode(() => queue.tryRead(), "Corrupt", "read");
   throwsCode(() => queue.trySend("x"), "Corrupt", "send");
   throwsCode(() => Segment.open(name), "Corrupt", "open");

@@ -10,6 +10,7 @@ import {
   throwsCode,
   uniqueName,
   within,
+  offsetOf,
 } from "./helpers.ts";
 import { MessageStream } from "./fixtures/ring_common.ts";
 
@@ -144,7 +145,7 @@ test("tryClaimMany() claims contiguous fixed-size records up to the wrap point",
     total += n;
   }
   const n = ring.tryClaimMany(1000, 24);
-  const dataEnd = ring.offset + segment.constants.RING_DATA + ring.capacity;
+  const dataEnd = offsetOf(segment, ring.name) + segment.constants.RING_DATA + ring.capacity;
   assert.ok(n >= 1 && n <= 1024 / 32, `a batch never exceeds the ring (${n})`);
   assert.ok(
     ring.claimedAt + (n - 1) * ring.claimedStride + 24 <= dataEnd,
@@ -183,11 +184,11 @@ test("a corrupt capacity gives Corrupt, on use and on open", () => {
   const ring = segment.ring("r", { capacity: 1024 });
   ring.send("x", { timeoutMs: 10 });
   // The capacity is the first word of the ring object (wasm/ring.ts layout).
-  segment.view().setUint32(ring.offset, 1 << 30, true);
+  segment.view().setUint32(offsetOf(segment, ring.name), 1 << 30, true);
   throwsCode(() => ring.tryRead(), "Corrupt", "a read over a capacity past the segment");
   throwsCode(() => ring.trySend("y"), "Corrupt", "a claim over a capacity past the segment");
   throwsCode(() => Segment.open(name), "Corrupt", "opening the segment");
-  segment.view().setUint32(ring.offset, 1000, true);
+  segment.view().setUint32(offsetOf(segment, ring.name), 1000, true);
   throwsCode(() => ring.tryRead(), "Corrupt", "a capacity that is not a power of two");
   segment.unlink();
 });

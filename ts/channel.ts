@@ -8,10 +8,11 @@
  */
 
 import type { Segment } from "./segment.ts";
-import { WshmError } from "./errors.ts";
+import { argumentError, WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
 import { type Message, messageLength, writeMessage } from "./codec.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
+import { checkOptions } from "./names.ts";
 import { ChannelCall, type ChannelPort, ChannelRequest, responseError } from "./channel_exchange.ts";
 import type {
   ChannelCallOptions,
@@ -63,7 +64,7 @@ export type {
 export class Channel implements Disposable {
   readonly segment: Segment;
   readonly name: string;
-  readonly offset: number;
+  readonly handle: number;
   /** The longest request or response. */
   readonly capacity: number;
   /** Client slots; 0 in classic mode. */
@@ -86,17 +87,17 @@ export class Channel implements Disposable {
   #asyncBusy = false;
   #turn: Promise<void> = Promise.resolve();
 
-  constructor(segment: Segment, name: string, offset: number, wait: WaitMode) {
+  constructor(segment: Segment, name: string, handle: number, wait: WaitMode) {
     const k = segment.constants;
     const core = segment.core;
     this.segment = segment;
     this.name = name;
-    this.offset = offset;
+    this.handle = handle;
     this.#k = k;
     spinsFor(k, wait);
     this.wait = wait;
-    this.capacity = core.channelInfo(offset, k.CHANNEL_INFO_CAPACITY);
-    this.clients = core.channelInfo(offset, k.CHANNEL_INFO_CLIENTS);
+    this.capacity = core.channelInfo(handle, k.CHANNEL_INFO_CAPACITY);
+    this.clients = core.channelInfo(handle, k.CHANNEL_INFO_CLIENTS);
     if (this.capacity < 0) throw statusError(k.CORRUPT, `Cannot open channel "${name}"`);
     this.bytes = new Uint8Array(segment.memory.buffer, k.SEGMENT_BASE, segment.size);
     this.#scratch = new Uint32Array(segment.memory.buffer, core.channelScratch.value, 4);
@@ -121,7 +122,7 @@ export class Channel implements Disposable {
       begin: (options) => {
         this.#client();
         const at = core.channelBegin(
-          this.offset,
+          this.handle,
           this.#slot,
           timeoutOption(options?.timeoutMs),
           this.#spins(options),
@@ -130,12 +131,12 @@ export class Channel implements Disposable {
         return at;
       },
       post: (at, length) => {
-        const r = core.channelPost(this.offset, this.#slot, at, length);
+        const r = core.channelPost(this.handle, this.#slot, at, length);
         if (r < 0) this.#fail(r, "send a request on");
       },
       awaitResponse: (options) => {
         const r = core.channelAwait(
-          this.offset,
+          this.handle,
           this.#slot,
           timeoutOption(options?.timeoutMs),
           this.#spins(options),
@@ -152,10 +153,11 @@ export class Channel implements Disposable {
         return r as number;
       },
       end: (at) => {
-        core.channelEnd(this.offset, this.#slot, at);
+        core.channelEnd(this.handle, this.#slot, at);
       },
+      serving: (token) => core.channelResponseBuffer(this.handle, token) >= 0,
       respond: (token, length, status) => {
-        const r = core.channelRespond(this.offset, token, length, status);
+        const r = core.channelRespond(this.handle, token, length, status);
         if (r < 0) this.#fail(r, "respond on");
       },
     };
@@ -174,11 +176,11 @@ export class Channel implements Disposable {
       this.segment,
       this.#words,
       (flags) => {
-        const at = core.channelAwaitStep(this.offset, this.#slot, 0, flags);
+        const at = core.channelAwaitStep(this.handle, this.#slot, 0, flags);
         if (at >= 0) taken = take(at);
         return at;
       },
-      () => core.channelAwaitCancel(this.offset, this.#slot),
+      () => core.channelAwaitCancel(this.handle, this.#slot),
       timeoutOption(options?.timeoutMs),
       options?.wait ?? this.wait,
     );
@@ -191,7 +193,7 @@ export class Channel implements Disposable {
   #client(): void {
     if (this.#slot >= 0) return;
     this.segment.assertOpen();
-    const slot = this.segment.core.channelClientAttach(this.offset);
+    const slot = this.segment.core.channelClientAttach(this.handle);
     if (slot === -this.#k.FULL) {
       throw new WshmError(
         "NoSpace",
@@ -204,7 +206,7 @@ export class Channel implements Disposable {
 
   #checkIdle(): void {
     if (this.#asyncBusy) {
-      throw new RangeError(`A requestAsync() on channel "${this.name}" is in progress in this handle`);
+      throw argumentError("range", `A requestAsync() on channel "${this.name}" is in progress in this handle`);
     }
   }
 
@@ -251,8 +253,8 @@ export class Channel implements Disposable {
       const r = await awaitStep(
         this.segment,
         this.#words,
-        (f) => core.channelAcquireStep(this.offset, slot, 0, f),
-        () => core.channelAcquireCancel(this.offset, slot),
+        (f) => core.channelAcquireStep(this.handle, slot, 0, f),
+        () => core.channelAcquireCancel(this.handle, slot),
         left(),
         mode,
       );
@@ -261,8 +263,8 @@ export class Channel implements Disposable {
       at = await awaitStep(
         this.segment,
         this.#words,
-        (f) => core.channelPrepareStep(this.offset, slot, 0, f),
-        () => core.channelPrepareCancel(this.offset, slot),
+        (f) => core.channelPrepareStep(this.handle, slot, 0, f),
+        () => core.channelPrepareCancel(this.handle, slot),
         left(),
         mode,
       );
@@ -282,7 +284,7 @@ export class Channel implements Disposable {
       }
       return reply;
     } finally {
-      if (acquired) core.channelEnd(this.offset, this.#slot, at);
+      if (acquired) core.channelEnd(this.handle, this.#slot, at);
       this.#asyncBusy = false;
       done();
     }
@@ -316,9 +318,9 @@ export class Channel implements Disposable {
    */
   attachServer(): boolean {
     this.segment.assertOpen();
-    const status = this.segment.core.channelServerAttach(this.offset);
+    const status = this.segment.core.channelServerAttach(this.handle);
     if (status === -this.#k.EXISTS) {
-      const pid = this.segment.core.channelInfo(this.offset, this.#k.CHANNEL_INFO_SERVER);
+      const pid = this.segment.core.channelInfo(this.handle, this.#k.CHANNEL_INFO_SERVER);
       throw new WshmError("Exists", `Cannot serve channel "${this.name}": process ${pid} serves it`);
     }
     if (status < 0) this.#fail(status, "serve");
@@ -341,7 +343,8 @@ export class Channel implements Disposable {
     if (this.clients !== 0) return;
     for (const request of this.#requests.values()) {
       if (!request.responded) {
-        throw new RangeError(
+        throw argumentError(
+          "range",
           `Answer the request received on channel "${this.name}" before receiving the next`,
         );
       }
@@ -353,7 +356,7 @@ export class Channel implements Disposable {
     if (!this.#server) this.attachServer();
     this.#checkAnswered();
     const r = this.segment.core.channelReceive(
-      this.offset,
+      this.handle,
       timeoutOption(options?.timeoutMs),
       this.#spins(options),
     );
@@ -365,7 +368,7 @@ export class Channel implements Disposable {
   tryReceive(): ChannelRequest | null {
     if (!this.#server) this.attachServer();
     this.#checkAnswered();
-    const r = this.segment.core.channelReceiveStep(this.offset, 0, 0, 0);
+    const r = this.segment.core.channelReceiveStep(this.handle, 0, 0, 0);
     if (r === -this.#k.MUST_WAIT) return null;
     if (r < 0) this.#fail(r, "receive a request on");
     return this.#request();
@@ -377,7 +380,7 @@ export class Channel implements Disposable {
     this.#checkAnswered();
     const core = this.segment.core;
     const signal = options?.signal;
-    const interrupt = () => core.channelInterrupt(this.offset);
+    const interrupt = () => core.channelInterrupt(this.handle);
     signal?.addEventListener("abort", interrupt, { once: true });
     let request: ChannelRequest | undefined;
     try {
@@ -385,11 +388,11 @@ export class Channel implements Disposable {
         this.segment,
         this.#words,
         (flags) => {
-          const at = core.channelReceiveStep(this.offset, 0, 0, flags);
+          const at = core.channelReceiveStep(this.handle, 0, 0, flags);
           if (at >= 0) request = this.#request();
           return at;
         },
-        () => core.channelReceiveCancel(this.offset, 0),
+        () => core.channelReceiveCancel(this.handle, 0),
         timeoutOption(options?.timeoutMs),
         options?.wait ?? this.wait,
         signal,
@@ -408,7 +411,10 @@ export class Channel implements Disposable {
    * and serving goes on.
    */
   async serve(handler: ChannelHandler, options: ServeOptions = {}): Promise<void> {
-    const { signal } = options;
+    if (typeof handler !== "function") {
+      throw argumentError("type", `The handler of serve() must be a function, not ${typeof handler}`);
+    }
+    const { signal } = checkOptions(options, "serve()");
     if (!this.#server) this.attachServer();
     while (!signal?.aborted) {
       let request: ChannelRequest;
@@ -433,7 +439,7 @@ export class Channel implements Disposable {
   stats(): ChannelStats {
     const core = this.segment.core;
     const k = this.#k;
-    const info = (which: number) => core.channelInfo(this.offset, which) as number;
+    const info = (which: number) => core.channelInfo(this.handle, which) as number;
     return {
       mode: this.clients === 0 ? "classic" : "many-client",
       capacity: this.capacity,
@@ -449,8 +455,8 @@ export class Channel implements Disposable {
   detach(): void {
     if (this.segment.closed) return;
     this.#call.end();
-    if (this.#server) this.segment.core.channelServerDetach(this.offset);
-    if (this.#slot >= 0) this.segment.core.channelClientDetach(this.offset, this.#slot);
+    if (this.#server) this.segment.core.channelServerDetach(this.handle);
+    if (this.#slot >= 0) this.segment.core.channelClientDetach(this.handle, this.#slot);
     this.#server = false;
     this.#slot = -1;
   }

@@ -11,7 +11,8 @@ import type { Channel } from "./channel.ts";
 // deno-lint-ignore no-unused-vars
 import type { Segment } from "./segment.ts";
 import type { WaitMode } from "./wait.ts";
-import { WshmError } from "./errors.ts";
+import { argumentError, WshmError } from "./errors.ts";
+import { checkInteger } from "./names.ts";
 import { decodeJson, decodeText, encodeText, type Message, messageLength, writeMessage } from "./codec.ts";
 
 /** Options of {@linkcode Segment.channel}; capacity and clients are ignored if the channel exists. */
@@ -25,6 +26,8 @@ export interface ChannelOptions {
   clients?: number;
   /** Create the channel if it does not exist (default true). */
   create?: boolean;
+  /** How long creating it may wait for the directory lock (default 1000 ms, then `Timeout`). */
+  timeoutMs?: number;
   /** How this handle waits unless a call says otherwise (default "adaptive"). */
   wait?: WaitMode;
 }
@@ -78,6 +81,9 @@ export function responseError(channel: Channel, status: number, response: Uint8A
   if (status === channel.segment.constants.CHANNEL_STATUS_SERVER_DIED) {
     return new WshmError("PeerDied", `The server of channel "${channel.name}" died before it answered`);
   }
+  if (status === channel.segment.constants.CHANNEL_STATUS_NO_SERVER) {
+    return new WshmError("NoServer", `The server of channel "${channel.name}" detached before it answered`);
+  }
   return new WshmError(
     "RemoteError",
     `The server of channel "${channel.name}" failed: ${decodeText(response)}`,
@@ -87,6 +93,8 @@ export function responseError(channel: Channel, status: number, response: Uint8A
 /** The internals a ChannelRequest / ChannelCall need from their Channel. */
 export interface ChannelPort {
   readonly channel: Channel;
+  /** True while the request `token` is still this server's to answer (checked before writing in place). */
+  serving(token: number): boolean;
   respond(token: number, length: number, status: number): void;
   post(at: number, length: number): void;
   awaitResponse(options: ChannelCallOptions | undefined): number;
@@ -151,16 +159,31 @@ export class ChannelRequest {
     return decodeJson<T>(this.bytes);
   }
 
-  /** The whole response area, `channel.capacity` bytes, to fill before `respondWith`. */
+  /**
+   * The whole response area, `channel.capacity` bytes, to fill before
+   * `respondWith`. Throws `InvalidArgument` if the request is no longer this
+   * server's to answer (its client gave up, or the exchange was recovered),
+   * so that nothing is written into a buffer that has changed hands.
+   */
   get response(): Uint8Array {
+    if (!this.#port.serving(this.#token)) {
+      throw new WshmError(
+        "InvalidArgument",
+        `Cannot answer on channel "${this.#port.channel.name}": the request is no longer being served`,
+      );
+    }
     return this.#port.view(this.responseAt, this.#port.channel.capacity);
   }
 
-  /** Answers with a copy of `message` (bytes or a string); throws `TooLarge` past capacity. */
+  /**
+   * Answers with a copy of `message` (bytes or a string); throws `TooLarge`
+   * past capacity. The bytes are written only after the core confirmed that
+   * the request is still this server's to answer.
+   */
   respond(message: Message = ""): void {
     const length = messageLength(message);
     this.#checkLength(length);
-    writeMessage(this.#port.channel.bytes, this.responseAt, message);
+    if (this.#port.serving(this.#token)) writeMessage(this.#port.channel.bytes, this.responseAt, message);
     this.respondWith(length);
   }
 
@@ -173,17 +196,22 @@ export class ChannelRequest {
 
   /** Answers with a failure: the client's call throws `RemoteError` with this message. */
   fail(message: string): void {
+    if (typeof message !== "string") {
+      throw argumentError("type", `The message of fail() must be a string, not ${typeof message}`);
+    }
+    if (this.responded) throw argumentError("range", "This request has been answered already");
     const capacity = this.#port.channel.capacity;
     let bytes = encodeText(message);
     if (bytes.length > capacity) bytes = bytes.subarray(0, capacity);
-    this.#port.channel.bytes.set(bytes, this.responseAt);
+    if (this.#port.serving(this.#token)) this.#port.channel.bytes.set(bytes, this.responseAt);
     this.#port.respond(this.#token, bytes.length, this.#port.channel.segment.constants.CHANNEL_STATUS_FAILED);
     this.responded = true;
   }
 
   #checkLength(length: number): void {
-    if (this.responded) throw new RangeError("This request has been answered already");
-    if (!Number.isInteger(length) || length < 0 || length > this.#port.channel.capacity) {
+    if (this.responded) throw argumentError("range", "This request has been answered already");
+    checkInteger(length, "length", 0, 0x7FFFFFFF, "an integer >= 0");
+    if (length > this.#port.channel.capacity) {
       throw new WshmError(
         "TooLarge",
         `Cannot respond with ${length} bytes on channel "${this.#port.channel.name}": it carries ${this.#port.channel.capacity}`,
@@ -229,7 +257,7 @@ export class ChannelCall implements Disposable {
   /** @internal */
   open(options: ChannelCallOptions | undefined): this {
     if (this.requestAt >= 0) {
-      throw new RangeError("This channel handle has a call open already; end() it first");
+      throw argumentError("range", "This channel handle has a call open already; end() it first");
     }
     this.requestAt = this.#port.begin(options);
     return this;
@@ -237,7 +265,7 @@ export class ChannelCall implements Disposable {
 
   /** The request area: `channel.capacity` bytes to fill (the same view object each time for a place). */
   get request(): Uint8Array {
-    if (this.requestAt < 0) throw new RangeError("No call is open: begin() first");
+    if (this.requestAt < 0) throw argumentError("range", "No call is open: begin() first");
     let view = this.#views.get(this.requestAt);
     if (view === undefined) {
       view = this.#port.view(this.requestAt, this.#port.channel.capacity);
@@ -261,9 +289,10 @@ export class ChannelCall implements Disposable {
   }
 
   #post(length: number): void {
-    if (this.requestAt < 0) throw new RangeError("No call is open: begin() first");
+    if (this.requestAt < 0) throw argumentError("range", "No call is open: begin() first");
     const capacity = this.#port.channel.capacity;
-    if (!Number.isInteger(length) || length < 0 || length > capacity) {
+    checkInteger(length, "length", 0, 0x7FFFFFFF, "an integer >= 0");
+    if (length > capacity) {
       throw new WshmError(
         "TooLarge",
         `Cannot send ${length} bytes on channel "${this.#port.channel.name}": it carries ${capacity}`,

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { argumentError } from "./errors.ts";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -56,7 +58,10 @@ export function utf8Length(text: string): number {
 export function messageLength(message: Message): number {
   if (typeof message === "string") return utf8Length(message);
   if (message instanceof Uint8Array) return message.length;
-  throw new TypeError(`A message must be a Uint8Array or a string, not ${typeof message}`);
+  throw argumentError(
+    "type",
+    `A message must be a Uint8Array or a string, not ${message === null ? "null" : typeof message}`,
+  );
 }
 
 /**
@@ -90,7 +95,7 @@ export function writeMessage(target: Uint8Array, at: number, message: Message): 
 export function writeText(target: Uint8Array, text: string): number {
   const { read, written } = encoder.encodeInto(text, target);
   if (read !== text.length) {
-    throw new RangeError(`Text of ${utf8Length(text)} bytes does not fit in ${target.length} bytes`);
+    throw argumentError("range", `Text of ${utf8Length(text)} bytes does not fit in ${target.length} bytes`);
   }
   return written;
 }
@@ -132,7 +137,7 @@ export function decodeText(bytes: Uint8Array): string {
  */
 export function encodeJson(value: unknown): Uint8Array {
   const text = JSON.stringify(value);
-  if (text === undefined) throw new TypeError("This value has no JSON form");
+  if (text === undefined) throw argumentError("type", "This value has no JSON form");
   return encoder.encode(text);
 }
 

@@ -28,6 +28,7 @@ export type WshmErrorCode =
   | "NotRecoverable"
   | "NotOwner"
   | "PeerDied"
+  | "NoServer"
   | "Closed"
   | "TooLarge"
   | "Overflow"

@@ -7,15 +7,20 @@
 
 import type { Segment } from "./segment.ts";
 import type { LockOptions } from "./mutex.ts";
-import { WshmError } from "./errors.ts";
+import { argumentError, WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
 import { stepUntilDone, timeoutOption } from "./wait.ts";
+import { checkInteger } from "./names.ts";
 
 function checkSequence(sequence: number): number {
-  if (!Number.isInteger(sequence) || sequence < 0 || sequence > 0xFFFFFFFF) {
-    throw new RangeError(`Invalid sequence ${sequence}: use a value read from event.sequence`);
-  }
+  checkInteger(sequence, "sequence", 0, 0xFFFFFFFF, "a value read from event.sequence");
   return sequence | 0;
+}
+
+function checkCondition(condition: unknown): void {
+  if (typeof condition !== "function") {
+    throw argumentError("type", `The condition of waitUntil() must be a function, not ${typeof condition}`);
+  }
 }
 
 /**
@@ -44,13 +49,13 @@ export class Event {
   readonly segment: Segment;
   readonly name: string;
   /** Offset of the event in the segment. */
-  readonly offset: number;
+  readonly handle: number;
   readonly #timedOut: number;
 
-  constructor(segment: Segment, name: string, offset: number) {
+  constructor(segment: Segment, name: string, handle: number) {
     this.segment = segment;
     this.name = name;
-    this.offset = offset;
+    this.handle = handle;
     this.#timedOut = segment.constants.TIMED_OUT;
   }
 
@@ -63,7 +68,7 @@ export class Event {
 
   /** The current sequence number (an unsigned 32-bit counter of notifies that wraps). */
   get sequence(): number {
-    return this.segment.core.eventSequence(this.offset) >>> 0;
+    return this.segment.core.eventSequence(this.handle) >>> 0;
   }
 
   /** True if a notify came after `sequence` was read (never waits). */
@@ -89,7 +94,7 @@ export class Event {
    */
   wait(sequence: number, options?: LockOptions): void {
     const timeoutMs = timeoutOption(options?.timeoutMs);
-    const status = this.segment.core.eventWait(this.offset, checkSequence(sequence), timeoutMs);
+    const status = this.segment.core.eventWait(this.handle, checkSequence(sequence), timeoutMs);
     if (status === this.#timedOut) throw this.#timeout(timeoutMs);
     if (status !== this.segment.constants.OK) {
       throw statusError(status, `Cannot wait on event "${this.name}"`);
@@ -116,9 +121,9 @@ export class Event {
     const core = this.segment.core;
     const status = await stepUntilDone(
       this.segment,
-      (waited) => core.eventWaitStep(this.offset, seq, waited),
+      (waited) => core.eventWaitStep(this.handle, seq, waited),
       timeoutMs,
-      () => core.eventCancelWait(this.offset),
+      () => core.eventCancelWait(this.handle),
     );
     if (status === this.#timedOut) throw this.#timeout(timeoutMs);
   }
@@ -138,6 +143,7 @@ export class Event {
    * ```
    */
   waitUntil(condition: () => boolean, options?: LockOptions): void {
+    checkCondition(condition);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
     while (true) {
@@ -146,7 +152,7 @@ export class Event {
       const remaining = deadline - performance.now();
       if (remaining <= 0) throw this.#timeout(timeoutMs);
       const status = this.segment.core.eventWait(
-        this.offset,
+        this.handle,
         seen | 0,
         remaining === Infinity ? -1 : remaining,
       );
@@ -156,6 +162,7 @@ export class Event {
 
   /** `waitUntil` without blocking the event loop. */
   async waitUntilAsync(condition: () => boolean, options?: LockOptions): Promise<void> {
+    checkCondition(condition);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
     while (true) {
@@ -173,16 +180,16 @@ export class Event {
 
   /** Advances the sequence and wakes one sleeper (perhaps more); returns how many woke. */
   notify(): number {
-    return this.segment.core.eventNotify(this.offset, 1);
+    return this.segment.core.eventNotify(this.handle, 1);
   }
 
   /** Advances the sequence and wakes every sleeper; returns how many woke. */
   notifyAll(): number {
-    return this.segment.core.eventNotify(this.offset, 0x7FFFFFFF);
+    return this.segment.core.eventNotify(this.handle, 0x7FFFFFFF);
   }
 
   /** How many waiters are registered as sleeping now (for inspection). */
   get sleepers(): number {
-    return this.segment.core.eventSleepers(this.offset) >>> 0;
+    return this.segment.core.eventSleepers(this.handle) >>> 0;
   }
 }

@@ -67,18 +67,18 @@ export class Mutex {
   readonly segment: Segment;
   readonly name: string;
   /** Offset of the mutex in the segment. */
-  readonly offset: number;
+  readonly handle: number;
   readonly #guard: MutexGuard;
   // Bound once: these run on every lock and unlock.
-  readonly #lock: (offset: number, timeoutMs: number) => number;
-  readonly #unlock: (offset: number) => number;
+  readonly #lock: (handle: number, timeoutMs: number) => number;
+  readonly #unlock: (handle: number) => number;
   readonly #ok: number;
   readonly #ownerDied: number;
 
-  constructor(segment: Segment, name: string, offset: number) {
+  constructor(segment: Segment, name: string, handle: number) {
     this.segment = segment;
     this.name = name;
-    this.offset = offset;
+    this.handle = handle;
     this.#guard = new MutexGuard(this);
     this.#lock = segment.core.mutexLock;
     this.#unlock = segment.core.mutexUnlock;
@@ -103,13 +103,13 @@ export class Mutex {
    * `Timeout` or `NotRecoverable`. The guard is reused: one per Mutex.
    */
   lock(options?: LockOptions): MutexGuard {
-    const status = this.#lock(this.offset, timeoutOption(options?.timeoutMs));
+    const status = this.#lock(this.handle, timeoutOption(options?.timeoutMs));
     return this.#held(status, "lock");
   }
 
   /** Acquires the mutex if it is free now; null if another holds it. */
   tryLock(): MutexGuard | null {
-    const status = this.segment.core.mutexTryLock(this.offset);
+    const status = this.segment.core.mutexTryLock(this.handle);
     if (status === this.segment.constants.WOULD_BLOCK) return null;
     return this.#held(status, "lock");
   }
@@ -117,11 +117,11 @@ export class Mutex {
   /** Acquires the mutex without blocking the event loop. */
   async lockAsync(options?: LockOptions): Promise<MutexGuard> {
     const timeoutMs = timeoutOption(options?.timeoutMs);
-    const first = this.segment.core.mutexTryLock(this.offset);
+    const first = this.segment.core.mutexTryLock(this.handle);
     if (first !== this.segment.constants.WOULD_BLOCK) return this.#held(first, "lock");
     const status = await stepUntilDone(
       this.segment,
-      (_waited, sliceElapsed) => this.segment.core.mutexLockStep(this.offset, sliceElapsed),
+      (_waited, sliceElapsed) => this.segment.core.mutexLockStep(this.handle, sliceElapsed),
       timeoutMs,
     );
     return this.#held(status, "lock");
@@ -129,13 +129,13 @@ export class Mutex {
 
   /** Releases the mutex; throws `NotOwner` if this process does not hold it. */
   unlock(): void {
-    const status = this.#unlock(this.offset);
+    const status = this.#unlock(this.handle);
     if (status !== this.#ok) throw statusError(status, `Cannot unlock mutex "${this.name}"`);
   }
 
   /** After an `ownerDied` acquisition: the protected state is repaired. */
   consistent(): void {
-    const status = this.segment.core.mutexConsistent(this.offset);
+    const status = this.segment.core.mutexConsistent(this.handle);
     if (status !== this.#ok) {
       throw statusError(status, `Cannot mark mutex "${this.name}" consistent`);
     }
@@ -143,7 +143,7 @@ export class Mutex {
 
   /** The pid of the holder, 0 when free. Throws NotRecoverable for a dead lock. */
   get holder(): number {
-    const pid = this.segment.core.mutexHolder(this.offset);
+    const pid = this.segment.core.mutexHolder(this.handle);
     if (pid < 0) throw new WshmError("NotRecoverable", `Mutex "${this.name}" is not recoverable`);
     return pid;
   }

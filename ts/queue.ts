@@ -9,6 +9,7 @@ import type { Segment } from "./segment.ts";
 import { statusError } from "./status.ts";
 import { decodeJson, decodeText, type Message, messageLength, writeMessage } from "./codec.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
+import { checkInteger } from "./names.ts";
 
 /** Options of {@linkcode Segment.queue}. */
 export interface QueueOptions {
@@ -18,6 +19,8 @@ export interface QueueOptions {
   slots?: number;
   /** Create the queue if it does not exist (default true). */
   create?: boolean;
+  /** How long creating it may wait for the directory lock (default 1000 ms, then `Timeout`). */
+  timeoutMs?: number;
   /** How this handle waits unless a call says otherwise (default "adaptive"). */
   wait?: WaitMode;
 }
@@ -98,10 +101,15 @@ export class QueueMessage {
   }
 }
 
-function checkType(type: number): void {
-  if (!Number.isInteger(type) || type < 0 || type > 0x7FFFFFFF) {
-    throw new RangeError(`Invalid message type ${type}: an integer from 0 to 2^31 - 1`);
-  }
+// The core takes these as u32: NaN would be 0, 1.5 would be 1, 2^32 + 5 would
+// be 5 and "7" would be 7. Hot callers test `(x >>> 0) !== x` first, which is
+// false for every plain u32, so that a valid call costs no more than that.
+function checkType(type: unknown): void {
+  checkInteger(type, "message type", 0, 0x7FFFFFFF, "an integer from 0 to 2^31 - 1");
+}
+
+function checkAt(at: unknown): void {
+  checkInteger(at, "slot offset", 0, 0xFFFFFFFF, "an offset returned by claimAt() or read()");
 }
 
 /**
@@ -128,7 +136,7 @@ function checkType(type: number): void {
 export class Queue {
   readonly segment: Segment;
   readonly name: string;
-  readonly offset: number;
+  readonly handle: number;
   readonly slots: number;
   /** The longest message. */
   readonly slotSize: number;
@@ -140,22 +148,22 @@ export class Queue {
   readonly #scratch: Uint32Array;
   readonly #words: Int32Array;
   readonly #k: Readonly<Record<string, number>>;
-  readonly #claim: (offset: number) => number;
-  readonly #commit: (offset: number, at: number, length: number, type: number) => number;
-  readonly #read: (offset: number) => number;
-  readonly #release: (offset: number, at: number) => number;
+  readonly #claim: (handle: number) => number;
+  readonly #commit: (handle: number, at: number, length: number, type: number) => number;
+  readonly #read: (handle: number) => number;
+  readonly #release: (handle: number, at: number) => number;
 
-  constructor(segment: Segment, name: string, offset: number, wait: WaitMode) {
+  constructor(segment: Segment, name: string, handle: number, wait: WaitMode) {
     const k = segment.constants;
     const core = segment.core;
     this.segment = segment;
     this.name = name;
-    this.offset = offset;
+    this.handle = handle;
     this.#k = k;
     spinsFor(k, wait);
     this.wait = wait;
-    this.slots = core.queueInfo(offset, k.QUEUE_INFO_SLOTS);
-    this.slotSize = core.queueInfo(offset, k.QUEUE_INFO_SLOT_SIZE);
+    this.slots = core.queueInfo(handle, k.QUEUE_INFO_SLOTS);
+    this.slotSize = core.queueInfo(handle, k.QUEUE_INFO_SLOT_SIZE);
     if (this.slots < 0) throw statusError(k.CORRUPT, `Cannot open queue "${name}"`);
     this.bytes = new Uint8Array(segment.memory.buffer, k.SEGMENT_BASE, segment.size);
     this.#scratch = new Uint32Array(segment.memory.buffer, core.queueScratch.value, 3);
@@ -184,7 +192,7 @@ export class Queue {
 
   /** Claims a slot if one is free now: the offset in `bytes` of `slotSize` bytes to fill, or -1. */
   tryClaimAt(): number {
-    const r = this.#claim(this.offset);
+    const r = this.#claim(this.handle);
     if (r >= 0) return r;
     if (r === -this.#k.FULL) return -1;
     this.#fail(r, "claim a slot of");
@@ -193,16 +201,18 @@ export class Queue {
   /** Claims a slot, waiting for one; returns its offset in `bytes`. */
   claimAt(options?: QueueWaitOptions): number {
     const spins = spinsFor(this.#k, options?.wait ?? this.wait);
-    const r = this.segment.core.queueClaimWait(this.offset, timeoutOption(options?.timeoutMs), spins);
+    const r = this.segment.core.queueClaimWait(this.handle, timeoutOption(options?.timeoutMs), spins);
     if (r >= 0) return r;
     this.#fail(r, "claim a slot of");
   }
 
   /** Publishes a claimed slot holding `length` bytes. */
   commit(at: number, length: number, type = 0): void {
-    if ((length >>> 0) !== length) throw new RangeError(`Invalid length ${length}: an integer >= 0`);
+    if ((length >>> 0) !== length) checkInteger(length, "length", 0, 0xFFFFFFFF, "an integer >= 0");
+    if ((at >>> 0) !== at) checkAt(at);
+    if ((type >>> 0) !== type || type > 0x7FFFFFFF) checkType(type);
     this.#checkLength(length);
-    const r = this.#commit(this.offset, at, length, type);
+    const r = this.#commit(this.handle, at, length, type);
     if (r === 0) return;
     checkType(type);
     this.#fail(r, "commit to");
@@ -210,7 +220,8 @@ export class Queue {
 
   /** Gives up a claimed slot (consumers skip it). */
   abort(at: number): void {
-    const r = this.segment.core.queueAbort(this.offset, at);
+    if ((at >>> 0) !== at) checkAt(at);
+    const r = this.segment.core.queueAbort(this.handle, at);
     if (r !== 0) this.#fail(r, "abort a claim of");
   }
 
@@ -218,6 +229,8 @@ export class Queue {
   trySend(message: Message, type = 0): boolean {
     const length = messageLength(message);
     this.#checkLength(length);
+    // Checked before the claim: a slot claimed and then refused would stay claimed.
+    checkType(type);
     const at = this.tryClaimAt();
     if (at < 0) return false;
     writeMessage(this.bytes, at, message);
@@ -229,6 +242,7 @@ export class Queue {
   send(message: Message, options?: QueueSendOptions): void {
     const length = messageLength(message);
     this.#checkLength(length);
+    checkType(options?.type ?? 0);
     const at = this.claimAt(options);
     writeMessage(this.bytes, at, message);
     this.commit(at, length, options?.type ?? 0);
@@ -243,10 +257,10 @@ export class Queue {
     const core = this.segment.core;
     // Fill and commit inside the step that claimed: the slot is never left claimed across an await.
     const step = (flags: number) => {
-      const r = core.queueClaimStep(this.offset, 0, 0, flags);
+      const r = core.queueClaimStep(this.handle, 0, 0, flags);
       if (r >= 0) {
         writeMessage(this.bytes, r, message);
-        this.#commit(this.offset, r, length, type);
+        this.#commit(this.handle, r, length, type);
       }
       return r;
     };
@@ -254,7 +268,7 @@ export class Queue {
       this.segment,
       this.#words,
       step,
-      () => core.queueCancelWait(this.offset, 1),
+      () => core.queueCancelWait(this.handle, 1),
       timeoutOption(options?.timeoutMs),
       options?.wait ?? this.wait,
     );
@@ -273,7 +287,7 @@ export class Queue {
 
   /** Takes the next message if there is one now (in place; release it), else null. */
   tryRead(): QueueMessage | null {
-    const r = this.#read(this.offset);
+    const r = this.#read(this.handle);
     if (r >= 0) return this.#fill(r);
     if (r === -this.#k.EMPTY) return null;
     this.#fail(r, "read from");
@@ -282,7 +296,7 @@ export class Queue {
   /** Takes the next message, waiting for one. */
   read(options?: QueueWaitOptions): QueueMessage {
     const spins = spinsFor(this.#k, options?.wait ?? this.wait);
-    const r = this.segment.core.queueReadWait(this.offset, timeoutOption(options?.timeoutMs), spins);
+    const r = this.segment.core.queueReadWait(this.handle, timeoutOption(options?.timeoutMs), spins);
     if (r >= 0) return this.#fill(r);
     this.#fail(r, "read from");
   }
@@ -299,13 +313,13 @@ export class Queue {
     let length = 0;
     let type = 0;
     const step = (flags: number) => {
-      const r = core.queueReadStep(this.offset, 0, 0, flags);
+      const r = core.queueReadStep(this.handle, 0, 0, flags);
       if (r >= 0) {
         length = this.#scratch[1];
         type = this.#scratch[2];
         if (copy) {
           copied = this.bytes.slice(r, r + length);
-          this.#release(this.offset, r);
+          this.#release(this.handle, r);
         }
       }
       return r;
@@ -314,7 +328,7 @@ export class Queue {
       this.segment,
       this.#words,
       step,
-      () => core.queueCancelWait(this.offset, 0),
+      () => core.queueCancelWait(this.handle, 0),
       timeoutOption(options?.timeoutMs),
       options?.wait ?? this.wait,
     );
@@ -328,7 +342,8 @@ export class Queue {
 
   /** Gives back the slot of a message taken by `read` (its `at`). */
   release(at: number): void {
-    const r = this.#release(this.offset, at);
+    if ((at >>> 0) !== at) checkAt(at);
+    const r = this.#release(this.handle, at);
     if (r !== 0) this.#fail(r, "release a slot of");
   }
 
@@ -337,7 +352,7 @@ export class Queue {
     const message = this.tryRead();
     if (message === null) return null;
     const copy = message.copy();
-    this.#release(this.offset, message.at);
+    this.#release(this.handle, message.at);
     return copy;
   }
 
@@ -345,7 +360,7 @@ export class Queue {
   receive(options?: QueueWaitOptions): Uint8Array {
     const message = this.read(options);
     const copy = message.copy();
-    this.#release(this.offset, message.at);
+    this.#release(this.handle, message.at);
     return copy;
   }
 
@@ -359,8 +374,8 @@ export class Queue {
   stats(): QueueStats {
     const core = this.segment.core;
     const k = this.#k;
-    const enqueued = core.queueInfo(this.offset, k.QUEUE_INFO_ENQUEUED) as number;
-    const dequeued = core.queueInfo(this.offset, k.QUEUE_INFO_DEQUEUED) as number;
+    const enqueued = core.queueInfo(this.handle, k.QUEUE_INFO_ENQUEUED) as number;
+    const dequeued = core.queueInfo(this.handle, k.QUEUE_INFO_DEQUEUED) as number;
     return {
       slots: this.slots,
       slotSize: this.slotSize,

@@ -7,7 +7,8 @@
  */
 
 import type { Segment } from "./segment.ts";
-import { WshmError } from "./errors.ts";
+import { argumentError, WshmError } from "./errors.ts";
+import { checkInteger } from "./names.ts";
 import { statusError } from "./status.ts";
 import { type Message, messageLength, writeMessage } from "./codec.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
@@ -61,7 +62,7 @@ export class Ring implements Disposable {
   readonly segment: Segment;
   readonly name: string;
   /** Offset of the ring in the segment. */
-  readonly offset: number;
+  readonly handle: number;
   /** Data bytes. */
   readonly capacity: number;
   /** The longest message (capacity / 2 - 8). */
@@ -83,24 +84,24 @@ export class Ring implements Disposable {
   readonly #words: Int32Array;
   readonly #k: Readonly<Record<string, number>>;
   // Bound once: these run for every message.
-  readonly #claim: (offset: number, length: number, type: number) => number;
-  readonly #commit: (offset: number) => number;
-  readonly #read: (offset: number) => number;
-  readonly #release: (offset: number) => number;
+  readonly #claim: (handle: number, length: number, type: number) => number;
+  readonly #commit: (handle: number) => number;
+  readonly #read: (handle: number) => number;
+  readonly #release: (handle: number) => number;
   #producer = false;
   #consumer = false;
 
-  constructor(segment: Segment, name: string, offset: number, wait: WaitMode) {
+  constructor(segment: Segment, name: string, handle: number, wait: WaitMode) {
     const k = segment.constants;
     const core = segment.core;
     this.segment = segment;
     this.name = name;
-    this.offset = offset;
+    this.handle = handle;
     this.#k = k;
     spinsFor(k, wait);
     this.wait = wait;
-    this.capacity = core.ringInfo(offset, k.RING_INFO_CAPACITY);
-    this.maxMessage = core.ringMaxPayload(offset);
+    this.capacity = core.ringInfo(handle, k.RING_INFO_CAPACITY);
+    this.maxMessage = core.ringMaxPayload(handle);
     if (this.capacity < 0 || this.maxMessage < 0) throw statusError(-k.CORRUPT, `Cannot open ring "${name}"`);
     this.bytes = new Uint8Array(segment.memory.buffer, k.SEGMENT_BASE, segment.size);
     this.batch = new Uint32Array(segment.memory.buffer, core.ringScratch.value, k.RING_BATCH_MAX * 3);
@@ -118,10 +119,10 @@ export class Ring implements Disposable {
 
   #attach(role: number, what: string): boolean {
     this.segment.assertOpen();
-    const status = this.segment.core.ringAttach(this.offset, role);
+    const status = this.segment.core.ringAttach(this.handle, role);
     if (status === -this.#k.EXISTS) {
       const pid = this.segment.core.ringInfo(
-        this.offset,
+        this.handle,
         role === this.#k.ROLE_PRODUCER ? this.#k.RING_INFO_PRODUCER : this.#k.RING_INFO_CONSUMER,
       );
       throw new WshmError(
@@ -157,8 +158,8 @@ export class Ring implements Disposable {
   /** Gives up the roles this handle holds (uncommitted claims are dropped). */
   detach(): void {
     if (this.segment.closed) return;
-    if (this.#producer) this.segment.core.ringDetach(this.offset, this.#k.ROLE_PRODUCER);
-    if (this.#consumer) this.segment.core.ringDetach(this.offset, this.#k.ROLE_CONSUMER);
+    if (this.#producer) this.segment.core.ringDetach(this.handle, this.#k.ROLE_PRODUCER);
+    if (this.#consumer) this.segment.core.ringDetach(this.handle, this.#k.ROLE_CONSUMER);
     this.#producer = this.#consumer = false;
   }
 
@@ -179,7 +180,7 @@ export class Ring implements Disposable {
       checkLength(length);
       checkType(type);
     }
-    const r = this.#claim(this.offset, length, type);
+    const r = this.#claim(this.handle, length, type);
     if (r >= 0) return r;
     if (r === -this.#k.FULL) return -1;
     checkLength(length);
@@ -195,7 +196,7 @@ export class Ring implements Disposable {
     checkType(type);
     const spins = spinsFor(this.#k, options?.wait ?? this.wait);
     const r = this.segment.core.ringClaimWait(
-      this.offset,
+      this.handle,
       length,
       type,
       timeoutOption(options?.timeoutMs),
@@ -203,7 +204,8 @@ export class Ring implements Disposable {
     );
     if (r >= 0) return r;
     if (r === -this.#k.FULL) {
-      throw new RangeError(
+      throw argumentError(
+        "range",
         `Cannot claim ${length} bytes in ring "${this.name}": the uncommitted claims leave no room; commit() first`,
       );
     }
@@ -241,10 +243,10 @@ export class Ring implements Disposable {
     const k = this.#k;
     // Fill and commit inside the step that claimed, so no other task can commit a half-filled record.
     const step = (flags: number) => {
-      const r = core.ringClaimStep(this.offset, length, type, flags);
+      const r = core.ringClaimStep(this.handle, length, type, flags);
       if (r >= 0 && message !== null) {
         writeMessage(this.bytes, r, message);
-        this.#commit(this.offset);
+        this.#commit(this.handle);
       }
       return r;
     };
@@ -252,13 +254,14 @@ export class Ring implements Disposable {
       this.segment,
       this.#words,
       step,
-      () => core.ringCancelWait(this.offset, k.ROLE_PRODUCER),
+      () => core.ringCancelWait(this.handle, k.ROLE_PRODUCER),
       timeoutOption(options?.timeoutMs),
       options?.wait ?? this.wait,
     );
     if (r >= 0) return r;
     if (r === -k.FULL) {
-      throw new RangeError(
+      throw argumentError(
+        "range",
         `Cannot claim ${length} bytes in ring "${this.name}": the uncommitted claims leave no room; commit() first`,
       );
     }
@@ -273,12 +276,10 @@ export class Ring implements Disposable {
    */
   tryClaimMany(count: number, length: number, type = 0): number {
     if (!this.#producer) this.attachProducer();
-    if (!Number.isInteger(count) || count < 0) {
-      throw new RangeError(`Invalid count ${count}: an integer >= 0`);
-    }
+    checkInteger(count, "count", 0, 0x7FFFFFFF);
     checkLength(length);
     checkType(type);
-    const r = this.segment.core.ringClaimMany(this.offset, count, length, type);
+    const r = this.segment.core.ringClaimMany(this.handle, count, length, type);
     if (r > 0) {
       this.claimedAt = this.batch[0];
       this.claimedStride = this.batch[1];
@@ -292,14 +293,14 @@ export class Ring implements Disposable {
 
   /** Publishes every claimed record to the consumer; returns how many. */
   commit(): number {
-    const r = this.#commit(this.offset);
+    const r = this.#commit(this.handle);
     if (r >= 0) return r;
     this.#fail(r, "commit to");
   }
 
   /** Drops the claimed, uncommitted records. */
   abort(): void {
-    this.segment.core.ringAbort(this.offset);
+    this.segment.core.ringAbort(this.handle);
   }
 
   /** Sends a message (a copy) if there is room now; false if the ring is full. */
@@ -308,7 +309,7 @@ export class Ring implements Disposable {
     const at = this.tryClaimAt(length, type);
     if (at < 0) return false;
     writeMessage(this.bytes, at, message);
-    this.#commit(this.offset);
+    this.#commit(this.handle);
     return true;
   }
 
@@ -317,7 +318,7 @@ export class Ring implements Disposable {
     const length = messageLength(message);
     const at = this.claimAt(length, options);
     writeMessage(this.bytes, at, message);
-    this.#commit(this.offset);
+    this.#commit(this.handle);
   }
 
   /** Sends a message without blocking the event loop. */
@@ -339,7 +340,7 @@ export class Ring implements Disposable {
   /** The next record if there is one now (in place, valid until `release()`), else null. No allocation. */
   tryRead(): RingRecord | null {
     if (!this.#consumer) this.attachConsumer();
-    const r = this.#read(this.offset);
+    const r = this.#read(this.handle);
     if (r >= 0) return this.#fill(r);
     if (r === -this.#k.EMPTY) return null;
     this.#fail(r, "read from");
@@ -349,7 +350,7 @@ export class Ring implements Disposable {
   read(options?: RingWaitOptions): RingRecord {
     if (!this.#consumer) this.attachConsumer();
     const spins = spinsFor(this.#k, options?.wait ?? this.wait);
-    const r = this.segment.core.ringReadWait(this.offset, 0, timeoutOption(options?.timeoutMs), spins);
+    const r = this.segment.core.ringReadWait(this.handle, 0, timeoutOption(options?.timeoutMs), spins);
     if (r >= 0) return this.#fill(r);
     this.#fail(r, "read from");
   }
@@ -365,10 +366,10 @@ export class Ring implements Disposable {
     let copied: Uint8Array | undefined;
     // A copying read releases inside the step, so no other task sees its record half done.
     const step = (flags: number) => {
-      const r = core.ringReadStep(this.offset, 0, 0, flags);
+      const r = core.ringReadStep(this.handle, 0, 0, flags);
       if (r >= 0 && copy) {
         copied = this.bytes.slice(r, r + this.batch[1]);
-        this.#release(this.offset);
+        this.#release(this.handle);
       }
       return r;
     };
@@ -376,7 +377,7 @@ export class Ring implements Disposable {
       this.segment,
       this.#words,
       step,
-      () => core.ringCancelWait(this.offset, this.#k.ROLE_CONSUMER),
+      () => core.ringCancelWait(this.handle, this.#k.ROLE_CONSUMER),
       timeoutOption(options?.timeoutMs),
       options?.wait ?? this.wait,
     );
@@ -385,20 +386,25 @@ export class Ring implements Disposable {
   }
 
   /**
-   * Hands out up to `max` records (at most RING_BATCH_MAX) if there are
-   * some now; returns how many, their (at, length, type) in `batch`. With
-   * `timeoutMs` or `wait`, waits for the first one.
+   * Hands out up to `max` records (an integer >= 1; at most RING_BATCH_MAX,
+   * 512, come at once) if there are some now; returns how many, their (at,
+   * length, type) in `batch`. With `timeoutMs` or `wait`, waits for the first
+   * one.
    */
   readMany(max: number = this.#k.RING_BATCH_MAX, options?: RingWaitOptions): number {
+    // The core takes max as a u32: -1 would be "all", NaN 0 and 2^32 + 1 would be 1.
+    if ((max >>> 0) !== max || max === 0 || max > 0x7FFFFFFF) {
+      checkInteger(max, "max", 1, 0x7FFFFFFF, `an integer >= 1 (at most ${this.#k.RING_BATCH_MAX} come at once)`);
+    }
     if (!this.#consumer) this.attachConsumer();
     let r: number;
     if (options === undefined) {
-      r = this.segment.core.ringReadMany(this.offset, max);
+      r = this.segment.core.ringReadMany(this.handle, max);
       if (r === -this.#k.EMPTY) return 0;
     } else {
       const spins = spinsFor(this.#k, options.wait ?? this.wait);
       r = this.segment.core.ringReadWait(
-        this.offset,
+        this.handle,
         Math.max(1, max),
         timeoutOption(options.timeoutMs),
         spins,
@@ -410,7 +416,7 @@ export class Ring implements Disposable {
 
   /** Frees every record handed out so far for the producer to reuse. */
   release(): void {
-    const r = this.#release(this.offset);
+    const r = this.#release(this.handle);
     if (r < 0) this.#fail(r, "release in");
   }
 
@@ -419,7 +425,7 @@ export class Ring implements Disposable {
     const record = this.tryRead();
     if (record === null) return null;
     const copy = this.bytes.slice(record.at, record.at + record.length);
-    this.#release(this.offset);
+    this.#release(this.handle);
     return copy;
   }
 
@@ -427,7 +433,7 @@ export class Ring implements Disposable {
   receive(options?: RingWaitOptions): Uint8Array {
     const record = this.read(options);
     const copy = this.bytes.slice(record.at, record.at + record.length);
-    this.#release(this.offset);
+    this.#release(this.handle);
     return copy;
   }
 
@@ -442,7 +448,7 @@ export class Ring implements Disposable {
   stats(): RingStats {
     const core = this.segment.core;
     const k = this.#k;
-    const info = (which: number) => core.ringInfo(this.offset, which) as number;
+    const info = (which: number) => core.ringInfo(this.handle, which) as number;
     return {
       capacity: this.capacity,
       maxMessage: this.maxMessage,

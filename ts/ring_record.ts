@@ -10,6 +10,7 @@ import type { Ring } from "./ring.ts";
 import type { Segment } from "./segment.ts";
 import { decodeJson, decodeText } from "./codec.ts";
 import type { WaitMode } from "./wait.ts";
+import { checkInteger } from "./names.ts";
 
 /** Options of {@linkcode Segment.ring}. */
 export interface RingOptions {
@@ -20,6 +21,8 @@ export interface RingOptions {
   capacity?: number;
   /** Create the ring if it does not exist (default true). */
   create?: boolean;
+  /** How long creating it may wait for the directory lock (default 1000 ms, then `Timeout`). */
+  timeoutMs?: number;
   /** How this handle waits unless a call says otherwise (default "adaptive"). */
   wait?: WaitMode;
 }
@@ -106,14 +109,12 @@ export class RingRecord {
   }
 }
 
+/** A record length: a TypeError or RangeError (code InvalidArgument) unless an integer from 0 to 2^31 - 1. */
 export function checkLength(length: number): void {
-  if (!Number.isInteger(length) || length < 0 || length > 0x7FFFFFFF) {
-    throw new RangeError(`Invalid length ${length}: an integer >= 0`);
-  }
+  checkInteger(length, "length", 0, 0x7FFFFFFF, "an integer >= 0");
 }
 
+/** A record or message type: a TypeError or RangeError unless an integer from 0 to 2^31 - 1. */
 export function checkType(type: number): void {
-  if (!Number.isInteger(type) || type < 0 || type > 0x7FFFFFFF) {
-    throw new RangeError(`Invalid record type ${type}: an integer from 0 to 2^31 - 1`);
-  }
+  checkInteger(type, "message type", 0, 0x7FFFFFFF, "an integer from 0 to 2^31 - 1");
 }

@@ -127,17 +127,17 @@ export class RwLock {
   readonly segment: Segment;
   readonly name: string;
   /** Offset of the lock in the segment. */
-  readonly offset: number;
+  readonly handle: number;
   readonly #readGuard: RwLockReadGuard;
   readonly #writeGuard: RwLockWriteGuard;
   readonly #ok: number;
   readonly #ownerDied: number;
   readonly #wouldBlock: number;
 
-  constructor(segment: Segment, name: string, offset: number) {
+  constructor(segment: Segment, name: string, handle: number) {
     this.segment = segment;
     this.name = name;
-    this.offset = offset;
+    this.handle = handle;
     this.#readGuard = new RwLockReadGuard(this, false);
     this.#writeGuard = new RwLockWriteGuard(this);
     this.#ok = segment.constants.OK;
@@ -166,13 +166,13 @@ export class RwLock {
     return stepUntilDone(
       this.segment,
       (_waited, checkHolder) => {
-        const status = claimed ? core.rwlockDrainStep(this.offset, checkHolder) : first(checkHolder);
+        const status = claimed ? core.rwlockDrainStep(this.handle, checkHolder) : first(checkHolder);
         claimed = status === this.segment.constants.MUST_WAIT && core.rwlockStepClaimed() === 1;
         return status;
       },
       timeoutMs,
       () => {
-        if (claimed) core.rwlockAbandon(this.offset);
+        if (claimed) core.rwlockAbandon(this.handle);
         claimed = false;
       },
     );
@@ -191,12 +191,12 @@ export class RwLock {
    * ```
    */
   read(options?: LockOptions): RwLockReadGuard {
-    return this.#reading(this.segment.core.rwlockRead(this.offset, timeoutOption(options?.timeoutMs)));
+    return this.#reading(this.segment.core.rwlockRead(this.handle, timeoutOption(options?.timeoutMs)));
   }
 
   /** Takes a read hold if no writer holds or waits; null otherwise. */
   tryRead(): RwLockReadGuard | null {
-    const status = this.segment.core.rwlockTryRead(this.offset);
+    const status = this.segment.core.rwlockTryRead(this.handle);
     return status === this.#wouldBlock ? null : this.#reading(status);
   }
 
@@ -213,11 +213,11 @@ export class RwLock {
    */
   async readAsync(options?: LockOptions): Promise<RwLockReadGuard> {
     const timeoutMs = timeoutOption(options?.timeoutMs);
-    const first = this.segment.core.rwlockTryRead(this.offset);
+    const first = this.segment.core.rwlockTryRead(this.handle);
     if (first !== this.#wouldBlock) return this.#reading(first);
     const core = this.segment.core;
     return this.#reading(
-      await this.#steps((checkHolder) => core.rwlockReadStep(this.offset, checkHolder), timeoutMs),
+      await this.#steps((checkHolder) => core.rwlockReadStep(this.handle, checkHolder), timeoutMs),
     );
   }
 
@@ -235,41 +235,41 @@ export class RwLock {
    * ```
    */
   write(options?: LockOptions): RwLockWriteGuard {
-    return this.#writing(this.segment.core.rwlockWrite(this.offset, timeoutOption(options?.timeoutMs)));
+    return this.#writing(this.segment.core.rwlockWrite(this.handle, timeoutOption(options?.timeoutMs)));
   }
 
   /** Takes the write lock if nobody holds the lock now; null otherwise. */
   tryWrite(): RwLockWriteGuard | null {
-    const status = this.segment.core.rwlockTryWrite(this.offset);
+    const status = this.segment.core.rwlockTryWrite(this.handle);
     return status === this.#wouldBlock ? null : this.#writing(status);
   }
 
   /** Takes the write lock without blocking the event loop. */
   async writeAsync(options?: LockOptions): Promise<RwLockWriteGuard> {
     const timeoutMs = timeoutOption(options?.timeoutMs);
-    const first = this.segment.core.rwlockTryWrite(this.offset);
+    const first = this.segment.core.rwlockTryWrite(this.handle);
     if (first !== this.#wouldBlock) return this.#writing(first);
     const core = this.segment.core;
     return this.#writing(
-      await this.#steps((checkHolder) => core.rwlockWriteStep(this.offset, checkHolder), timeoutMs),
+      await this.#steps((checkHolder) => core.rwlockWriteStep(this.handle, checkHolder), timeoutMs),
     );
   }
 
   /** Releases one read hold of this process; throws `NotOwner` if it has none. */
   readUnlock(): void {
-    const status = this.segment.core.rwlockReadUnlock(this.offset);
+    const status = this.segment.core.rwlockReadUnlock(this.handle);
     if (status !== this.#ok) throw statusError(status, `Cannot read-unlock rwlock "${this.name}"`);
   }
 
   /** Releases the write lock (or an exclusive `ownerDied` read hold); throws `NotOwner`. */
   writeUnlock(): void {
-    const status = this.segment.core.rwlockWriteUnlock(this.offset);
+    const status = this.segment.core.rwlockWriteUnlock(this.handle);
     if (status !== this.#ok) throw statusError(status, `Cannot write-unlock rwlock "${this.name}"`);
   }
 
   /** After an `ownerDied` acquisition: the protected state is repaired. */
   consistent(): void {
-    const status = this.segment.core.rwlockConsistent(this.offset);
+    const status = this.segment.core.rwlockConsistent(this.handle);
     if (status !== this.#ok) {
       throw statusError(status, `Cannot mark rwlock "${this.name}" consistent`);
     }
@@ -277,18 +277,18 @@ export class RwLock {
 
   /** The pid of the writer holding or waiting for readers to leave, 0 if none. Throws NotRecoverable. */
   get writer(): number {
-    const pid = this.segment.core.rwlockWriter(this.offset);
+    const pid = this.segment.core.rwlockWriter(this.handle);
     if (pid < 0) throw new WshmError("NotRecoverable", `RwLock "${this.name}" is not recoverable`);
     return pid;
   }
 
   /** The number of read holds now, over all processes (for inspection). */
   get readers(): number {
-    return this.segment.core.rwlockReaders(this.offset);
+    return this.segment.core.rwlockReaders(this.handle);
   }
 
   /** How many processes can hold read locks at once (set at creation). */
   get readerSlots(): number {
-    return this.segment.core.rwlockReaderSlots(this.offset);
+    return this.segment.core.rwlockReaderSlots(this.handle);
   }
 }

@@ -10,6 +10,8 @@ import { type Core, type CoreConstants, coreConstants, instantiateCore } from ".
 import { argumentError, WshmError } from "./errors.ts";
 import {
   booleanOption,
+  checkInteger,
+  checkObjectNameType,
   checkOptions,
   checkSegmentName,
   checkSegmentSize,
@@ -25,6 +27,7 @@ import { Event } from "./event.ts";
 import { Ring, type RingOptions } from "./ring.ts";
 import { Queue, type QueueOptions } from "./queue.ts";
 import { Channel, type ChannelOptions } from "./channel.ts";
+import { spinsFor } from "./wait.ts";
 
 // Loaded once per process; an unsupported platform is reported when used, not on import.
 const loadedPosix: Posix | WshmError = await platform().catch((e) => e);
@@ -73,6 +76,20 @@ export interface OpenOptions {
   trustOwner?: TrustOwner;
 }
 
+/** How long creating an object waits for the directory lock unless told otherwise. */
+const DEFAULT_CREATE_TIMEOUT_MS = 1000;
+
+/** Options every object accessor takes (`segment.mutex(name, options)` and the like). */
+export interface ObjectOptions {
+  /** false: fail with `NotFound` instead of creating the object; default true. */
+  create?: boolean;
+  /**
+   * How long creating the object may wait for the directory lock (another
+   * process creating an object at the same moment); default 1000 ms, then `Timeout`.
+   */
+  timeoutMs?: number;
+}
+
 /** One named object in a segment's directory. */
 export interface ObjectInfo {
   name: string;
@@ -81,6 +98,8 @@ export interface ObjectInfo {
   /** Offset from the start of the segment. */
   offset: number;
   size: number;
+  /** Its directory entry (0 to DIR_CAPACITY - 1). */
+  index: number;
 }
 
 const KIND_NAMES = ["", "bytes", "mutex", "semaphore", "rwlock", "event", "ring", "queue", "channel"];
@@ -365,7 +384,14 @@ export class Segment implements Disposable {
     return new DataView(this.memory.buffer, this.constants.SEGMENT_BASE, this.size);
   }
 
-  /** The objects in the directory, in creation order of their entries. */
+  /**
+   * The objects in the directory, in creation order of their entries. The
+   * directory is read as it is now, and any peer may have written it: an
+   * entry that fails validation (a name length of 0 or over NAME_MAX, an
+   * unknown kind, an offset or size outside the objects area) throws
+   * `Corrupt` naming the entry, rather than being skipped, since a segment
+   * whose directory is damaged is not one to go on using.
+   */
   objects(): ObjectInfo[] {
     const k = this.constants;
     const view = this.view();
@@ -375,32 +401,68 @@ export class Segment implements Disposable {
       if (kind === 0) continue;
       const entry = k.HEADER_DIRECTORY + i * k.DIR_ENTRY_SIZE;
       const length = view.getUint32(entry + k.ENTRY_NAME_LENGTH, true);
+      const offset = this.core.entryOffset(i) >>> 0;
+      const size = this.core.entrySize(i) >>> 0;
+      const problem = length === 0 || length > k.NAME_MAX
+        ? `a name length of ${length} (1 to ${k.NAME_MAX})`
+        : kind < 1 || kind >= KIND_NAMES.length
+        ? `an unknown kind ${kind}`
+        : !this.#withinObjects(offset, size)
+        ? `offset ${offset} and size ${size}, outside the objects area (${k.HEADER_SIZE} to ${this.size})`
+        : undefined;
+      if (problem !== undefined) {
+        throw new WshmError(
+          "Corrupt",
+          `Cannot list the objects of segment "${this.name}": directory entry ${i} has ${problem}`,
+        );
+      }
       const nameBytes = new Uint8Array(this.memory.buffer, k.SEGMENT_BASE + entry + k.ENTRY_NAME, length);
-      list.push({
-        name: decoder.decode(nameBytes.slice()),
-        kind: kindName(kind),
-        offset: this.core.entryOffset(i),
-        size: this.core.entrySize(i),
-      });
+      list.push({ name: decoder.decode(nameBytes.slice()), kind: kindName(kind), offset, size, index: i });
     }
     return list;
   }
 
+  /** True if `[offset, offset + size)` lies after the header and inside the segment (no wrap: Numbers). */
+  #withinObjects(offset: number, size: number): boolean {
+    return offset >= this.constants.HEADER_SIZE && offset + size <= this.size;
+  }
+
+  /**
+   * Checks what every object accessor takes: a name that is a string (the
+   * rest of it is checked on lookup), an options object, a boolean `create`
+   * and, for the queue kinds, a wait mode.
+   */
+  #checkAccess(name: unknown, options: unknown, what: string, wait?: unknown): void {
+    checkObjectNameType(name);
+    const o = checkOptions(options as { create?: unknown } | undefined, `${what}()`);
+    booleanOption(o.create, "create", true);
+    if (wait !== undefined) spinsFor(this.constants, wait as "adaptive");
+  }
+
   /**
    * Finds the object `name` of `kind`, creating it with parameters `p0..p2`
-   * if it does not exist (and `create` is true). Returns its offset and size.
+   * if it does not exist (unless `options.create` is false), then opens it
+   * through the core, which validates its directory entry and keeps the
+   * extent in a private table. Returns the handle every object call passes,
+   * with the object's offset and size. Creating waits at most
+   * `options.timeoutMs` (default 1000) for the directory lock.
    * For object classes; users call `mutex()`, `bytes()` and the like.
    */
   findOrCreate(
     kind: number,
     name: string,
-    create: boolean,
+    options: ObjectOptions,
     p0 = 0,
     p1 = 0,
     p2 = 0,
-  ): { offset: number; size: number; created: boolean } {
+  ): { handle: number; offset: number; size: number; created: boolean } {
     this.assertOpen();
     const k = this.constants;
+    const create = options.create ?? true;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CREATE_TIMEOUT_MS;
+    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
+      throw new RangeError(`Invalid timeoutMs ${String(timeoutMs)}: it must be a number >= 0`);
+    }
     const bytes = objectNameBytes(name, k.NAME_MAX);
     new Uint8Array(this.memory.buffer, this.core.nameScratch.value, bytes.length).set(bytes);
     const what = `Cannot open ${kindName(kind)} "${name}" in segment "${this.name}"`;
@@ -408,13 +470,15 @@ export class Segment implements Disposable {
       let index = this.core.directoryLookup(kind, bytes.length);
       let created = false;
       if (index === -k.NOT_FOUND && create) {
-        index = this.core.directoryCreate(kind, bytes.length, p0, p1, p2);
+        index = this.core.directoryCreate(kind, bytes.length, p0, p1, p2, timeoutMs);
         // Another process created it between our lookup and create: look again.
         if (index === -k.EXISTS) continue;
         created = true;
       }
       if (index < 0) throw statusError(index, what);
-      return { offset: this.core.entryOffset(index), size: this.core.entrySize(index), created };
+      const handle = this.core.objectOpen(index, kind);
+      if (handle < 0) throw statusError(handle, what);
+      return { handle, offset: this.core.handleOffset(handle), size: this.core.handleSize(handle), created };
     }
     throw statusError(-k.KIND_MISMATCH, what);
   }
@@ -441,10 +505,11 @@ export class Segment implements Disposable {
    * segment.unlink();
    * ```
    */
-  mutex(name: string, options: { create?: boolean } = {}): Mutex {
+  mutex(name: string, options: ObjectOptions = {}): Mutex {
+    this.#checkAccess(name, options, "mutex");
     return this.cached(`mutex:${name}`, () => {
-      const found = this.findOrCreate(this.constants.KIND_MUTEX, name, options.create ?? true);
-      return new Mutex(this, name, found.offset);
+      const found = this.findOrCreate(this.constants.KIND_MUTEX, name, options);
+      return new Mutex(this, name, found.handle);
     });
   }
 
@@ -463,18 +528,27 @@ export class Segment implements Disposable {
    * ```
    */
   semaphore(name: string, options: SemaphoreOptions = {}): Semaphore {
+    this.#checkAccess(name, options, "semaphore");
     const initial = options.initial ?? 0;
     const maximum = options.maximum ?? this.constants.SEMAPHORE_VALUE_MAX;
-    if (!Number.isInteger(maximum) || maximum < 1 || maximum > this.constants.SEMAPHORE_VALUE_MAX) {
-      throw new RangeError(`Invalid maximum ${maximum} for semaphore "${name}": 1 to 2^31 - 1`);
-    }
-    if (!Number.isInteger(initial) || initial < 0 || initial > maximum) {
-      throw new RangeError(`Invalid initial value ${initial} for semaphore "${name}": 0 to ${maximum}`);
-    }
+    checkInteger(
+      maximum,
+      "maximum",
+      1,
+      this.constants.SEMAPHORE_VALUE_MAX,
+      `an integer from 1 to 2^31 - 1 for semaphore "${name}"`,
+    );
+    checkInteger(
+      initial,
+      "initial value",
+      0,
+      maximum,
+      `an integer from 0 to ${maximum} (its maximum) for semaphore "${name}"`,
+    );
     return this.cached(`semaphore:${name}`, () => {
       const k = this.constants;
-      const found = this.findOrCreate(k.KIND_SEMAPHORE, name, options.create ?? true, initial, maximum);
-      return new Semaphore(this, name, found.offset);
+      const found = this.findOrCreate(k.KIND_SEMAPHORE, name, options, initial, maximum);
+      return new Semaphore(this, name, found.handle);
     });
   }
 
@@ -490,15 +564,20 @@ export class Segment implements Disposable {
    * segment.unlink();
    * ```
    */
-  rwlock(name: string, options: { readers?: number; create?: boolean } = {}): RwLock {
+  rwlock(name: string, options: ObjectOptions & { readers?: number } = {}): RwLock {
     const k = this.constants;
+    this.#checkAccess(name, options, "rwlock");
     const readers = options.readers ?? k.RWLOCK_DEFAULT_READERS;
-    if (!Number.isInteger(readers) || readers < 1 || readers > k.RWLOCK_MAX_READERS) {
-      throw new RangeError(`Invalid readers ${readers} for rwlock "${name}": 1 to ${k.RWLOCK_MAX_READERS}`);
-    }
+    checkInteger(
+      readers,
+      "readers",
+      1,
+      k.RWLOCK_MAX_READERS,
+      `an integer from 1 to ${k.RWLOCK_MAX_READERS} for rwlock "${name}"`,
+    );
     return this.cached(`rwlock:${name}`, () => {
-      const found = this.findOrCreate(k.KIND_RWLOCK, name, options.create ?? true, readers);
-      return new RwLock(this, name, found.offset);
+      const found = this.findOrCreate(k.KIND_RWLOCK, name, options, readers);
+      return new RwLock(this, name, found.handle);
     });
   }
 
@@ -516,10 +595,11 @@ export class Segment implements Disposable {
    * segment.unlink();
    * ```
    */
-  event(name: string, options: { create?: boolean } = {}): Event {
+  event(name: string, options: ObjectOptions = {}): Event {
+    this.#checkAccess(name, options, "event");
     return this.cached(`event:${name}`, () => {
-      const found = this.findOrCreate(this.constants.KIND_EVENT, name, options.create ?? true);
-      return new Event(this, name, found.offset);
+      const found = this.findOrCreate(this.constants.KIND_EVENT, name, options);
+      return new Event(this, name, found.handle);
     });
   }
 
@@ -539,16 +619,16 @@ export class Segment implements Disposable {
    */
   ring(name: string, options: RingOptions = {}): Ring {
     const k = this.constants;
+    this.#checkAccess(name, options, "ring", options?.wait ?? "adaptive");
     const capacity = options.capacity ?? 65536;
-    if (
-      !Number.isInteger(capacity) || capacity < k.RING_MIN_CAPACITY || capacity > k.RING_MAX_CAPACITY ||
-      (capacity & (capacity - 1)) !== 0
-    ) {
-      throw new RangeError(`Invalid capacity ${capacity} for ring "${name}": a power of two from 64 to 2^30`);
+    const powerOfTwo = `a power of two from ${k.RING_MIN_CAPACITY} to 2^30 for ring "${name}"`;
+    checkInteger(capacity, "capacity", k.RING_MIN_CAPACITY, k.RING_MAX_CAPACITY, powerOfTwo);
+    if ((capacity & (capacity - 1)) !== 0) {
+      throw argumentError("range", `Invalid capacity ${capacity}: it must be ${powerOfTwo}`);
     }
     return this.cached(`ring:${name}`, () => {
-      const found = this.findOrCreate(k.KIND_RING, name, options.create ?? true, capacity);
-      return new Ring(this, name, found.offset, options.wait ?? "adaptive");
+      const found = this.findOrCreate(k.KIND_RING, name, options, capacity);
+      return new Ring(this, name, found.handle, options.wait ?? "adaptive");
     });
   }
 
@@ -568,19 +648,24 @@ export class Segment implements Disposable {
    */
   queue(name: string, options: QueueOptions = {}): Queue {
     const k = this.constants;
+    this.#checkAccess(name, options, "queue", options?.wait ?? "adaptive");
     const slotSize = options.slotSize ?? 256;
     const slots = options.slots ?? 64;
-    if (!Number.isInteger(slotSize) || slotSize < 1 || slotSize > k.QUEUE_MAX_SLOT_SIZE) {
-      throw new RangeError(`Invalid slotSize ${slotSize} for queue "${name}": 1 to ${k.QUEUE_MAX_SLOT_SIZE}`);
-    }
-    if (!Number.isInteger(slots) || slots < 2 || slots > k.QUEUE_MAX_SLOTS || (slots & (slots - 1)) !== 0) {
-      throw new RangeError(
-        `Invalid slots ${slots} for queue "${name}": a power of two from 2 to ${k.QUEUE_MAX_SLOTS}`,
-      );
+    checkInteger(
+      slotSize,
+      "slotSize",
+      1,
+      k.QUEUE_MAX_SLOT_SIZE,
+      `an integer from 1 to ${k.QUEUE_MAX_SLOT_SIZE} for queue "${name}"`,
+    );
+    const powerOfTwo = `a power of two from 2 to ${k.QUEUE_MAX_SLOTS} for queue "${name}"`;
+    checkInteger(slots, "slots", 2, k.QUEUE_MAX_SLOTS, powerOfTwo);
+    if ((slots & (slots - 1)) !== 0) {
+      throw argumentError("range", `Invalid slots ${slots}: it must be ${powerOfTwo}`);
     }
     return this.cached(`queue:${name}`, () => {
-      const found = this.findOrCreate(k.KIND_QUEUE, name, options.create ?? true, slotSize, slots);
-      return new Queue(this, name, found.offset, options.wait ?? "adaptive");
+      const found = this.findOrCreate(k.KIND_QUEUE, name, options, slotSize, slots);
+      return new Queue(this, name, found.handle, options.wait ?? "adaptive");
     });
   }
 
@@ -601,19 +686,26 @@ export class Segment implements Disposable {
    */
   channel(name: string, options: ChannelOptions = {}): Channel {
     const k = this.constants;
+    this.#checkAccess(name, options, "channel", options?.wait ?? "adaptive");
     const capacity = options.capacity ?? 4096;
     const clients = options.clients ?? 0;
-    if (!Number.isInteger(capacity) || capacity < 1 || capacity > k.CHANNEL_MAX_CAPACITY) {
-      throw new RangeError(
-        `Invalid capacity ${capacity} for channel "${name}": 1 to ${k.CHANNEL_MAX_CAPACITY}`,
-      );
-    }
-    if (!Number.isInteger(clients) || clients < 0 || clients > k.CHANNEL_MAX_CLIENTS) {
-      throw new RangeError(`Invalid clients ${clients} for channel "${name}": 0 to ${k.CHANNEL_MAX_CLIENTS}`);
-    }
+    checkInteger(
+      capacity,
+      "capacity",
+      1,
+      k.CHANNEL_MAX_CAPACITY,
+      `an integer from 1 to ${k.CHANNEL_MAX_CAPACITY} for channel "${name}"`,
+    );
+    checkInteger(
+      clients,
+      "clients",
+      0,
+      k.CHANNEL_MAX_CLIENTS,
+      `an integer from 0 to ${k.CHANNEL_MAX_CLIENTS} for channel "${name}"`,
+    );
     return this.cached(`channel:${name}`, () => {
-      const found = this.findOrCreate(k.KIND_CHANNEL, name, options.create ?? true, capacity, clients);
-      return new Channel(this, name, found.offset, options.wait ?? "adaptive");
+      const found = this.findOrCreate(k.KIND_CHANNEL, name, options, capacity, clients);
+      return new Channel(this, name, found.handle, options.wait ?? "adaptive");
     });
   }
 
@@ -630,18 +722,27 @@ export class Segment implements Disposable {
    * segment.unlink();
    * ```
    */
-  bytes(name: string, size: number, options: { create?: boolean } = {}): Uint8Array {
-    if (!Number.isInteger(size) || size <= 0 || size > this.size) {
-      throw new RangeError(`Invalid size ${size} for bytes "${name}": 1 to ${this.size}`);
-    }
-    const found = this.findOrCreate(this.constants.KIND_BYTES, name, options.create ?? true, size);
+  bytes(name: string, size: number, options: ObjectOptions = {}): Uint8Array {
+    this.#checkAccess(name, options, "bytes");
+    checkInteger(size, "size", 1, this.size, `an integer from 1 to ${this.size} for bytes "${name}"`);
+    const found = this.findOrCreate(this.constants.KIND_BYTES, name, options, size);
     if (found.size < size) {
       throw new WshmError(
         "InvalidArgument",
         `bytes "${name}" in segment "${this.name}" has ${found.size} bytes, fewer than ${size}`,
       );
     }
-    return new Uint8Array(this.memory.buffer, this.constants.SEGMENT_BASE + found.offset, found.size);
+    // The entry was checked when the segment was opened, but a peer may have written it since.
+    const offset = found.offset >>> 0;
+    const length = found.size >>> 0;
+    if (!this.#withinObjects(offset, length)) {
+      throw new WshmError(
+        "Corrupt",
+        `Cannot open bytes "${name}" in segment "${this.name}": its entry states offset ${offset} and ` +
+          `size ${length}, outside the objects area (${this.constants.HEADER_SIZE} to ${this.size})`,
+      );
+    }
+    return new Uint8Array(this.memory.buffer, this.constants.SEGMENT_BASE + offset, length);
   }
 }
 

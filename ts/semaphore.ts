@@ -8,6 +8,7 @@ import type { Segment } from "./segment.ts";
 import type { LockOptions } from "./mutex.ts";
 import { statusError } from "./status.ts";
 import { stepUntilDone, timeoutOption } from "./wait.ts";
+import { checkInteger } from "./names.ts";
 
 /**
  * Options of {@linkcode Segment.semaphore}.
@@ -27,6 +28,8 @@ export interface SemaphoreOptions {
   maximum?: number;
   /** Create it if it does not exist (default true). */
   create?: boolean;
+  /** How long creating it may wait for the directory lock (default 1000 ms, then `Timeout`). */
+  timeoutMs?: number;
 }
 
 /**
@@ -84,17 +87,17 @@ export class Semaphore {
   readonly segment: Segment;
   readonly name: string;
   /** Offset of the semaphore in the segment. */
-  readonly offset: number;
+  readonly handle: number;
   readonly #permit: SemaphorePermit;
-  readonly #wait: (offset: number, timeoutMs: number) => number;
-  readonly #tryWait: (offset: number) => number;
-  readonly #post: (offset: number, count: number) => number;
+  readonly #wait: (handle: number, timeoutMs: number) => number;
+  readonly #tryWait: (handle: number) => number;
+  readonly #post: (handle: number, count: number) => number;
   readonly #ok: number;
 
-  constructor(segment: Segment, name: string, offset: number) {
+  constructor(segment: Segment, name: string, handle: number) {
     this.segment = segment;
     this.name = name;
-    this.offset = offset;
+    this.handle = handle;
     this.#permit = new SemaphorePermit(this);
     this.#wait = segment.core.semaphoreWait;
     this.#tryWait = segment.core.semaphoreTryWait;
@@ -121,12 +124,12 @@ export class Semaphore {
    * ```
    */
   wait(options?: LockOptions): SemaphorePermit {
-    return this.#taken(this.#wait(this.offset, timeoutOption(options?.timeoutMs)));
+    return this.#taken(this.#wait(this.handle, timeoutOption(options?.timeoutMs)));
   }
 
   /** Takes a permit if one is available now; null if none is. */
   tryWait(): SemaphorePermit | null {
-    const status = this.#tryWait(this.offset);
+    const status = this.#tryWait(this.handle);
     if (status === this.segment.constants.WOULD_BLOCK) return null;
     return this.#taken(status);
   }
@@ -147,14 +150,14 @@ export class Semaphore {
    */
   async waitAsync(options?: LockOptions): Promise<SemaphorePermit> {
     const timeoutMs = timeoutOption(options?.timeoutMs);
-    const first = this.#tryWait(this.offset);
+    const first = this.#tryWait(this.handle);
     if (first !== this.segment.constants.WOULD_BLOCK) return this.#taken(first);
     const core = this.segment.core;
     const status = await stepUntilDone(
       this.segment,
-      (waited) => core.semaphoreWaitStep(this.offset, waited),
+      (waited) => core.semaphoreWaitStep(this.handle, waited),
       timeoutMs,
-      () => core.semaphoreCancelWait(this.offset),
+      () => core.semaphoreCancelWait(this.handle),
     );
     return this.#taken(status);
   }
@@ -164,25 +167,25 @@ export class Semaphore {
    * `Overflow` (and adds nothing) if the value would pass the maximum.
    */
   post(count = 1): void {
-    if (!Number.isInteger(count) || count < 1 || count > 0x7FFFFFFF) {
-      throw new RangeError(`Invalid count ${count}: it must be an integer from 1 to 2^31 - 1`);
+    if ((count >>> 0) !== count || count === 0 || count > 0x7FFFFFFF) {
+      checkInteger(count, "count", 1, 0x7FFFFFFF, "an integer from 1 to 2^31 - 1");
     }
-    const status = this.#post(this.offset, count);
+    const status = this.#post(this.handle, count);
     if (status !== this.#ok) throw statusError(status, `Cannot post ${count} to semaphore "${this.name}"`);
   }
 
   /** The permits available now (stale as soon as read; for inspection). */
   get value(): number {
-    return this.segment.core.semaphoreValue(this.offset) >>> 0;
+    return this.segment.core.semaphoreValue(this.handle) >>> 0;
   }
 
   /** The maximum given at creation. */
   get maximum(): number {
-    return this.segment.core.semaphoreMaximum(this.offset) >>> 0;
+    return this.segment.core.semaphoreMaximum(this.handle) >>> 0;
   }
 
   /** How many waiters are registered as sleeping now (for inspection). */
   get sleepers(): number {
-    return this.segment.core.semaphoreSleepers(this.offset) >>> 0;
+    return this.segment.core.semaphoreSleepers(this.handle) >>> 0;
   }
 }

@@ -25,6 +25,7 @@ const CODES: Array<[string, WshmErrorCode, string]> = [
   ["INITIALISING", "Timeout", "it is still being initialised"],
   ["PEER_DIED", "PeerDied", "the peer died"],
   ["CLOSED", "Closed", "it was closed"],
+  ["NO_SERVER", "NoServer", "no server is attached to it"],
 ];
 
 let byStatus: Map<number, [WshmErrorCode, string]> | undefined;

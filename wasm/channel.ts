@@ -28,7 +28,7 @@
 // client never holds anything the server or other clients wait for.
 
 import { SEGMENT_BASE } from "./layout";
-import { inSegment } from "./context";
+import { inObject } from "./context";
 import { mutexInit } from "./mutex";
 import { semaphoreInit } from "./semaphore";
 import { queueInit, queueSize } from "./queue";
@@ -44,6 +44,8 @@ export const CHANNEL_STATUS_OK: u32 = 0;
 export const CHANNEL_STATUS_FAILED: u32 = 1;
 /** Response status: the server died with the request; a server that took over answers this. */
 export const CHANNEL_STATUS_SERVER_DIED: u32 = 2;
+/** Response status: the server detached without answering (many-client mode; the host reports NO_SERVER). */
+export const CHANNEL_STATUS_NO_SERVER: u32 = 3;
 
 // @ts-ignore: decorator
 @inline export const CAPACITY: u32 = 0;
@@ -139,7 +141,7 @@ export function capacityOf(offset: u32): u32 {
   const a = at(offset);
   const capacity = load<u32>(a + CAPACITY);
   const size = channelSize(capacity, load<u32>(a + CLIENTS));
-  return size != 0 && inSegment(offset, size) ? capacity : 0;
+  return size != 0 && inObject(offset, size) ? capacity : 0;
 }
 
 /** A structural check of a channel found in a segment being opened. */

@@ -24,12 +24,13 @@ import {
   SERVER_PID, SERVER_RECORD_PID, SERVER_START, STATE,
 } from "./channel";
 import {
-  classicAcquireStep, classicAwaitStep, classicEnd, classicPost, classicReceiveStep,
-  classicRecover, classicRespond, classicSettleStep,
+  classicAcquireStep, classicAwaitStep, classicEnd, classicFailPending, classicPost,
+  classicReceiveStep, classicRecover, classicRespond, classicResponseBuffer, classicSettleStep,
 } from "./channel_classic";
 import {
   manyAttached, manyAwaitCancel, manyAwaitStep, manyClaimStep, manyClientAttach, manyClientDetach,
-  manyEnd, manyPost, manyReceiveStep, manyRecover, manyRespond, manySettleStep,
+  manyDetachServer, manyEnd, manyPost, manyReceiveStep, manyRecover, manyRespond,
+  manyResponseBuffer, manySettleStep,
 } from "./channel_many";
 
 // @ts-ignore: decorator
@@ -56,9 +57,21 @@ export function channelServerAttach(offset: u32): i32 {
   return taken == ROLE_TAKEN_OVER ? OWNER_DIED : OK;
 }
 
-/** Gives the server role up. */
+/**
+ * Gives the server role up, first answering what is pending (classic: the
+ * exchange becomes SERVER_LOST; many-client: NO_SERVER to every waiting
+ * client), so that no client waits out its timeout for a server that left.
+ * Clients that come later find the role free and get NO_SERVER at once.
+ */
 export function channelServerDetach(offset: u32): void {
   const a = at(offset);
+  if (atomic.load<u32>(a + SERVER_PID) != selfPid) return;
+  const capacity = capacityOf(offset);
+  if (capacity != 0) {
+    const clients = clientsOf(offset);
+    if (clients == 0) classicFailPending(offset);
+    else manyDetachServer(offset, capacity, clients);
+  }
   releaseRole(a + SERVER_PID, a + SERVER_RECORD_PID);
 }
 
@@ -199,6 +212,20 @@ export function channelReceiveCancel(offset: u32, unused: u32): void {
 
 export function channelReceive(offset: u32, timeoutMs: f64, spins: i32): i32 {
   return block(channelReceiveStep, channelReceiveCancel, offset, 0, 0, timeoutMs, spins);
+}
+
+/**
+ * Server, before it writes the response in place: the response offset if the
+ * request `token` is still being served by this server, else -NOT_OWNER or
+ * -INVALID_ARGUMENT (the exchange was recovered or abandoned: write nothing).
+ */
+export function channelResponseBuffer(offset: u32, token: u32): i32 {
+  const capacity = capacityOf(offset);
+  if (capacity == 0) return -CORRUPT;
+  if (atomic.load<u32>(at(offset) + SERVER_PID) != selfPid) return -NOT_OWNER;
+  const clients = clientsOf(offset);
+  if (clients == 0) return classicResponseBuffer(offset, token);
+  return manyResponseBuffer(offset, capacity, clients, token);
 }
 
 /** Server: the response to `token` (`length` bytes at the response offset) is ready. */

@@ -8,17 +8,36 @@
 //   3 write the request into the buffer
 //   4 state = REQUESTED; post request ──────▶ 5 take a permit; CAS state
 //                                               REQUESTED -> SERVING
-//                                             6 read the request, write the
-//                                               response in place
-//   8 take a permit of the response ◀──────── 7 state = RESPONDED; post response
-//     semaphore; state is RESPONDED: read
-//   9 state = IDLE; unlock access
+//                                             6 check the exchange is still
+//                                               SERVING with its token, then
+//                                               write the response in place
+//   8 take a permit of the response ◀──────── 7 CAS SERVING -> RESPONDED;
+//     semaphore; state is RESPONDED: read       post response
+//   9 CAS RESPONDED -> IDLE; unlock access
 //
-// state (exchange line): IDLE 0 -> REQUESTED 1 (client) -> SERVING 2
-// (server, CAS) -> RESPONDED 3 (server) -> IDLE (client, or the next client
-// while settling). The client writes the buffer only in IDLE, the server only
-// in SERVING; each state store is a release that the other side's load
-// acquires, so the buffer changes hands with the state.
+// state (exchange line):
+//   IDLE 0         the buffer is the access holder's to write
+//   REQUESTED 1    (client) a request waits for the server
+//   SERVING 2      (server, CAS from REQUESTED) the buffer is the server's
+//   RESPONDED 3    (server, CAS from SERVING) the response is in the buffer
+//   SERVER_LOST 4  the server died or detached with the exchange: a server
+//                  that attaches after a dead one (classicRecover) or one
+//                  that detaches (classicFailPending) moves REQUESTED or
+//                  SERVING here by CAS; no response will come
+// The client writes the buffer only in IDLE, the server only in SERVING; each
+// state change is a release that the other side's load acquires, so the
+// buffer changes hands with the state.
+//
+// Every change of state is a compare-and-swap from the state observed, never
+// a plain store after a check. That is what makes recovery safe: a client
+// that finds the server dead (its wait slice ran out) resets REQUESTED or
+// SERVING to IDLE only if the state is still the one it saw before the
+// liveness check. If a new server attached meanwhile and took the request
+// (REQUESTED -> SERVING), or recovered it (-> SERVER_LOST), the CAS fails and
+// the client looks again. And nobody but a dead server's successor, or the
+// server itself, moves the state out of SERVING: a live server that checked
+// SERVING and its token before writing the response in place (step 6)
+// cannot lose the buffer under it (model/channel_classic.pml).
 //
 // The access "semaphore" is the robust mutex: a binary semaphore that records
 // its holder in its own word, so a client killed while holding access is
@@ -29,9 +48,8 @@
 //
 // A client that times out while its request is with the server leaves the
 // state as it is and unlocks; the next client settles (step 2) before it
-// writes. A client that finds the server dead resets the state to IDLE and
-// returns PEER_DIED. A server that attaches after a dead one repairs what it
-// left (classicRecover), so a new server never inherits a wedged exchange.
+// writes. No server attached (the role is free): a request fails at once
+// with NO_SERVER, and so does a client waiting when the server detaches.
 
 import { requestWait, selfPid } from "./context";
 import { mutexConsistent, mutexHolder, mutexLockStep, mutexTryLock, mutexUnlock } from "./mutex";
@@ -39,14 +57,14 @@ import {
   semaphoreCancelWait, semaphorePost, semaphoreTryWait, semaphoreWaitStep,
 } from "./semaphore";
 import {
-  CORRUPT, INVALID_ARGUMENT, MUST_WAIT, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED, PEER_DIED,
-  TOO_LARGE, WOULD_BLOCK,
+  CORRUPT, INVALID_ARGUMENT, MUST_WAIT, NO_SERVER, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED,
+  PEER_DIED, TOO_LARGE, WOULD_BLOCK,
 } from "./status";
 import { roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "./waiting";
 import {
   ACCESS, at, BODY, CLIENT_PID, FIRST_FIELD, REQUEST_LENGTH, REQUEST_SEM, RESPONSE_LENGTH,
   RESPONSE_SEM, RESPONSE_STATUS, SEQUENCE, SERVED, SERVER_PID, SERVER_RECORD_PID, SERVER_START,
-  STATE, channelScratch, CHANNEL_STATUS_SERVER_DIED,
+  STATE, channelScratch,
 } from "./channel";
 
 // @ts-ignore: decorator
@@ -57,10 +75,34 @@ import {
 @inline const SERVING: u32 = 2;
 // @ts-ignore: decorator
 @inline const RESPONDED: u32 = 3;
+// @ts-ignore: decorator
+@inline const SERVER_LOST: u32 = 4;
 
 export function serverDead(offset: u32): bool {
   const a = at(offset);
   return roleDead(a + SERVER_PID, a + SERVER_RECORD_PID, a + SERVER_START, false);
+}
+
+/** True if no server holds the role (never attached, or detached cleanly). */
+export function noServer(offset: u32): bool {
+  return atomic.load<u32>(at(offset) + SERVER_PID) == 0;
+}
+
+/**
+ * The exchange observed in `state` has no server to finish it: reset it to
+ * IDLE by CAS from that state. False if the state moved meanwhile (a server
+ * that attached took or recovered it): look again.
+ */
+function abandon(a: u32, state: u32): bool {
+  return atomic.cmpxchg<u32>(a + STATE, state, IDLE) == state;
+}
+
+/** Why an exchange in `state` cannot finish, if it cannot: NO_SERVER, PEER_DIED, or 0. */
+function serverGone(offset: u32, state: u32, flags: u32): i32 {
+  if (state == SERVER_LOST) return noServer(offset) ? NO_SERVER : PEER_DIED;
+  if (noServer(offset)) return NO_SERVER;
+  if ((flags & STEP_CHECK_PEER) != 0 && serverDead(offset)) return PEER_DIED;
+  return 0;
 }
 
 /** Step 1: lock access; a holder that died is taken over (the settle step repairs). */
@@ -94,16 +136,22 @@ export function classicSettleStep(offset: u32, unused0: u32, unused1: u32, flags
   while (true) {
     // SYNC: acquire; pairs with the server's release of RESPONDED: it is done with the buffer.
     const state = atomic.load<u32>(a + STATE);
-    if (state == IDLE) return <i32>BODY + <i32>offset;
-    if (state == RESPONDED) {
-      semaphoreTryWait(response);
-      atomic.store<u32>(a + STATE, IDLE);
+    if (state == IDLE) {
+      if (noServer(offset)) return -NO_SERVER;
       return <i32>BODY + <i32>offset;
     }
+    if (state == RESPONDED || state == SERVER_LOST) {
+      // An earlier client's exchange that ended after it gave up: discard it.
+      semaphoreTryWait(response);
+      abandon(a, state);
+      continue;
+    }
+    if (state != REQUESTED && state != SERVING) return -CORRUPT;
     if (semaphoreTryWait(response) == OK) continue;
-    if ((flags & STEP_CHECK_PEER) != 0 && serverDead(offset)) {
-      atomic.store<u32>(a + STATE, IDLE);
-      return -PEER_DIED;
+    const gone = serverGone(offset, state, flags);
+    if (gone != 0) {
+      if (!abandon(a, state)) continue;
+      return -gone;
     }
     if ((flags & STEP_PARK) != 0) {
       if (semaphoreWaitStep(response, false) == OK) continue;
@@ -123,7 +171,7 @@ export function classicPost(offset: u32, capacity: u32, length: u32): i32 {
   store<u32>(a + REQUEST_LENGTH, length);
   store<u32>(a + SEQUENCE, load<u32>(a + SEQUENCE) + 1);
   // SYNC: release; the request bytes travel with REQUESTED to the server's CAS.
-  atomic.store<u32>(a + STATE, REQUESTED);
+  if (atomic.cmpxchg<u32>(a + STATE, IDLE, REQUESTED) != IDLE) return -INVALID_ARGUMENT;
   semaphorePost(offset + REQUEST_SEM, 1);
   return OK;
 }
@@ -138,7 +186,7 @@ function deliver(offset: u32, capacity: u32): i32 {
   return <i32>(offset + BODY);
 }
 
-/** Step 8: wait for the response; a dead server gives PEER_DIED. */
+/** Step 8: wait for the response; a dead server gives PEER_DIED, none attached NO_SERVER. */
 export function classicAwaitStep(offset: u32, capacity: u32, flags: u32): i32 {
   const a = at(offset);
   const response = offset + RESPONSE_SEM;
@@ -146,19 +194,22 @@ export function classicAwaitStep(offset: u32, capacity: u32, flags: u32): i32 {
   if ((flags & STEP_REGISTERED) != 0) semaphoreCancelWait(response);
   while (true) {
     if (semaphoreTryWait(response) == OK) {
-      // A permit whose state is not RESPONDED is stale (from an abandoned exchange).
+      // A permit whose state is not RESPONDED is stale (from an abandoned
+      // exchange), or says SERVER_LOST: either way, look at the state.
       if (atomic.load<u32>(a + STATE) == RESPONDED) return deliver(offset, capacity);
-      continue;
     }
+    // SYNC: acquire; pairs with the server's release CAS of RESPONDED.
     const state = atomic.load<u32>(a + STATE);
+    if (state == RESPONDED) return deliver(offset, capacity);
     if (state == IDLE) return -INVALID_ARGUMENT;
-    if ((flags & STEP_CHECK_PEER) != 0 && serverDead(offset)) {
-      atomic.store<u32>(a + STATE, IDLE);
-      return -PEER_DIED;
+    if (state != REQUESTED && state != SERVING && state != SERVER_LOST) return -CORRUPT;
+    const gone = serverGone(offset, state, flags);
+    if (gone != 0) {
+      if (!abandon(a, state)) continue;
+      return -gone;
     }
     if ((flags & STEP_PARK) != 0) {
       if (semaphoreWaitStep(response, false) != OK) return -MUST_WAIT;
-      if (atomic.load<u32>(a + STATE) == RESPONDED) return deliver(offset, capacity);
       continue;
     }
     requestWait(at(response) + FIRST_FIELD, 0);
@@ -170,27 +221,31 @@ export function classicAwaitStep(offset: u32, capacity: u32, flags: u32): i32 {
 export function classicEnd(offset: u32): i32 {
   const a = at(offset);
   if (mutexHolder(offset + ACCESS) != <i32>selfPid) return -NOT_OWNER;
-  if (atomic.load<u32>(a + STATE) == RESPONDED) atomic.store<u32>(a + STATE, IDLE);
+  abandon(a, RESPONDED);
   atomic.store<u32>(a + CLIENT_PID, 0);
   return mutexUnlock(offset + ACCESS) == OK ? OK : -NOT_OWNER;
 }
 
 /**
- * A server attaching after another (dead, or gone without finishing): an
- * exchange it left SERVING is answered SERVER_DIED, so its client (or the
- * next one, settling) is not left waiting; a REQUESTED one whose permit it
- * may have taken gets a fresh permit, so the new server serves it.
+ * The server that held the exchange is gone (a server attaching after a dead
+ * one, or this server detaching): an exchange left REQUESTED or SERVING
+ * becomes SERVER_LOST by CAS from the state observed, with a response permit
+ * so that a parked client looks. A client that reset it first wins the CAS.
  */
-export function classicRecover(offset: u32): void {
+export function classicFailPending(offset: u32): void {
   const a = at(offset);
   const state = atomic.load<u32>(a + STATE);
-  if (state == REQUESTED) {
-    semaphorePost(offset + REQUEST_SEM, 1);
-  } else if (state == SERVING) {
-    store<u32>(a + RESPONSE_LENGTH, 0);
-    store<u32>(a + RESPONSE_STATUS, CHANNEL_STATUS_SERVER_DIED);
-    if (atomic.cmpxchg<u32>(a + STATE, SERVING, RESPONDED) == SERVING) semaphorePost(offset + RESPONSE_SEM, 1);
-  }
+  if (state != REQUESTED && state != SERVING) return;
+  if (atomic.cmpxchg<u32>(a + STATE, state, SERVER_LOST) == state) semaphorePost(offset + RESPONSE_SEM, 1);
+}
+
+/**
+ * A server attaching after another (dead, or gone without finishing): the
+ * exchange it left is SERVER_LOST (its client gets PEER_DIED, or the next
+ * one discards it while settling), never answered from a half-done buffer.
+ */
+export function classicRecover(offset: u32): void {
+  classicFailPending(offset);
 }
 
 /** Step 5 (server): take the next request. */
@@ -218,18 +273,28 @@ export function classicReceiveStep(offset: u32, capacity: u32, flags: u32): i32 
   }
 }
 
-/** Steps 6-7 (server): the response (`length` bytes, in place) goes back. */
+/**
+ * Step 6 (server), before writing the response in place: the buffer offset
+ * if the exchange is still SERVING with `token`, else -INVALID_ARGUMENT.
+ */
+export function classicResponseBuffer(offset: u32, token: u32): i32 {
+  const a = at(offset);
+  // SYNC: acquire; only this server or a successor of its (after its death)
+  // moves the state out of SERVING, so while it reads SERVING the buffer stays its own.
+  if (atomic.load<u32>(a + STATE) != SERVING || load<u32>(a + SEQUENCE) != token) return -INVALID_ARGUMENT;
+  return <i32>(offset + BODY);
+}
+
+/** Step 7 (server): the response (`length` bytes, in place) goes back. */
 export function classicRespond(offset: u32, capacity: u32, token: u32, length: u32, status: u32): i32 {
   const a = at(offset);
-  if (atomic.load<u32>(a + STATE) != SERVING || load<u32>(a + SEQUENCE) != token) {
-    return -INVALID_ARGUMENT;
-  }
+  if (classicResponseBuffer(offset, token) < 0) return -INVALID_ARGUMENT;
   if (length > capacity) return -TOO_LARGE;
   store<u32>(a + RESPONSE_LENGTH, length);
   store<u32>(a + RESPONSE_STATUS, status);
   store<u64>(a + SERVED, load<u64>(a + SERVED) + 1);
   // SYNC: release; the response bytes travel with RESPONDED to the client.
-  atomic.store<u32>(a + STATE, RESPONDED);
+  if (atomic.cmpxchg<u32>(a + STATE, SERVING, RESPONDED) != SERVING) return -INVALID_ARGUMENT;
   semaphorePost(offset + RESPONSE_SEM, 1);
   return OK;
 }

@@ -28,16 +28,16 @@ import {
 } from "./queue";
 import { queueCancelWait, queueClaimStep, queueReadStep } from "./queue_wait";
 import {
-  CORRUPT, FULL, INVALID_ARGUMENT, MUST_WAIT, NOT_OWNER, OK, PEER_DIED, TOO_LARGE,
+  CORRUPT, FULL, INVALID_ARGUMENT, MUST_WAIT, NO_SERVER, NOT_OWNER, OK, PEER_DIED, TOO_LARGE,
 } from "./status";
 import {
   claimRole, releaseRole, ROLE_BUSY, ROLE_TAKEN_OVER, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED,
 } from "./waiting";
 import {
-  at, CHANNEL_REQUEST_HEADER, CHANNEL_STATUS_SERVER_DIED, channelScratch, CLIENT_SLOT_HEADER,
-  clientSlotOf, queueOf, SERVED,
+  at, CHANNEL_REQUEST_HEADER, CHANNEL_STATUS_NO_SERVER, CHANNEL_STATUS_SERVER_DIED, channelScratch,
+  CLIENT_SLOT_HEADER, clientSlotOf, queueOf, SERVED,
 } from "./channel";
-import { serverDead } from "./channel_classic";
+import { noServer, serverDead } from "./channel_classic";
 
 // @ts-ignore: decorator
 @inline const WORD: u32 = 0;
@@ -118,17 +118,26 @@ export function manySettleStep(offset: u32, capacity: u32, clients: u32, index: 
       if (atomic.cmpxchg<u32>(s + WORD, word, word & ~PHASE) == word) return OK;
       continue;
     }
-    if ((flags & STEP_CHECK_PEER) != 0 && serverDead(offset)) {
+    const gone = serverGone(offset, flags);
+    if (gone != 0) {
       if (atomic.cmpxchg<u32>(s + WORD, word, word & ~PHASE) != word) continue;
-      return -PEER_DIED;
+      return -gone;
     }
     if (waitOnWord(s, word, flags) == OK) continue;
     return -MUST_WAIT;
   }
 }
 
+/** NO_SERVER if no server holds the role, PEER_DIED if (checking) its process is gone, else 0. */
+function serverGone(offset: u32, flags: u32): i32 {
+  if (noServer(offset)) return NO_SERVER;
+  if ((flags & STEP_CHECK_PEER) != 0 && serverDead(offset)) return PEER_DIED;
+  return 0;
+}
+
 /** Claims a request-queue slot; returns where the request goes. */
 export function manyClaimStep(offset: u32, flags: u32): i32 {
+  if (noServer(offset)) return -NO_SERVER;
   const queue = queueOf(offset);
   const r = queueClaimStep(queue, 0, 0, flags);
   if (r >= 0) return r + <i32>CHANNEL_REQUEST_HEADER;
@@ -181,9 +190,12 @@ export function manyAwaitStep(offset: u32, capacity: u32, clients: u32, index: u
       return <i32>response;
     }
     if (phase == IDLE) return -INVALID_ARGUMENT;
-    if ((flags & STEP_CHECK_PEER) != 0 && serverDead(offset)) {
+    const gone = serverGone(offset, flags);
+    if (gone != 0) {
+      // CAS from the word observed: if a server took the request meanwhile
+      // (WAITING -> TAKEN) or answered it, look again instead.
       if (atomic.cmpxchg<u32>(s + WORD, word, word & ~PHASE) != word) continue;
-      return -PEER_DIED;
+      return -gone;
     }
     if (waitOnWord(s, word, flags) == OK) continue;
     return -MUST_WAIT;
@@ -234,6 +246,21 @@ export function manyReceiveStep(offset: u32, capacity: u32, clients: u32, flags:
   }
 }
 
+/**
+ * Server, before writing the response into the client's slot: the response
+ * offset if the request `token` (a queue payload this server holds) is still
+ * TAKEN by its client's slot with its cid, else -INVALID_ARGUMENT.
+ */
+export function manyResponseBuffer(offset: u32, capacity: u32, clients: u32, token: u32): i32 {
+  if (!readingSlot(queueOf(offset), token)) return -INVALID_ARGUMENT;
+  const index = load<u32>(at(token));
+  const cid = load<u32>(at(token) + 4);
+  if (index >= clients) return -INVALID_ARGUMENT;
+  const s = at(clientSlotOf(offset, capacity, clients, index));
+  if (atomic.load<u32>(s + WORD) != ((cid << 2) | TAKEN)) return -INVALID_ARGUMENT;
+  return <i32>(s + CLIENT_SLOT_HEADER - at(0));
+}
+
 /** Server: the response (`length` bytes, already in the client's slot) is done. */
 export function manyRespond(
   offset: u32, capacity: u32, clients: u32, token: u32, length: u32, status: u32,
@@ -245,12 +272,15 @@ export function manyRespond(
   const cid = load<u32>(at(token) + 4);
   if (index < clients) {
     const s = at(clientSlotOf(offset, capacity, clients, index));
-    if (atomic.load<u32>(s + WORD) == ((cid << 2) | TAKEN)) {
+    const taken = (cid << 2) | TAKEN;
+    if (atomic.load<u32>(s + WORD) == taken) {
       store<u32>(s + RESPONSE_LENGTH, length);
       store<u32>(s + RESPONSE_STATUS, status);
       // SYNC: release; the response bytes travel with DONE to the client.
-      atomic.store<u32>(s + WORD, (cid << 2) | DONE);
-      if (atomic.load<u32>(s + SLEEPING) != 0) hostWake(s + WORD, 1);
+      if (atomic.cmpxchg<u32>(s + WORD, taken, (cid << 2) | DONE) == taken &&
+          atomic.load<u32>(s + SLEEPING) != 0) {
+        hostWake(s + WORD, 1);
+      }
     }
   }
   const a = at(offset);
@@ -259,22 +289,38 @@ export function manyRespond(
 }
 
 /**
- * A server attaching after another: requests the old one had TAKEN will
- * never be answered by it; answer them SERVER_DIED so their clients move on.
- * (One server at a time, so every TAKEN slot is the old server's.)
+ * Answers, with `status` and no bytes, every request whose slot is in one of
+ * the phases `phases` (a bit per phase), each by CAS from the word observed,
+ * so that their clients stop waiting: a server attaching after a dead one
+ * answers what the old one had TAKEN (SERVER_DIED: one server at a time, so
+ * every TAKEN slot is the old server's); a server detaching answers
+ * everything WAITING or TAKEN (NO_SERVER).
  */
-export function manyRecover(offset: u32, capacity: u32, clients: u32): void {
+function manyFailPending(offset: u32, capacity: u32, clients: u32, phases: u32, status: u32): void {
   for (let i: u32 = 0; i < clients; i++) {
     const s = at(clientSlotOf(offset, capacity, clients, i));
     const word = atomic.load<u32>(s + WORD);
-    if ((word & PHASE) != TAKEN) continue;
+    if (((1 << (word & PHASE)) & phases) == 0) continue;
+    // A CAS that fails below leaves these two fields written for a word that
+    // moved on; they are read only with DONE, which every later answer
+    // rewrites them for.
     store<u32>(s + RESPONSE_LENGTH, 0);
-    store<u32>(s + RESPONSE_STATUS, CHANNEL_STATUS_SERVER_DIED);
+    store<u32>(s + RESPONSE_STATUS, status);
     if (atomic.cmpxchg<u32>(s + WORD, word, (word & ~PHASE) | DONE) == word &&
         atomic.load<u32>(s + SLEEPING) != 0) {
       hostWake(s + WORD, 1);
     }
   }
+}
+
+/** A server attaching after another: requests the old one had TAKEN are answered SERVER_DIED. */
+export function manyRecover(offset: u32, capacity: u32, clients: u32): void {
+  manyFailPending(offset, capacity, clients, 1 << TAKEN, CHANNEL_STATUS_SERVER_DIED);
+}
+
+/** The server detaches: every pending request is answered NO_SERVER at once. */
+export function manyDetachServer(offset: u32, capacity: u32, clients: u32): void {
+  manyFailPending(offset, capacity, clients, (1 << WAITING) | (1 << TAKEN), CHANNEL_STATUS_NO_SERVER);
 }
 
 /** How many client slots a live process holds (checks each owner's liveness: for inspection). */

@@ -35,6 +35,30 @@ export function setSpinLimit(count: i32): void {
   spinLimit = count < 0 ? 0 : count;
 }
 
+/**
+ * The extent [objectStart, objectEnd) of the object the running export
+ * addresses (segment offsets), taken from the private handle table
+ * (handles.ts) at the start of the call. Never shared: wasm globals.
+ */
+let objectStart: u32 = 0;
+let objectEnd: u32 = 0;
+
+export function setObjectExtent(offset: u32, size: u32): void {
+  objectStart = offset;
+  objectEnd = offset + size;
+}
+
+/**
+ * True if [offset, offset + size) lies inside the object the running export
+ * addresses (segment offsets, 64-bit arithmetic). Every geometry that a
+ * protocol reads from shared memory (a capacity, a slot count) is checked
+ * with this before any address is derived from it.
+ */
+// @ts-ignore: decorator
+@inline export function inObject(offset: u32, size: u32): bool {
+  return offset >= objectStart && <u64>offset + <u64>size <= <u64>objectEnd;
+}
+
 /** True if [offset, offset + size) lies inside the segment (offsets are segment offsets). */
 // @ts-ignore: decorator
 @inline export function inSegment(offset: u32, size: u32): bool {

@@ -18,18 +18,22 @@ import {
   SEGMENT_BASE,
 } from "./layout";
 import { inSegment, segmentEnd } from "./context";
-import { mutexConsistent, mutexLock, mutexUnlock } from "./mutex";
-import { objectInit, objectSize, objectValidate } from "./objects";
+import { entryExtentValid } from "./handles";
+import { mutexConsistent, mutexHasWaiters, mutexHolder, mutexLock, mutexUnlock } from "./mutex";
+import { objectInit, objectSize } from "./objects";
+import { objectOpen } from "./handles";
 import {
   CORRUPT, EXISTS, FULL, INVALID_ARGUMENT, KIND_MISMATCH, NOT_FOUND, OK, OWNER_DIED, TIMED_OUT,
   TOO_LARGE,
 } from "./status";
 
-/** Private scratch (page 0) where the host writes a name before a lookup or create. */
+/**
+ * Private scratch (page 0) where the host writes a name before a lookup or
+ * create. Each of directoryLookup and directoryCreate reads it once, at the
+ * call, and neither writes it: a name written once serves a lookup and then
+ * a create of the same name.
+ */
 export const nameScratch: usize = memory.data(NAME_MAX);
-
-/** How long a directory change waits for the directory lock before giving up. */
-const DIRECTORY_LOCK_TIMEOUT_MS: f64 = 10000;
 
 // @ts-ignore: decorator
 @inline function entryAt(index: u32): u32 {
@@ -59,17 +63,32 @@ export function directoryLookup(kind: u32, nameLength: u32): i32 {
   return -NOT_FOUND;
 }
 
-function repairAfterDeadCreator(): void {
-  let top: u32 = HEADER_SIZE;
-  let count: u32 = 0;
+/**
+ * The end of the highest published entry, or 0 if any published entry is
+ * not one the core may address (then nothing is allocated: the directory is
+ * corrupt).
+ */
+function publishedEnd(): u32 {
+  let end: u32 = HEADER_SIZE;
   for (let i: u32 = 0; i < DIR_CAPACITY; i++) {
     const e = entryAt(i);
     if (atomic.load<u32>(e + ENTRY_STATE) != ENTRY_READY) continue;
-    count++;
-    const end = load<u32>(e + ENTRY_OFFSET) + load<u32>(e + ENTRY_SIZE);
-    if (end > top) top = end;
+    const offset = load<u32>(e + ENTRY_OFFSET);
+    const size = load<u32>(e + ENTRY_SIZE);
+    if (!entryExtentValid(load<u32>(e + ENTRY_KIND), offset, size, load<u32>(e + ENTRY_NAME_LENGTH))) return 0;
+    if (offset + size > end) end = offset + size;
   }
-  store<u32>(SEGMENT_BASE + HEADER_ALLOC_TOP, top);
+  return end;
+}
+
+function repairAfterDeadCreator(): void {
+  let count: u32 = 0;
+  for (let i: u32 = 0; i < DIR_CAPACITY; i++) {
+    if (atomic.load<u32>(entryAt(i) + ENTRY_STATE) == ENTRY_READY) count++;
+  }
+  const end = publishedEnd();
+  // A corrupt directory keeps its top; createLocked refuses to allocate.
+  if (end != 0) store<u32>(SEGMENT_BASE + HEADER_ALLOC_TOP, end);
   store<u32>(SEGMENT_BASE + HEADER_OBJECT_COUNT, count);
   mutexConsistent(HEADER_DIR_LOCK);
 }
@@ -84,7 +103,12 @@ function createLocked(kind: u32, nameLength: u32, p0: u32, p1: u32, p2: u32): i3
     if (atomic.load<u32>(entryAt(i) + ENTRY_STATE) == ENTRY_FREE) { free = <i32>i; break; }
   }
   if (free < 0) return -FULL;
+  // The allocation top is shared memory too: it must lie inside the segment
+  // and above every published object, or the new object would land on the
+  // header or on a live object.
   const top = load<u32>(SEGMENT_BASE + HEADER_ALLOC_TOP);
+  const end = publishedEnd();
+  if (end == 0 || top < end || !inSegment(0, top)) return -CORRUPT;
   const offset = (top + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
   if (!inSegment(offset, size)) {
     return <u64>size + HEADER_SIZE > <u64>(segmentEnd - SEGMENT_BASE) ? -TOO_LARGE : -FULL;
@@ -106,14 +130,18 @@ function createLocked(kind: u32, nameLength: u32, p0: u32, p1: u32, p2: u32): i3
 
 /**
  * Creates an object of `kind` named by the name scratch, with kind-specific
- * parameters. Returns the new entry index, or -EXISTS, -FULL (no entry or no
- * space left), -TOO_LARGE (could never fit), -INVALID_ARGUMENT, -TIMED_OUT, or
- * -CORRUPT (the directory lock is not recoverable).
+ * parameters, waiting at most `timeoutMs` (negative: no limit) for the
+ * directory lock. Returns the new entry index, or -EXISTS, -FULL (no entry or
+ * no space left), -TOO_LARGE (could never fit), -INVALID_ARGUMENT,
+ * -TIMED_OUT, or -CORRUPT (the directory lock is not recoverable, or the
+ * allocation top or an entry is impossible).
  */
-export function directoryCreate(kind: u32, nameLength: u32, p0: u32, p1: u32, p2: u32): i32 {
+export function directoryCreate(
+  kind: u32, nameLength: u32, p0: u32, p1: u32, p2: u32, timeoutMs: f64,
+): i32 {
   if (kind == 0 || kind > KIND_MAX) return -INVALID_ARGUMENT;
   if (nameLength == 0 || nameLength > NAME_MAX) return -INVALID_ARGUMENT;
-  const status = mutexLock(HEADER_DIR_LOCK, DIRECTORY_LOCK_TIMEOUT_MS);
+  const status = mutexLock(HEADER_DIR_LOCK, timeoutMs);
   if (status == OWNER_DIED) repairAfterDeadCreator();
   else if (status != OK) return status == TIMED_OUT ? -TIMED_OUT : -CORRUPT;
   const result = createLocked(kind, nameLength, p0, p1, p2);
@@ -138,7 +166,10 @@ export function entryKind(index: u32): u32 {
   return atomic.load<u32>(e + ENTRY_STATE) == ENTRY_READY ? load<u32>(e + ENTRY_KIND) : 0;
 }
 
-/** Checks every published entry: known kind, aligned, inside the segment, sane object. */
+/**
+ * Checks every published entry: known kind, aligned, inside the segment and
+ * after the header, overlapping no other entry, a sane object.
+ */
 export function directoryValidate(): i32 {
   const top = load<u32>(SEGMENT_BASE + HEADER_ALLOC_TOP);
   if (top < HEADER_SIZE || !inSegment(0, top)) return CORRUPT;
@@ -148,14 +179,18 @@ export function directoryValidate(): i32 {
     if (state == ENTRY_FREE) continue;
     if (state != ENTRY_READY) return CORRUPT;
     const kind = load<u32>(e + ENTRY_KIND);
-    const offset = load<u32>(e + ENTRY_OFFSET);
-    const size = load<u32>(e + ENTRY_SIZE);
-    const nameLength = load<u32>(e + ENTRY_NAME_LENGTH);
     if (kind == 0 || kind > KIND_MAX) return CORRUPT;
-    if (nameLength == 0 || nameLength > NAME_MAX) return CORRUPT;
-    if (offset < HEADER_SIZE || (offset & (CACHE_LINE - 1)) != 0 || size == 0) return CORRUPT;
-    if (!inSegment(offset, size)) return CORRUPT;
-    if (!objectValidate(kind, offset, size)) return CORRUPT;
+    if (objectOpen(i, kind) < 0) return CORRUPT;
   }
   return OK;
+}
+
+/** The pid holding the directory lock, 0 if free, -1 if not recoverable (for inspection). */
+export function directoryLockHolder(): i32 {
+  return mutexHolder(HEADER_DIR_LOCK);
+}
+
+/** 1 if a process sleeps on the directory lock (for inspection). */
+export function directoryLockHasWaiters(): i32 {
+  return mutexHasWaiters(HEADER_DIR_LOCK);
 }

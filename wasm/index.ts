@@ -14,61 +14,60 @@ export {
 export {
   OK, TIMED_OUT, WOULD_BLOCK, OWNER_DIED, NOT_RECOVERABLE, NOT_OWNER, MUST_WAIT, CORRUPT, FULL,
   EMPTY, TOO_LARGE, OVERFLOW, NOT_FOUND, EXISTS, KIND_MISMATCH, INVALID_ARGUMENT, BAD_MAGIC,
-  VERSION_MISMATCH, INITIALISING, PEER_DIED, CLOSED,
+  VERSION_MISMATCH, INITIALISING, PEER_DIED, CLOSED, NO_SERVER,
 } from "./status";
 export { setLivenessPollMs, setSpinLimit, waitAddress, waitValue } from "./context";
 export { segmentInit, segmentAttach, segmentStatedSize } from "./segment";
 export {
   nameScratch, directoryLookup, directoryCreate, entryOffset, entrySize, entryKind,
+  directoryLockHolder, directoryLockHasWaiters,
 } from "./directory";
+export { handleTable, objectOpen, handleOffset, handleSize } from "./handles";
+export { MUTEX_SIZE } from "./mutex";
+export { SEMAPHORE_SIZE, SEMAPHORE_VALUE_MAX } from "./semaphore";
+export { RWLOCK_HEADER, RWLOCK_SLOT_SIZE, RWLOCK_DEFAULT_READERS, RWLOCK_MAX_READERS, rwlockStepClaimed } from "./rwlock";
+export { EVENT_SIZE } from "./event";
 export {
-  MUTEX_SIZE, mutexTryLock, mutexLockStep, mutexLock, mutexUnlock, mutexConsistent, mutexHolder,
-  mutexHasWaiters,
-} from "./mutex";
-export {
-  SEMAPHORE_SIZE, SEMAPHORE_VALUE_MAX, semaphoreTryWait, semaphoreWaitStep, semaphoreCancelWait,
-  semaphoreWait, semaphorePost, semaphoreValue, semaphoreSleepers, semaphoreMaximum,
-} from "./semaphore";
-export {
-  RWLOCK_HEADER, RWLOCK_SLOT_SIZE, RWLOCK_DEFAULT_READERS, RWLOCK_MAX_READERS, rwlockTryRead,
+  mutexTryLock, mutexLockStep, mutexLock, mutexUnlock, mutexConsistent, mutexHolder,
+  mutexHasWaiters, semaphoreTryWait, semaphoreWaitStep, semaphoreCancelWait, semaphoreWait,
+  semaphorePost, semaphoreValue, semaphoreSleepers, semaphoreMaximum, rwlockTryRead,
   rwlockReadStep, rwlockRead, rwlockReadUnlock, rwlockTryWrite, rwlockWriteStep, rwlockDrainStep,
-  rwlockStepClaimed, rwlockAbandon, rwlockWrite, rwlockWriteUnlock, rwlockConsistent, rwlockWriter,
-  rwlockReaders, rwlockReaderSlots,
-} from "./rwlock";
-export {
-  EVENT_SIZE, eventSequence, eventNotify, eventWaitStep, eventCancelWait, eventWait, eventSleepers,
-  eventNotifies,
-} from "./event";
+  rwlockAbandon, rwlockWrite, rwlockWriteUnlock, rwlockConsistent, rwlockWriter, rwlockReaders,
+  rwlockReaderSlots, eventSequence, eventNotify, eventWaitStep, eventCancelWait, eventWait,
+  eventSleepers, eventNotifies,
+} from "./abi/locks";
 export { WAIT_ADAPTIVE, WAIT_SPIN, STEP_PARK, STEP_REGISTERED, STEP_CHECK_PEER } from "./waiting";
 export {
   RING_MIN_CAPACITY, RING_MAX_CAPACITY, RING_RECORD_HEADER, RING_TYPE_MAX, RING_BATCH_MAX,
-  RING_DATA, ROLE_PRODUCER, ROLE_CONSUMER, ringScratch, ringMaxPayload, ringAttach, ringDetach,
+  RING_DATA, ROLE_PRODUCER, ROLE_CONSUMER, ringScratch,
 } from "./ring";
 export {
-  ringClaim, ringClaimMany, ringClaimStep, ringClaimWait, ringCancelWait, ringAbort, ringCommit,
-} from "./ring_producer";
-export {
-  ringRead, ringReadMany, ringReadStep, ringReadWait, ringRelease, ringInfo, RING_INFO_CAPACITY,
-  RING_INFO_USED, RING_INFO_PRODUCER, RING_INFO_CONSUMER, RING_INFO_COMMITS, RING_INFO_READS,
-  RING_INFO_CLAIMED, RING_INFO_UNRELEASED,
+  RING_INFO_CAPACITY, RING_INFO_USED, RING_INFO_PRODUCER, RING_INFO_CONSUMER, RING_INFO_COMMITS,
+  RING_INFO_READS, RING_INFO_CLAIMED, RING_INFO_UNRELEASED,
 } from "./ring_consumer";
+export { QUEUE_MAX_SLOTS, QUEUE_MAX_SLOT_SIZE, QUEUE_TYPE_MAX, QUEUE_SLOT_HEADER, queueScratch } from "./queue";
 export {
-  QUEUE_MAX_SLOTS, QUEUE_MAX_SLOT_SIZE, QUEUE_TYPE_MAX, QUEUE_SLOT_HEADER, queueScratch,
-  queueClaim, queueCommit, queueAbort, queueRead, queueRelease,
-} from "./queue";
-export {
-  queueClaimStep, queueReadStep, queueClaimWait, queueReadWait, queueCancelWait, queueInterrupt,
-  queueInfo, QUEUE_INFO_SLOTS, QUEUE_INFO_SLOT_SIZE, QUEUE_INFO_ENQUEUED, QUEUE_INFO_DEQUEUED,
+  QUEUE_INFO_SLOTS, QUEUE_INFO_SLOT_SIZE, QUEUE_INFO_ENQUEUED, QUEUE_INFO_DEQUEUED,
 } from "./queue_wait";
 export {
+  ringMaxPayload, ringAttach, ringDetach, ringClaim, ringClaimMany, ringClaimStep, ringClaimWait,
+  ringCancelWait, ringAbort, ringCommit, ringRead, ringReadMany, ringReadStep, ringReadWait,
+  ringRelease, ringInfo, queueClaim, queueCommit, queueAbort, queueRead, queueRelease,
+  queueClaimStep, queueReadStep, queueClaimWait, queueReadWait, queueCancelWait, queueInterrupt,
+  queueInfo,
+} from "./abi/queues";
+export {
   CHANNEL_MAX_CAPACITY, CHANNEL_MAX_CLIENTS, CHANNEL_STATUS_OK, CHANNEL_STATUS_FAILED,
-  CHANNEL_STATUS_SERVER_DIED, channelScratch,
+  CHANNEL_STATUS_SERVER_DIED, CHANNEL_STATUS_NO_SERVER, channelScratch,
 } from "./channel";
 export {
-  channelServerAttach, channelServerDetach, channelClientAttach, channelClientDetach, channelAcquireStep, channelAcquireCancel,
-  channelPrepareStep, channelPrepareCancel, channelBegin, channelPost, channelAwaitStep,
-  channelAwaitCancel, channelAwait, channelEnd, channelReceiveStep, channelReceiveCancel,
-  channelReceive, channelRespond, channelInterrupt, channelInfo, CHANNEL_INFO_CAPACITY,
-  CHANNEL_INFO_CLIENTS, CHANNEL_INFO_SERVER, CHANNEL_INFO_SERVED, CHANNEL_INFO_ATTACHED,
-  CHANNEL_INFO_ACCESS_HOLDER, CHANNEL_INFO_STATE,
+  CHANNEL_INFO_CAPACITY, CHANNEL_INFO_CLIENTS, CHANNEL_INFO_SERVER, CHANNEL_INFO_SERVED,
+  CHANNEL_INFO_ATTACHED, CHANNEL_INFO_ACCESS_HOLDER, CHANNEL_INFO_STATE,
 } from "./channel_api";
+export {
+  channelServerAttach, channelServerDetach, channelClientAttach, channelClientDetach,
+  channelAcquireStep, channelAcquireCancel, channelPrepareStep, channelPrepareCancel, channelBegin,
+  channelPost, channelAwaitStep, channelAwaitCancel, channelAwait, channelEnd, channelReceiveStep,
+  channelReceiveCancel, channelReceive, channelResponseBuffer, channelRespond, channelInterrupt,
+  channelInfo,
+} from "./abi/channel";

@@ -4,16 +4,29 @@
 //
 //  0  ┌───────────────────────────────────────────────────────────────┐
 //     │ word u32: 0 = free, else holderPid | WAITERS bit (bit 31),    │
-//     │           or WORD_NOT_RECOVERABLE                             │
-//  4  │ consistency u32: CONSISTENT | INCONSISTENT | UNRECOVERABLE    │
+//     │           or WORD_NOT_RECOVERABLE            (the futex word) │
+//  4  │ generation u32: +1 with every acquisition (never reset)       │
+//     │   word and generation are one u64, the LOCK, changed by CAS   │
 //  8  │ holderStartTicks u64   (written by the holder after acquiring)│
 //  16 │ holderRecordPid u32    (the pid the start time belongs to)    │
-//  20 │ acquisitions u32       (diagnostics only, wraps)              │
+//  20 │ holderRecordGeneration u32 (the acquisition it belongs to)    │
+//  24 │ consistency u32: CONSISTENT | INCONSISTENT | UNRECOVERABLE    │
 //     └───────────────────────────────────────────────────────────────┘
 //
-// Who writes what: `word` is only changed by compare-and-swap (to acquire, to
-// set WAITERS, to take over from a dead holder) or by the holder's swap to 0
-// on release. The holder alone writes the record fields and `consistency`.
+// Who writes what: the LOCK is only changed by 64-bit compare-and-swap (to
+// acquire, to set WAITERS, to take over from a dead holder, to release). The
+// holder alone writes the record fields and `consistency`.
+//
+// Why a generation: a waiter that finds the holder dead takes the lock over
+// by CAS from the LOCK it observed. With the pid alone, the holder could die,
+// another waiter take over and release, and a new process that reused the
+// dead pid acquire, all between the observation and the CAS: the word would
+// read the same and the CAS would steal a live holder's lock. The generation
+// moves with every acquisition, so that CAS fails. Likewise the holder record
+// is trusted only for the acquisition (pid and generation) it names, so a
+// record left by an earlier holder is never applied to a later one; a holder
+// that died before writing its record is checked by pid alone, which can
+// only delay a takeover (if the pid was reused), never steal a live lock.
 //
 // Robustness (the semantics of pthread robust mutexes): a waiter whose sleep
 // times out checks whether the holder's process still exists (pid plus start
@@ -22,17 +35,18 @@
 // repairs what the lock protects and calls mutexConsistent(); if it unlocks
 // without doing so, the lock becomes NOT_RECOVERABLE for everybody.
 //
-// Publish order on acquire: CAS word (acquire) -> record start ticks -> record
-// pid. On release: clear record pid -> swap word to 0 (release) -> wake one if
-// WAITERS was set. WAITERS is sticky until release, so a release never skips a
-// sleeper; a woken waiter re-acquires with WAITERS set because it cannot know
-// whether others still sleep (the classic three-state futex mutex).
+// Publish order on acquire: CAS LOCK (acquire) -> record start ticks ->
+// record generation -> record pid. On release: clear record pid -> CAS LOCK
+// to word 0 (release) -> wake one if WAITERS was set. WAITERS is sticky until
+// release, so a release never skips a sleeper; a woken waiter re-acquires
+// with WAITERS set because it cannot know whether others still sleep (the
+// classic three-state futex mutex).
 
 import { SEGMENT_BASE } from "./layout";
 import { hostNowMs, hostWait, hostWake, WAIT_TIMED_OUT } from "./host";
 import {
-  livenessPollMs, recordedHolderAlive, requestWait, selfPid, spinLimit, waitAddress, waitValue,
-  writeHolderRecord,
+  livenessPollMs, processAlive, requestWait, selfPid, selfStartTicks, spinLimit, waitAddress,
+  waitValue,
 } from "./context";
 import {
   MUST_WAIT, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED, TIMED_OUT, WOULD_BLOCK,
@@ -42,14 +56,19 @@ export const MUTEX_SIZE: u32 = 64;
 
 // @ts-ignore: decorator
 @inline const WORD: u32 = 0;
+/** The u64 of word (low half) and generation (high half). */
 // @ts-ignore: decorator
-@inline const CONSISTENCY: u32 = 4;
+@inline const LOCK: u32 = 0;
+// @ts-ignore: decorator
+@inline const GENERATION: u32 = 4;
 // @ts-ignore: decorator
 @inline const HOLDER_START: u32 = 8;
 // @ts-ignore: decorator
 @inline const HOLDER_RECORD_PID: u32 = 16;
 // @ts-ignore: decorator
-@inline const ACQUISITIONS: u32 = 20;
+@inline const HOLDER_RECORD_GENERATION: u32 = 20;
+// @ts-ignore: decorator
+@inline const CONSISTENCY: u32 = 24;
 
 // @ts-ignore: decorator
 @inline const WAITERS: u32 = 0x80000000;
@@ -58,6 +77,10 @@ export const MUTEX_SIZE: u32 = 64;
 /** Larger than any Linux pid (PID_MAX_LIMIT is 2^22), so no holder has it. */
 // @ts-ignore: decorator
 @inline const WORD_NOT_RECOVERABLE: u32 = 0x3FFFFFFF;
+
+/** How many CAS rounds one lock step makes before it lets the caller wait (a bound against a peer that keeps changing the word). */
+// @ts-ignore: decorator
+@inline const STEP_ATTEMPTS: i32 = 64;
 
 export const CONSISTENT: u32 = 0;
 export const INCONSISTENT: u32 = 1;
@@ -72,9 +95,28 @@ export function mutexInit(offset: u32): void {
   memory.fill(at(offset), 0, MUTEX_SIZE);
 }
 
-function recordHolder(a: u32, previousHolderDied: bool): i32 {
-  writeHolderRecord(a + HOLDER_RECORD_PID, a + HOLDER_START);
-  store<u32>(a + ACQUISITIONS, load<u32>(a + ACQUISITIONS) + 1);
+// @ts-ignore: decorator
+@inline function wordOf(lock: u64): u32 {
+  return <u32>lock;
+}
+
+// @ts-ignore: decorator
+@inline function generationOf(lock: u64): u32 {
+  return <u32>(lock >> 32);
+}
+
+/** The LOCK after an acquisition of `lock` by `word` (pid | flags): the generation moves on. */
+// @ts-ignore: decorator
+@inline function acquired(lock: u64, word: u32): u64 {
+  return (<u64>(generationOf(lock) + 1) << 32) | <u64>word;
+}
+
+function recordHolder(a: u32, generation: u32, previousHolderDied: bool): i32 {
+  store<u64>(a + HOLDER_START, selfStartTicks);
+  store<u32>(a + HOLDER_RECORD_GENERATION, generation);
+  // SYNC: the start time and generation are written before the pid that
+  // vouches for them; holderAlive reads the pid before and after them.
+  atomic.store<u32>(a + HOLDER_RECORD_PID, selfPid);
   if (previousHolderDied) {
     store<u32>(a + CONSISTENCY, INCONSISTENT);
     return OWNER_DIED;
@@ -84,14 +126,41 @@ function recordHolder(a: u32, previousHolderDied: bool): i32 {
   return load<u32>(a + CONSISTENCY) == INCONSISTENT ? OWNER_DIED : OK;
 }
 
+/**
+ * Liveness of the holder of the LOCK value `lock`: its start time is used
+ * only if the record names this very acquisition (pid and generation, read
+ * before and after the start time); without it the pid alone decides.
+ */
+function holderAlive(a: u32, lock: u64): bool {
+  const pid = wordOf(lock) & PID_MASK;
+  let startTicks: u64 = 0;
+  if (atomic.load<u32>(a + HOLDER_RECORD_PID) == pid &&
+      load<u32>(a + HOLDER_RECORD_GENERATION) == generationOf(lock)) {
+    startTicks = load<u64>(a + HOLDER_START);
+    if (atomic.load<u32>(a + HOLDER_RECORD_PID) != pid ||
+        load<u32>(a + HOLDER_RECORD_GENERATION) != generationOf(lock)) {
+      startTicks = 0;
+    }
+  }
+  return processAlive(pid, startTicks);
+}
+
+/** One CAS attempt to take a free lock: the status if taken, else -1. */
+// @ts-ignore: decorator
+@inline function tryAcquire(a: u32, word: u32): i32 {
+  const lock = atomic.load<u64>(a + LOCK);
+  if (wordOf(lock) != 0) return -1;
+  // SYNC: acquire; pairs with the release CAS in mutexUnlock.
+  if (atomic.cmpxchg<u64>(a + LOCK, lock, acquired(lock, word)) != lock) return -1;
+  return recordHolder(a, generationOf(lock) + 1, false);
+}
+
 /** Takes the lock if it is free: OK, OWNER_DIED (taken, must repair), WOULD_BLOCK or NOT_RECOVERABLE. */
 export function mutexTryLock(offset: u32): i32 {
   const a = at(offset);
-  // SYNC: acquire; pairs with the release swap in mutexUnlock.
-  const old = atomic.cmpxchg<u32>(a + WORD, 0, selfPid);
-  if (old == 0) return recordHolder(a, false);
-  if (old == WORD_NOT_RECOVERABLE) return NOT_RECOVERABLE;
-  return WOULD_BLOCK;
+  const status = tryAcquire(a, selfPid);
+  if (status >= 0) return status;
+  return atomic.load<u32>(a + WORD) == WORD_NOT_RECOVERABLE ? NOT_RECOVERABLE : WOULD_BLOCK;
 }
 
 /**
@@ -102,29 +171,37 @@ export function mutexTryLock(offset: u32): i32 {
  */
 export function mutexLockStep(offset: u32, checkHolder: bool): i32 {
   const a = at(offset);
-  let w = atomic.load<u32>(a + WORD);
-  while (true) {
+  let lock = atomic.load<u64>(a + LOCK);
+  // Bounded: every failed CAS below means another process changed the LOCK;
+  // past the bound, report MUST_WAIT and let the caller's deadline decide.
+  for (let attempt = 0; attempt < STEP_ATTEMPTS; attempt++) {
+    const w = wordOf(lock);
     if (w == WORD_NOT_RECOVERABLE) return NOT_RECOVERABLE;
     if (w == 0) {
-      const old = atomic.cmpxchg<u32>(a + WORD, 0, selfPid | WAITERS);
-      if (old == 0) return recordHolder(a, false);
-      w = old;
+      const old = atomic.cmpxchg<u64>(a + LOCK, lock, acquired(lock, selfPid | WAITERS));
+      if (old == lock) return recordHolder(a, generationOf(lock) + 1, false);
+      lock = old;
       continue;
     }
-    const holder = w & PID_MASK;
-    if (checkHolder && !recordedHolderAlive(a + HOLDER_RECORD_PID, a + HOLDER_START, holder)) {
-      const old = atomic.cmpxchg<u32>(a + WORD, w, selfPid | WAITERS);
-      if (old == w) return recordHolder(a, true);
-      w = old;
+    if (checkHolder && !holderAlive(a, lock)) {
+      // CAS from the LOCK observed before the liveness check: if anything
+      // happened since (a release, another takeover, a new holder with the
+      // same pid), the generation differs and this fails.
+      const old = atomic.cmpxchg<u64>(a + LOCK, lock, acquired(lock, selfPid | WAITERS));
+      if (old == lock) return recordHolder(a, generationOf(lock) + 1, true);
+      lock = old;
       continue;
     }
     if ((w & WAITERS) == 0) {
-      const old = atomic.cmpxchg<u32>(a + WORD, w, w | WAITERS);
-      if (old != w) { w = old; continue; }
+      const marked = (lock & 0xFFFFFFFF00000000) | <u64>(w | WAITERS);
+      const old = atomic.cmpxchg<u64>(a + LOCK, lock, marked);
+      if (old != lock) { lock = old; continue; }
     }
     requestWait(a + WORD, <i32>(w | WAITERS));
     return MUST_WAIT;
   }
+  requestWait(a + WORD, <i32>wordOf(lock));
+  return MUST_WAIT;
 }
 
 function lockContended(a: u32, offset: u32, timeoutMs: f64): i32 {
@@ -132,7 +209,8 @@ function lockContended(a: u32, offset: u32, timeoutMs: f64): i32 {
   for (let i = 0; i < spinLimit; i++) {
     const w = atomic.load<u32>(a + WORD);
     if (w == 0) {
-      if (atomic.cmpxchg<u32>(a + WORD, 0, selfPid) == 0) return recordHolder(a, false);
+      const status = tryAcquire(a, selfPid);
+      if (status >= 0) return status;
     } else if (w == WORD_NOT_RECOVERABLE) {
       return NOT_RECOVERABLE;
     }
@@ -157,8 +235,23 @@ function lockContended(a: u32, offset: u32, timeoutMs: f64): i32 {
  */
 export function mutexLock(offset: u32, timeoutMs: f64): i32 {
   const a = at(offset);
-  if (atomic.cmpxchg<u32>(a + WORD, 0, selfPid) == 0) return recordHolder(a, false);
+  const status = tryAcquire(a, selfPid);
+  if (status >= 0) return status;
   return lockContended(a, offset, timeoutMs);
+}
+
+/** Sets the word to `word` by CAS, keeping the generation; returns the word replaced. */
+function replaceWord(a: u32, word: u32): u32 {
+  let lock = atomic.load<u64>(a + LOCK);
+  while (true) {
+    const replaced = (lock & 0xFFFFFFFF00000000) | <u64>word;
+    const old = atomic.cmpxchg<u64>(a + LOCK, lock, replaced);
+    if (old == lock) return wordOf(lock);
+    // Only WAITERS can be set by others while we hold the lock: at most a
+    // few rounds; anything else means we no longer hold it.
+    if ((wordOf(old) & PID_MASK) != selfPid) return wordOf(old);
+    lock = old;
+  }
 }
 
 /** Releases the lock; NOT_OWNER if this process does not hold it. */
@@ -166,18 +259,19 @@ export function mutexUnlock(offset: u32): i32 {
   const a = at(offset);
   const w = atomic.load<u32>(a + WORD);
   if (w == WORD_NOT_RECOVERABLE || (w & PID_MASK) != selfPid) return NOT_OWNER;
+  atomic.store<u32>(a + HOLDER_RECORD_PID, 0);
   if (load<u32>(a + CONSISTENCY) == INCONSISTENT) {
     // Released without repair: nobody may trust what it protects any more.
     store<u32>(a + CONSISTENCY, UNRECOVERABLE);
-    atomic.store<u32>(a + HOLDER_RECORD_PID, 0);
-    atomic.store<u32>(a + WORD, WORD_NOT_RECOVERABLE);
+    const old = replaceWord(a, WORD_NOT_RECOVERABLE);
+    if ((old & PID_MASK) != selfPid) return NOT_OWNER;
     hostWake(a + WORD, i32.MAX_VALUE);
     return OK;
   }
-  atomic.store<u32>(a + HOLDER_RECORD_PID, 0);
   // SYNC: release; everything written while holding becomes visible to the
   // next holder's acquiring compare-and-swap.
-  const old = atomic.xchg<u32>(a + WORD, 0);
+  const old = replaceWord(a, 0);
+  if ((old & PID_MASK) != selfPid) return NOT_OWNER;
   if ((old & WAITERS) != 0) hostWake(a + WORD, 1);
   return OK;
 }

@@ -12,7 +12,9 @@
 //  256  ├ notFull:  epoch u32 (futex), sleepers u32 (parked producers) ────┤
 //  320  ├ slots × stride ───────────────────────────────────────────────────┤
 //       │  0 seq u32 │ 4 owner u32   one u64, changed only by CAS/store64  │
-//       │  8 length u32 │ 12 type u32 │ 16 payload (slotSize bytes)       │
+//       │  8 length u32 │ 12 type u32                                      │
+//       │ 16 ownerStart u64 │ 24 ownerRecordPid u32 │ 28 reserved         │
+//       │ 32 payload (slotSize bytes)                                      │
 //       └───────────────────────────────────────────────────────────────────┘
 //
 // Slot states, for the lap that position `pos` (slot pos & (slots-1)) is in:
@@ -25,6 +27,18 @@
 // claim; enqueuePos/dequeuePos are then advanced by the claimer, or by
 // anyone who sees the slot claimed (helping), so a claimer that dies between
 // the two CASes cannot stall the queue.
+//
+// The owner of a WRITING or READING slot records its start time after its
+// CAS (ownerStart, then ownerRecordPid, which vouches for it), and clears the
+// record before the store64 that gives the slot up; so a recoverer checks a
+// slot's owner by pid and start time, and a reused pid is never taken for
+// the owner (a record is only ever that of the slot's current owner).
+//
+// Every loop over positions is bounded: a slot whose sequence is no state
+// the position can explain (while the position stays put) is CORRUPT at
+// once, and a position that keeps moving under us ends the call as
+// FULL / EMPTY after a bounded number of rounds (the caller's deadline
+// decides whether to look again).
 //
 // Crash recovery, after a wait slice ran out: a consumer stuck on a slot
 // WRITING by a dead process takes it over (CAS owner), marks it TOMBSTONE and
@@ -41,7 +55,7 @@
 
 import { SEGMENT_BASE } from "./layout";
 import { hostWake } from "./host";
-import { inSegment, requestWait, selfPid } from "./context";
+import { inObject, requestWait, selfPid, writeHolderRecord } from "./context";
 import { CORRUPT, EMPTY, FULL, INVALID_ARGUMENT, NOT_OWNER, OK, TOO_LARGE } from "./status";
 
 export const QUEUE_MAX_SLOTS: u32 = 1 << 20;
@@ -75,7 +89,14 @@ export const QUEUE_SLOTS_START: u32 = 320;
 @inline export const LENGTH: u32 = 8;
 // @ts-ignore: decorator
 @inline export const TYPE: u32 = 12;
-export const QUEUE_SLOT_HEADER: u32 = 16;
+// @ts-ignore: decorator
+@inline export const OWNER_START: u32 = 16;
+// @ts-ignore: decorator
+@inline export const OWNER_RECORD_PID: u32 = 24;
+export const QUEUE_SLOT_HEADER: u32 = 32;
+/** Rounds a claim or read makes while positions move under it, beyond one per slot. */
+// @ts-ignore: decorator
+@inline const EXTRA_ROUNDS: u32 = 64;
 // @ts-ignore: decorator
 @inline export const TOMBSTONE: u32 = 0xFFFFFFFF;
 
@@ -119,7 +140,7 @@ export function slotsOf(offset: u32): u32 {
   const slots = load<u32>(a + SLOTS);
   const size = queueSize(load<u32>(a + SLOT_SIZE), slots);
   if (size == 0 || load<u32>(a + STRIDE) != strideFor(load<u32>(a + SLOT_SIZE))) return 0;
-  return inSegment(offset, size) ? slots : 0;
+  return inObject(offset, size) ? slots : 0;
 }
 
 /** A structural check of a queue found in a segment being opened. */
@@ -143,16 +164,19 @@ export function queueClaim(offset: u32): i32 {
   const a = at(offset);
   const slots = slotsOf(offset);
   if (slots == 0) return -CORRUPT;
-  while (true) {
+  let s: u32 = 0;
+  let seq: u32 = 0;
+  for (let round: u32 = 0; round < slots + EXTRA_ROUNDS; round++) {
     const pos = atomic.load<u32>(a + ENQUEUE_POS);
-    const s = slotAt(a, pos, slots);
+    s = slotAt(a, pos, slots);
     // SYNC: acquire; pairs with the consumer's release store64 that freed the slot.
     const h = atomic.load<u64>(s + SEQ);
-    const seq = <u32>h;
+    seq = <u32>h;
     const owner = <u32>(h >> 32);
     const dif = <i32>(seq - pos);
     if (dif == 0 && owner == 0) {
       if (atomic.cmpxchg<u64>(s + SEQ, h, pack(pos, selfPid)) != h) continue;
+      writeHolderRecord(s + OWNER_RECORD_PID, s + OWNER_START);
       atomic.cmpxchg<u32>(a + ENQUEUE_POS, pos, pos + 1);
       return <i32>(s + QUEUE_SLOT_HEADER - SEGMENT_BASE);
     }
@@ -160,9 +184,18 @@ export function queueClaim(offset: u32): i32 {
       requestWait(s + SEQ, <i32>seq);
       return -FULL;
     }
-    // Claimed by someone who has not advanced enqueuePos yet (or died before): help.
-    atomic.cmpxchg<u32>(a + ENQUEUE_POS, pos, pos + 1);
+    // Claimed for pos by someone who has not advanced enqueuePos yet (or
+    // died before): WRITING (dif 0), READY or READING (1), or already freed
+    // for the next lap (slots). Help by advancing it.
+    if (dif == 0 || dif == 1 || <u32>dif == slots) {
+      atomic.cmpxchg<u32>(a + ENQUEUE_POS, pos, pos + 1);
+      continue;
+    }
+    // No state explains this sequence for pos, unless pos moved meanwhile.
+    if (atomic.load<u32>(a + ENQUEUE_POS) == pos) return -CORRUPT;
   }
+  requestWait(s + SEQ, <i32>seq);
+  return -FULL;
 }
 
 /** The index of the slot whose payload is at `payload`, or -1 if none is. */
@@ -187,6 +220,7 @@ function claimedSlot(a: u32, offset: u32, slots: u32, payload: u32): u32 {
 export function publish(a: u32, s: u32, length: u32, type: u32): void {
   store<u32>(s + LENGTH, length);
   store<u32>(s + TYPE, type);
+  atomic.store<u32>(s + OWNER_RECORD_PID, 0);
   // SYNC: release; publishes length, type and payload to the consumer's CAS.
   atomic.store<u64>(s + SEQ, pack(atomic.load<u32>(s + SEQ) + 1, 0));
   if (atomic.load<u32>(a + NOT_EMPTY_SLEEPERS) != 0) {
@@ -225,6 +259,7 @@ export function queueAbort(offset: u32, payload: u32): i32 {
 
 /** Gives a slot back: FREE for the next lap; wakes a parked producer if any. */
 export function free(a: u32, s: u32, seq: u32, slots: u32): void {
+  atomic.store<u32>(s + OWNER_RECORD_PID, 0);
   // SYNC: release; the producer that claims the slot next sees our reads done.
   atomic.store<u64>(s + SEQ, pack(seq - 1 + slots, 0));
   if (atomic.load<u32>(a + NOT_FULL_SLEEPERS) != 0) {
@@ -242,15 +277,18 @@ export function queueRead(offset: u32): i32 {
   const a = at(offset);
   const slots = slotsOf(offset);
   if (slots == 0) return -CORRUPT;
-  while (true) {
+  let s: u32 = 0;
+  let seq: u32 = 0;
+  for (let round: u32 = 0; round < slots + EXTRA_ROUNDS; round++) {
     const pos = atomic.load<u32>(a + DEQUEUE_POS);
-    const s = slotAt(a, pos, slots);
+    s = slotAt(a, pos, slots);
     const h = atomic.load<u64>(s + SEQ);
-    const seq = <u32>h;
+    seq = <u32>h;
     const dif = <i32>(seq - (pos + 1));
     if (dif == 0 && <u32>(h >> 32) == 0) {
       // SYNC: acquire; pairs with the release store64 in queueCommit.
       if (atomic.cmpxchg<u64>(s + SEQ, h, pack(seq, selfPid)) != h) continue;
+      writeHolderRecord(s + OWNER_RECORD_PID, s + OWNER_START);
       atomic.cmpxchg<u32>(a + DEQUEUE_POS, pos, pos + 1);
       const length = load<u32>(s + LENGTH);
       if (length == TOMBSTONE) {
@@ -271,8 +309,17 @@ export function queueRead(offset: u32): i32 {
       requestWait(s + SEQ, <i32>seq);
       return -EMPTY;
     }
-    atomic.cmpxchg<u32>(a + DEQUEUE_POS, pos, pos + 1);
+    // Taken for pos by someone who has not advanced dequeuePos yet: READING
+    // (dif 0), or already freed for the next lap (slots - 1), or claimed or
+    // committed in that lap (slots - 1 owned, slots). Help by advancing it.
+    if (dif == 0 || <u32>dif == slots - 1 || <u32>dif == slots) {
+      atomic.cmpxchg<u32>(a + DEQUEUE_POS, pos, pos + 1);
+      continue;
+    }
+    if (atomic.load<u32>(a + DEQUEUE_POS) == pos) return -CORRUPT;
   }
+  requestWait(s + SEQ, <i32>seq);
+  return -EMPTY;
 }
 
 /** True if `payload` is the payload of a slot this process claimed and has not committed. */

@@ -3,13 +3,13 @@
 // slots held by dead processes, and the queue's inspection numbers.
 
 import { hostWake } from "./host";
-import { processAlive, requestWait, selfPid } from "./context";
+import { recordedHolderAlive, requestWait, selfPid } from "./context";
 import { EMPTY, FULL, MUST_WAIT } from "./status";
 import { block, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "./waiting";
 import {
   at, DEQUEUE_POS, ENQUEUE_POS, free, NOT_EMPTY_EPOCH, NOT_EMPTY_SLEEPERS,
-  NOT_FULL_EPOCH, NOT_FULL_SLEEPERS, pack, queueClaim, queueRead, SEQ, SLOT_SIZE, slotAt,
-  slotsOf, TOMBSTONE, publish,
+  NOT_FULL_EPOCH, NOT_FULL_SLEEPERS, OWNER_RECORD_PID, OWNER_START, pack, queueClaim, queueRead,
+  SEQ, SLOT_SIZE, slotAt, slotsOf, TOMBSTONE, publish,
 } from "./queue";
 
 /** The slot at dequeuePos is WRITING by a dead process: take it over and publish a tombstone. */
@@ -18,7 +18,8 @@ function recoverDeadWriter(a: u32, slots: u32): void {
   const s = slotAt(a, pos, slots);
   const h = atomic.load<u64>(s + SEQ);
   const owner = <u32>(h >> 32);
-  if (<u32>h != pos || owner == 0 || owner == selfPid || processAlive(owner, 0)) return;
+  if (<u32>h != pos || owner == 0 || owner == selfPid) return;
+  if (recordedHolderAlive(s + OWNER_RECORD_PID, s + OWNER_START, owner)) return;
   // Owning the slot first means no late recoverer can write into a later lap.
   if (atomic.cmpxchg<u64>(s + SEQ, h, pack(pos, selfPid)) != h) return;
   publish(a, s, TOMBSTONE, 0);
@@ -31,7 +32,8 @@ function recoverDeadReader(a: u32, slots: u32): void {
   const h = atomic.load<u64>(s + SEQ);
   const seq = <u32>h;
   const owner = <u32>(h >> 32);
-  if (seq != pos - slots + 1 || owner == 0 || owner == selfPid || processAlive(owner, 0)) return;
+  if (seq != pos - slots + 1 || owner == 0 || owner == selfPid) return;
+  if (recordedHolderAlive(s + OWNER_RECORD_PID, s + OWNER_START, owner)) return;
   if (atomic.cmpxchg<u64>(s + SEQ, h, pack(seq, selfPid)) != h) return;
   free(a, s, seq, slots);
 }

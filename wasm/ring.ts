@@ -44,7 +44,7 @@
 // the sleepers word, against add to sleepers, then load of tail/head).
 
 import { SEGMENT_BASE } from "./layout";
-import { inSegment, selfPid } from "./context";
+import { inObject, selfPid } from "./context";
 import { CORRUPT, EXISTS, INVALID_ARGUMENT, OK, OWNER_DIED } from "./status";
 import {
   claimRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER,
@@ -130,7 +130,7 @@ function validCapacity(capacity: u32): bool {
 /** The capacity stored in the ring, or 0 if it is not one this object can have. */
 export function capacityOf(offset: u32): u32 {
   const capacity = load<u32>(at(offset) + CAPACITY);
-  if (!validCapacity(capacity) || !inSegment(offset, RING_DATA + capacity)) return 0;
+  if (!validCapacity(capacity) || !inObject(offset, RING_DATA + capacity)) return 0;
   return capacity;
 }
 

@@ -52,7 +52,7 @@
 
 
 import { SEGMENT_BASE } from "./layout";
-import { inSegment } from "./context";
+import { inObject } from "./context";
 
 export const RWLOCK_HEADER: u32 = 128;
 export const RWLOCK_SLOT_SIZE: u32 = 64;
@@ -120,6 +120,6 @@ export const RWLOCK_MAX_READERS: u32 = 4096;
 /** The slot count, re-checked against the segment on every use; 0 if corrupt. */
 export function slotCount(a: u32, offset: u32): u32 {
   const n = load<u32>(a + SLOT_COUNT);
-  if (n == 0 || n > RWLOCK_MAX_READERS || !inSegment(offset, RWLOCK_HEADER + n * RWLOCK_SLOT_SIZE)) return 0;
+  if (n == 0 || n > RWLOCK_MAX_READERS || !inObject(offset, RWLOCK_HEADER + n * RWLOCK_SLOT_SIZE)) return 0;
   return n;
 }

@@ -43,3 +43,5 @@ export const INITIALISING: i32 = 18;
 export const PEER_DIED: i32 = 19;
 /** Not returned by the core; reserved so hosts can report a closed handle with the same numbering. */
 export const CLOSED: i32 = 20;
+/** A channel has no server attached (never attached, or detached cleanly): the request cannot be answered. */
+export const NO_SERVER: i32 = 21;

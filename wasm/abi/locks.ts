@@ -1,0 +1,232 @@
+// The exported face of the locks (mutex, semaphore, rwlock, event): each
+// export takes a handle from objectOpen (handles.ts), re-derives the object's
+// offset from the private handle table at the call, and only then runs the
+// protocol (the protocol files take offsets and never see a handle). A handle
+// that is not an open object of the right kind gives INVALID_ARGUMENT.
+
+import { KIND_EVENT, KIND_MUTEX, KIND_RWLOCK, KIND_SEMAPHORE } from "../layout";
+import { enterObject } from "../handles";
+import { INVALID_ARGUMENT } from "../status";
+import {
+  mutexConsistent as consistent, mutexHasWaiters as hasWaiters, mutexHolder as holder,
+  mutexLock as lock, mutexLockStep as lockStep, mutexTryLock as tryLock, mutexUnlock as unlock,
+} from "../mutex";
+import {
+  semaphoreCancelWait as semCancel, semaphoreMaximum as semMaximum, semaphorePost as semPost,
+  semaphoreSleepers as semSleepers, semaphoreTryWait as semTryWait, semaphoreValue as semValue,
+  semaphoreWait as semWait, semaphoreWaitStep as semWaitStep,
+} from "../semaphore";
+import {
+  rwlockAbandon as rwAbandon, rwlockConsistent as rwConsistent, rwlockDrainStep as rwDrainStep,
+  rwlockRead as rwRead, rwlockReaders as rwReaders, rwlockReaderSlots as rwReaderSlots,
+  rwlockReadStep as rwReadStep, rwlockReadUnlock as rwReadUnlock, rwlockTryRead as rwTryRead,
+  rwlockTryWrite as rwTryWrite, rwlockWrite as rwWrite, rwlockWriter as rwWriter,
+  rwlockWriteStep as rwWriteStep, rwlockWriteUnlock as rwWriteUnlock,
+} from "../rwlock";
+import {
+  eventCancelWait as evCancel, eventNotifies as evNotifies, eventNotify as evNotify,
+  eventSequence as evSequence, eventSleepers as evSleepers, eventWait as evWait,
+  eventWaitStep as evWaitStep,
+} from "../event";
+
+// @ts-ignore: decorator
+@inline function mutexAt(handle: u32): u32 {
+  return enterObject(handle, KIND_MUTEX);
+}
+
+export function mutexTryLock(handle: u32): i32 {
+  const o = mutexAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : tryLock(o);
+}
+
+export function mutexLockStep(handle: u32, checkHolder: bool): i32 {
+  const o = mutexAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : lockStep(o, checkHolder);
+}
+
+export function mutexLock(handle: u32, timeoutMs: f64): i32 {
+  const o = mutexAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : lock(o, timeoutMs);
+}
+
+export function mutexUnlock(handle: u32): i32 {
+  const o = mutexAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : unlock(o);
+}
+
+export function mutexConsistent(handle: u32): i32 {
+  const o = mutexAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : consistent(o);
+}
+
+/** The holder's pid, 0 if free, -1 if not recoverable, -INVALID_ARGUMENT for a bad handle. */
+export function mutexHolder(handle: u32): i32 {
+  const o = mutexAt(handle);
+  return o == 0 ? -INVALID_ARGUMENT : holder(o);
+}
+
+export function mutexHasWaiters(handle: u32): i32 {
+  const o = mutexAt(handle);
+  return o == 0 ? 0 : hasWaiters(o);
+}
+
+// @ts-ignore: decorator
+@inline function semaphoreAt(handle: u32): u32 {
+  return enterObject(handle, KIND_SEMAPHORE);
+}
+
+export function semaphoreTryWait(handle: u32): i32 {
+  const o = semaphoreAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : semTryWait(o);
+}
+
+export function semaphoreWaitStep(handle: u32, registered: bool): i32 {
+  const o = semaphoreAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : semWaitStep(o, registered);
+}
+
+export function semaphoreCancelWait(handle: u32): void {
+  const o = semaphoreAt(handle);
+  if (o != 0) semCancel(o);
+}
+
+export function semaphoreWait(handle: u32, timeoutMs: f64): i32 {
+  const o = semaphoreAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : semWait(o, timeoutMs);
+}
+
+export function semaphorePost(handle: u32, count: u32): i32 {
+  const o = semaphoreAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : semPost(o, count);
+}
+
+export function semaphoreValue(handle: u32): u32 {
+  const o = semaphoreAt(handle);
+  return o == 0 ? 0 : semValue(o);
+}
+
+export function semaphoreSleepers(handle: u32): u32 {
+  const o = semaphoreAt(handle);
+  return o == 0 ? 0 : semSleepers(o);
+}
+
+export function semaphoreMaximum(handle: u32): u32 {
+  const o = semaphoreAt(handle);
+  return o == 0 ? 0 : semMaximum(o);
+}
+
+// @ts-ignore: decorator
+@inline function rwlockAt(handle: u32): u32 {
+  return enterObject(handle, KIND_RWLOCK);
+}
+
+export function rwlockTryRead(handle: u32): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : rwTryRead(o);
+}
+
+export function rwlockReadStep(handle: u32, checkHolder: bool): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : rwReadStep(o, checkHolder);
+}
+
+export function rwlockRead(handle: u32, timeoutMs: f64): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : rwRead(o, timeoutMs);
+}
+
+export function rwlockReadUnlock(handle: u32): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : rwReadUnlock(o);
+}
+
+export function rwlockTryWrite(handle: u32): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : rwTryWrite(o);
+}
+
+export function rwlockWriteStep(handle: u32, checkHolder: bool): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : rwWriteStep(o, checkHolder);
+}
+
+export function rwlockDrainStep(handle: u32, checkHolder: bool): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : rwDrainStep(o, checkHolder);
+}
+
+export function rwlockAbandon(handle: u32): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : rwAbandon(o);
+}
+
+export function rwlockWrite(handle: u32, timeoutMs: f64): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : rwWrite(o, timeoutMs);
+}
+
+export function rwlockWriteUnlock(handle: u32): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : rwWriteUnlock(o);
+}
+
+export function rwlockConsistent(handle: u32): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : rwConsistent(o);
+}
+
+/** The writer's pid, 0 if none, -INVALID_ARGUMENT for a bad handle (see rwlock.ts). */
+export function rwlockWriter(handle: u32): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? -INVALID_ARGUMENT : rwWriter(o);
+}
+
+export function rwlockReaders(handle: u32): i32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? -INVALID_ARGUMENT : rwReaders(o);
+}
+
+export function rwlockReaderSlots(handle: u32): u32 {
+  const o = rwlockAt(handle);
+  return o == 0 ? 0 : rwReaderSlots(o);
+}
+
+// @ts-ignore: decorator
+@inline function eventAt(handle: u32): u32 {
+  return enterObject(handle, KIND_EVENT);
+}
+
+export function eventSequence(handle: u32): u32 {
+  const o = eventAt(handle);
+  return o == 0 ? 0 : evSequence(o);
+}
+
+export function eventNotify(handle: u32, count: i32): i32 {
+  const o = eventAt(handle);
+  return o == 0 ? -INVALID_ARGUMENT : evNotify(o, count);
+}
+
+export function eventWaitStep(handle: u32, sequence: u32, registered: bool): i32 {
+  const o = eventAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : evWaitStep(o, sequence, registered);
+}
+
+export function eventCancelWait(handle: u32): void {
+  const o = eventAt(handle);
+  if (o != 0) evCancel(o);
+}
+
+export function eventWait(handle: u32, sequence: u32, timeoutMs: f64): i32 {
+  const o = eventAt(handle);
+  return o == 0 ? INVALID_ARGUMENT : evWait(o, sequence, timeoutMs);
+}
+
+export function eventSleepers(handle: u32): u32 {
+  const o = eventAt(handle);
+  return o == 0 ? 0 : evSleepers(o);
+}
+
+export function eventNotifies(handle: u32): u64 {
+  const o = eventAt(handle);
+  return o == 0 ? 0 : evNotifies(o);
+}
