@@ -360,15 +360,17 @@ static void open_segment(const char *core, const char *name) {
 }
 
 // Finds (or creates) a named object: the name goes into the core's private
-// scratch in page 0, then the directory is asked. Returns the segment offset.
+// scratch in page 0, then the directory is asked, then the entry is opened
+// (objectOpen validates it into the core's private handle table). Returns
+// the handle that every object export takes.
 static uint32_t object(const char *kind, const char *name, double p0, double p1) {
   size_t length = strlen(name);
   memcpy(base + (uint32_t)constant("nameScratch"), name, length);
   JSValueRef lookup[2] = {num(constant(kind)), num(length)};
   double index = call(function("directoryLookup"), 2, lookup);
   if (index == -constant("NOT_FOUND")) {
-    JSValueRef create[5] = {num(constant(kind)), num(length), num(p0), num(p1), num(0)};
-    index = call(function("directoryCreate"), 5, create);
+    JSValueRef create[6] = {num(constant(kind)), num(length), num(p0), num(p1), num(0), num(5000)};
+    index = call(function("directoryCreate"), 6, create);
     // Another process created it between our lookup and create: look again.
     if (index == -constant("EXISTS")) index = call(function("directoryLookup"), 2, lookup);
   }
@@ -376,8 +378,19 @@ static uint32_t object(const char *kind, const char *name, double p0, double p1)
     fprintf(stderr, "wshm-embed: object \"%s\": status %g\n", name, -index);
     exit(1);
   }
-  JSValueRef argv[1] = {num(index)};
-  return (uint32_t)call(function("entryOffset"), 1, argv);
+  JSValueRef open[2] = {num(index), num(constant(kind))};
+  double handle = call(function("objectOpen"), 2, open);
+  if (handle < 0) {
+    fprintf(stderr, "wshm-embed: object \"%s\": objectOpen status %g\n", name, -handle);
+    exit(1);
+  }
+  return (uint32_t)handle;
+}
+
+// The segment offset of an open object (its bytes, for KIND_BYTES regions).
+static uint32_t offset_of(uint32_t handle) {
+  JSValueRef argv[1] = {num(handle)};
+  return (uint32_t)call(function("handleOffset"), 1, argv);
 }
 
 // A pointer to segment offset `offset` in this process.
@@ -388,8 +401,8 @@ static void *shared(uint32_t offset) { return base + segment_base + offset; }
 static int counter(const char *core, const char *name, long iterations, int parties) {
   open_segment(core, name);
   uint32_t lock = object("KIND_MUTEX", "counter-lock", 0, 0);
-  double *count = shared(object("KIND_BYTES", "counter", 8, 0));
-  int32_t *arrivals = shared(object("KIND_BYTES", "arrivals", 4, 0));
+  double *count = shared(offset_of(object("KIND_BYTES", "counter", 8, 0)));
+  int32_t *arrivals = shared(offset_of(object("KIND_BYTES", "arrivals", 4, 0)));
   // Start together with the other parties, so that the mutex is contended.
   __atomic_add_fetch(arrivals, 1, __ATOMIC_SEQ_CST);
   double give_up = now_ms() + 30000;
@@ -420,7 +433,7 @@ static int ping(const char *core, const char *name, long rounds) {
   create_segment(core, name, 65536);
   uint32_t ping_sem = object("KIND_SEMAPHORE", "ping", 0, 1);
   uint32_t pong_sem = object("KIND_SEMAPHORE", "pong", 0, 1);
-  uint32_t *ball = shared(object("KIND_BYTES", "ball", 4, 0));
+  uint32_t *ball = shared(offset_of(object("KIND_BYTES", "ball", 4, 0)));
   printf("ready %d\n", self_pid);
   fflush(stdout);
   JSObjectRef post = function("semaphorePost"), wait = function("semaphoreWait");
@@ -468,6 +481,10 @@ static int serve(const char *core, const char *name, int clients, long requests)
     // In classic mode the response area IS the request's buffer: copy first.
     char text[256];
     memcpy(text, shared(scratch[0]), length);
+    // Write the response in place only while the core says the request is
+    // still this server's to answer (it may have been recovered meanwhile).
+    JSValueRef check_args[2] = {num(rpc), num(token)};
+    if (call(function("channelResponseBuffer"), 2, check_args) < 0) continue;
     char *response = shared(scratch[2]);
     for (uint32_t i = 0; i < length; i++) {
       response[i] = text[i] >= 'a' && text[i] <= 'z' ? text[i] - 'a' + 'A' : text[i];
