@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeText, Segment } from "../ts/mod.ts";
 import { configuredFaults, parseFaults } from "../ts/fault.ts";
+import { recordPayload, writeRecord } from "./fixtures/fault_common.ts";
 import {
   type Child,
   cleanup,
@@ -266,6 +267,246 @@ test("classic: a client settling an abandoned exchange is paused after finding t
     for (const child of children) child.kill("SIGKILL");
   }
   segment.unlink();
+});
+
+// ── ring ─────────────────────────────────────────────────────────────────
+
+test("ring: a new producer takes over and sends while the consumer, paused after finding the old one dead, recovers", async () => {
+  const name = uniqueName("fault-ring-p");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  segment.ring("data", { capacity: 1 << 14 });
+  const consumerGate = gate("ring-consumer");
+  const children: Child[] = [];
+  try {
+    const dead = startFixture(rt(1), "fault_ring", [name, "producer", "1", "50", "stay"], 90_000);
+    children.push(dead);
+    await dead.line(/^sent 50/);
+    const consumer = startPaused(
+      rt(2),
+      "fault_ring",
+      [name, "consumer", "150", "exit"],
+      dead.pid,
+      consumerGate,
+    );
+    children.push(consumer);
+    await consumer.line(/^attached/);
+    await sleep(200);
+    dead.kill("SIGKILL");
+    await within(dead.done, 10_000, "the killed producer");
+    await paused(consumerGate, "the consumer");
+    // The new producer sends 50 records, then 50 more while the consumer goes on.
+    const producer = startFixture(rt(0), "fault_ring", [name, "producer", "2", "50+50", "exit"], 90_000);
+    children.push(producer);
+    assert.is(await producer.line(/^attached/), "attached true", "the new producer took the role over");
+    await producer.line(/^progress 50/);
+    open(consumerGate);
+    const result = await within(consumer.done, 40_000, "the consumer");
+    assert.match(result.stdout, /^received 150 1\/0 2\/99$/m, `consumer:\n${result.stdout}${result.stderr}`);
+    const sent = await within(producer.done, 20_000, "the producer");
+    assert.match(sent.stdout, /^sent 100$/m, `the new producer:\n${sent.stdout}${sent.stderr}`);
+  } finally {
+    for (const child of children) child.kill("SIGKILL");
+  }
+  segment.unlink();
+});
+
+test("ring: a new consumer takes over and reads while the producer, paused after finding the old one dead, recovers", async () => {
+  const name = uniqueName("fault-ring-c");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  segment.ring("data", { capacity: 4096 });
+  const producerGate = gate("ring-producer");
+  const children: Child[] = [];
+  try {
+    const dead = startFixture(rt(1), "fault_ring", [name, "consumer", "20", "stall"], 90_000);
+    children.push(dead);
+    await dead.line(/^attached/);
+    const producer = startPaused(
+      rt(2),
+      "fault_ring",
+      [name, "producer", "1", "300", "exit"],
+      dead.pid,
+      producerGate,
+    );
+    children.push(producer);
+    await dead.line(/^stalled 20/);
+    // The ring fills up behind the stalled consumer; then it dies.
+    await sleep(300);
+    dead.kill("SIGKILL");
+    await within(dead.done, 10_000, "the killed consumer");
+    await paused(producerGate, "the producer");
+    const consumer = startFixture(rt(0), "fault_ring", [name, "consumer", "280", "exit"], 90_000);
+    children.push(consumer);
+    assert.is(await consumer.line(/^attached/), "attached true", "the new consumer took the role over");
+    await sleep(200);
+    open(producerGate);
+    const result = await within(consumer.done, 40_000, "the new consumer");
+    assert.match(
+      result.stdout,
+      /^received 280 1\/20 1\/299$/m,
+      `consumer:\n${result.stdout}${result.stderr}`,
+    );
+    const sent = await within(producer.done, 20_000, "the producer");
+    assert.match(sent.stdout, /^sent 300$/m, `producer:\n${sent.stdout}${sent.stderr}`);
+  } finally {
+    for (const child of children) child.kill("SIGKILL");
+  }
+  segment.unlink();
+});
+
+// ── queue ────────────────────────────────────────────────────────────────
+
+/** The queue, its shared counters and seen bitmap (fault_queue.ts), created here. */
+function queueSegment(name: string): [Segment, Int32Array] {
+  const segment = Segment.create(name, { size: 1 << 20 });
+  segment.queue("q", { slotSize: 64, slots: 4 });
+  const state = new Int32Array(segment.memory.buffer, segment.bytes("qstate", 16).byteOffset, 4);
+  segment.bytes("seen", 1024);
+  return [segment, state];
+}
+
+function checkConsumers(outputs: string[], total: number, state: Int32Array): void {
+  let got = 0;
+  for (const output of outputs) {
+    const m = output.match(/^got (\d+) dups=(\d+) torn=(\d+)$/m);
+    assert.ok(m, `a consumer's summary:\n${output}`);
+    got += Number(m![1]);
+  }
+  assert.is(Atomics.load(state, 1), 0, "no record delivered twice");
+  assert.is(Atomics.load(state, 2), 0, "no record torn");
+  assert.is(got, total, "every record delivered once");
+}
+
+test("queue: consumers and a new producer go on while a consumer, paused after finding a slot's writer dead, recovers that slot", async () => {
+  const name = uniqueName("fault-queue-w");
+  const [segment, state] = queueSegment(name);
+  using _segment = segment;
+  const consumerGate = gate("queue-consumer");
+  const children: Child[] = [];
+  try {
+    const dead = startFixture(rt(1), "queue_holder", [name, "claim"], 90_000);
+    children.push(dead);
+    await dead.line(/^holding/);
+    dead.kill("SIGKILL");
+    await within(dead.done, 10_000, "the killed writer");
+    const paused1 = startPaused(rt(2), "fault_queue", [name, "consumer", "60"], dead.pid, consumerGate);
+    children.push(paused1);
+    await paused(consumerGate, "the first consumer");
+    const consumer = startFixture(rt(0), "fault_queue", [name, "consumer", "60"], 90_000);
+    const producer = startFixture(rt(1), "fault_queue", [name, "producer", "1", "40"], 90_000);
+    children.push(consumer, producer);
+    // The slots go round ten times while the first consumer still holds its view of the dead writer's slot.
+    await within(producer.done, 30_000, "the new producer");
+    open(consumerGate);
+    await sleep(200);
+    // Traffic after the paused consumer acted: a recovery from a stale view would show here.
+    const later = startFixture(rt(2), "fault_queue", [name, "producer", "2", "20"], 90_000);
+    children.push(later);
+    const outputs = await within(Promise.all([paused1.done, consumer.done]), 40_000, "the consumers");
+    checkConsumers(outputs.map((r) => r.stdout), 60, state);
+    assert.match((await within(later.done, 20_000, "the later producer")).stdout, /^sent 20$/m);
+  } finally {
+    for (const child of children) child.kill("SIGKILL");
+  }
+  segment.unlink();
+});
+
+test("queue: producers and a new consumer go on while a producer, paused after finding a slot's reader dead, recovers that slot", async () => {
+  const name = uniqueName("fault-queue-r");
+  const [segment, state] = queueSegment(name);
+  using _segment = segment;
+  const queue = segment.queue("q");
+  const scratch = new Uint8Array(64);
+  for (let seq = 0; seq < 4; seq++) {
+    const n = writeRecord(scratch, 0, 3, seq, recordPayload(3, seq, 64));
+    assert.ok(queue.trySend(scratch.subarray(0, n)), "the queue takes 4 records");
+  }
+  const producerGate = gate("queue-producer");
+  const children: Child[] = [];
+  try {
+    // It takes record 3/0 and dies holding it: the one loss the docs allow.
+    const dead = startFixture(rt(1), "queue_holder", [name, "read"], 90_000);
+    children.push(dead);
+    await dead.line(/^holding/);
+    dead.kill("SIGKILL");
+    await within(dead.done, 10_000, "the killed reader");
+    const paused1 = startPaused(rt(2), "fault_queue", [name, "producer", "1", "20"], dead.pid, producerGate);
+    children.push(paused1);
+    await paused(producerGate, "the first producer");
+    const producer = startFixture(rt(0), "fault_queue", [name, "producer", "2", "20"], 90_000);
+    const consumer = startFixture(rt(1), "fault_queue", [name, "consumer", "43"], 90_000);
+    children.push(producer, consumer);
+    await within(producer.done, 30_000, "the second producer");
+    open(producerGate);
+    const sent = await within(paused1.done, 30_000, "the paused producer");
+    assert.match(sent.stdout, /^sent 20$/m, `paused producer:\n${sent.stdout}${sent.stderr}`);
+    const result = await within(consumer.done, 40_000, "the consumer");
+    checkConsumers([result.stdout], 43, state);
+  } finally {
+    for (const child of children) child.kill("SIGKILL");
+  }
+  segment.unlink();
+});
+
+// ── mutex ────────────────────────────────────────────────────────────────
+
+/**
+ * A holder is killed; a waiter is paused right after finding it dead;
+ * another process takes the lock over (and, with `handOn`, gives it to a
+ * third, which holds it); the paused waiter goes on while the lock is held.
+ */
+async function lockTakeover(handOn: boolean): Promise<void> {
+  const name = uniqueName("fault-mutex");
+  using segment = Segment.create(name, { size: 1 << 16 });
+  segment.mutex("lock");
+  const s = new Int32Array(segment.memory.buffer, segment.bytes("mstate", 32).byteOffset, 8);
+  const waiterGate = gate("mutex-waiter");
+  const children: Child[] = [];
+  try {
+    const dead = startFixture(rt(1), "fault_mutex", [name, "1", "0", "stay"], 90_000);
+    children.push(dead);
+    await dead.line(/^holding/);
+    const waiter = startPaused(rt(2), "fault_mutex", [name, "2", "20", "exit"], dead.pid, waiterGate);
+    children.push(waiter);
+    await waiter.line(/^waiting/);
+    dead.kill("SIGKILL");
+    await within(dead.done, 10_000, "the killed holder");
+    await paused(waiterGate, "the waiter");
+    const taker = startFixture(rt(0), "fault_mutex", [name, "1", handOn ? "0" : "1000", "exit"], 90_000);
+    children.push(taker);
+    assert.is(await taker.line(/^held/), "held 1", "the other process took over from the dead holder");
+    let holder = taker;
+    if (handOn) {
+      await within(taker.done, 20_000, "the taker");
+      holder = startFixture(rt(1), "fault_mutex", [name, "1", "1000", "exit"], 90_000);
+      children.push(holder);
+      assert.is(await holder.line(/^held/), "held 0", "a new holder, after the repair");
+    }
+    open(waiterGate);
+    const results = await within(Promise.all([waiter.done, holder.done, taker.done]), 40_000, "the holders");
+    for (const r of results) assert.is(r.code, 0, `a holder:\n${r.stdout}${r.stderr}`);
+    assert.not.match(
+      results[0].stdout,
+      /held 1/,
+      "one death, one takeover: the waiter did not take over too",
+    );
+    assert.is(Atomics.load(s, 1), 0, "never two holders at once");
+    assert.is(Atomics.load(s, 6), 0, "ownerDied exactly when the dead holder left its mark");
+    assert.is(Atomics.load(s, 3), 1, "one repair for one death");
+    const sections = handOn ? 5 : 4;
+    assert.is(Atomics.load(s, 5), sections, "every section ran");
+    assert.is(s[4], sections, "the counter under the lock lost no increment");
+  } finally {
+    for (const child of children) child.kill("SIGKILL");
+  }
+  segment.unlink();
+}
+
+test("mutex: another process takes the lock over while a waiter, paused after finding the holder dead, recovers", async () => {
+  await lockTakeover(false);
+});
+
+test("mutex: a new holder has the lock (after another took over) when the paused waiter goes on", async () => {
+  await lockTakeover(true);
 });
 
 test.run();
