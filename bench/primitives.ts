@@ -24,7 +24,8 @@ const name = `/wshm-bench-primitives-${process.pid}`;
 const segment = Segment.create(name, { size: 65536 });
 try {
   const mutex = segment.mutex("m");
-  const semaphore = segment.findOrCreate(segment.constants.KIND_SEMAPHORE, "s", { create: true }, 0, 1 << 30).handle;
+  const semaphore =
+    segment.findOrCreate(segment.constants.KIND_SEMAPHORE, "s", { create: true }, 0, 1 << 30).handle;
   const core = segment.core;
   const offset = mutex.handle;
   const posix = segment.posix;

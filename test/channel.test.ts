@@ -4,6 +4,7 @@ import { decodeText, Segment, writeText } from "../ts/mod.ts";
 import {
   type Child,
   cleanup,
+  offsetOf,
   runFixture,
   runtime,
   RUNTIMES,
@@ -11,7 +12,6 @@ import {
   throwsCode,
   uniqueName,
   within,
-  offsetOf,
 } from "./helpers.ts";
 
 const test = suite(`Channel (${runtime})`);

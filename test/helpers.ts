@@ -198,7 +198,10 @@ export function throwsCode(fn: () => unknown, code: string, what = "call"): void
 }
 
 /** The segment offset of the object `name` (from the directory), for tests that corrupt it on purpose. */
-export function offsetOf(segment: { objects(): Array<{ name: string; offset: number }> }, name: string): number {
+export function offsetOf(
+  segment: { objects(): Array<{ name: string; offset: number }> },
+  name: string,
+): number {
   const found = segment.objects().find((o) => o.name === name);
   if (found === undefined) throw new Error(`no object "${name}" in the segment`);
   return found.offset;

@@ -3,6 +3,7 @@ import * as assert from "uvu/assert";
 import { decodeText, Segment } from "../ts/mod.ts";
 import {
   cleanup,
+  offsetOf,
   runFixture,
   runtime,
   RUNTIMES,
@@ -10,7 +11,6 @@ import {
   throwsCode,
   uniqueName,
   within,
-  offsetOf,
 } from "./helpers.ts";
 
 const test = suite(`Queue (${runtime})`);

@@ -206,7 +206,10 @@ export class Channel implements Disposable {
 
   #checkIdle(): void {
     if (this.#asyncBusy) {
-      throw argumentError("range", `A requestAsync() on channel "${this.name}" is in progress in this handle`);
+      throw argumentError(
+        "range",
+        `A requestAsync() on channel "${this.name}" is in progress in this handle`,
+      );
     }
   }
 

@@ -394,7 +394,13 @@ export class Ring implements Disposable {
   readMany(max: number = this.#k.RING_BATCH_MAX, options?: RingWaitOptions): number {
     // The core takes max as a u32: -1 would be "all", NaN 0 and 2^32 + 1 would be 1.
     if ((max >>> 0) !== max || max === 0 || max > 0x7FFFFFFF) {
-      checkInteger(max, "max", 1, 0x7FFFFFFF, `an integer >= 1 (at most ${this.#k.RING_BATCH_MAX} come at once)`);
+      checkInteger(
+        max,
+        "max",
+        1,
+        0x7FFFFFFF,
+        `an integer >= 1 (at most ${this.#k.RING_BATCH_MAX} come at once)`,
+      );
     }
     if (!this.#consumer) this.attachConsumer();
     let r: number;
