@@ -5,7 +5,8 @@
 import * as lib from "../ts/mod.ts";
 import { connect, type LoadResult, runLoad } from "./exchange.mjs";
 import { colors, formatMicros, formatRate, printJson, stderrIsTerminal, table } from "./format.ts";
-import { normaliseName } from "./shm.ts";
+import { explainForeign, normaliseName } from "./shm.ts";
+import { platform } from "../ts/platform/mod.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { HANDLERS } from "./handlers.mjs";
 import { WshmError } from "../ts/mod.ts";
@@ -19,6 +20,8 @@ export interface ClientOptions {
   /** Load mode: the handler whose answers the responses must equal. */
   expect?: string;
   json?: boolean;
+  /** Open a segment of this owner too (--trust-owner: a uid, a user name or "any"). */
+  trustOwner?: lib.TrustOwner;
 }
 
 const encoder = new TextEncoder();
@@ -58,9 +61,9 @@ export async function client(name: string, messages: string[], options: ClientOp
   }
   let end;
   try {
-    end = connect(lib, segmentName, { timeoutMs: 2000, wait: options.wait });
+    end = connect(lib, segmentName, { timeoutMs: 2000, wait: options.wait, trustOwner: options.trustOwner });
   } catch (error) {
-    throw explain(error, segmentName);
+    throw explainForeign(explain(error, segmentName), segmentName, await platform());
   }
   try {
     if (options.count !== undefined) {

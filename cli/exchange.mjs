@@ -35,11 +35,11 @@ export const CHANNEL = "wshm";
  * Creates segment `name` with the channel and becomes its server.
  * @param {any} lib the library's exports
  * @param {string} name
- * @param {{ size: number, mode: number, messageSize: number, clients?: number, wait?: WaitMode }} options
+ * @param {{ size: number, mode: number, group?: number | string, messageSize: number, clients?: number, wait?: WaitMode }} options
  * @returns {ServerEnd}
  */
 export function createServer(lib, name, options) {
-  const segment = lib.Segment.create(name, { size: options.size, mode: options.mode });
+  const segment = lib.Segment.create(name, { size: options.size, mode: options.mode, group: options.group });
   try {
     const channel = segment.channel(CHANNEL, {
       capacity: options.messageSize,
@@ -85,11 +85,15 @@ export function createServer(lib, name, options) {
  * Opens the channel of segment `name` as a client.
  * @param {any} lib
  * @param {string} name
- * @param {{ timeoutMs?: number, wait?: WaitMode }} [options]
+ * @param {{ timeoutMs?: number, wait?: WaitMode, trustOwner?: number | string }} [options]
+ *   trustOwner: also open a segment of this owner (see Segment.open)
  * @returns {ClientEnd}
  */
 export function connect(lib, name, options = {}) {
-  const segment = lib.Segment.open(name, { timeoutMs: options.timeoutMs ?? 2000 });
+  const segment = lib.Segment.open(name, {
+    timeoutMs: options.timeoutMs ?? 2000,
+    trustOwner: options.trustOwner,
+  });
   try {
     const channel = segment.channel(CHANNEL, { create: false, wait: options.wait ?? "adaptive" });
     return {

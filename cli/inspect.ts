@@ -2,7 +2,7 @@
 // every object (lock holders and waiters, semaphore values, queue depths).
 // With --watch it refreshes in place and shows rates of the counters that grow.
 
-import { Segment } from "../ts/mod.ts";
+import { Segment, type TrustOwner } from "../ts/mod.ts";
 import {
   colors,
   formatAge,
@@ -15,7 +15,16 @@ import {
   writeOut,
 } from "./format.ts";
 import { COUNTERS, describeObjects, type ObjectState } from "./objects.ts";
-import { examine, holderPeers, livenessWord, normaliseName, type SegmentReport } from "./shm.ts";
+import {
+  describeOwner,
+  examine,
+  explainForeign,
+  holderPeers,
+  livenessWord,
+  normaliseName,
+  type SegmentReport,
+} from "./shm.ts";
+import { platform } from "../ts/platform/mod.ts";
 import { describePeers, statusWord } from "./ls.ts";
 import { CliError } from "./errors.ts";
 import { onTerminate } from "./signals.ts";
@@ -28,6 +37,8 @@ export interface InspectOptions {
   interval: number;
   /** Stop --watch after this many refreshes (default: until Ctrl-C). */
   frames?: number;
+  /** Open a segment of this owner too (--trust-owner: a uid, a user name or "any"). */
+  trustOwner?: TrustOwner;
 }
 
 interface Snapshot {
@@ -75,6 +86,9 @@ function render(s: Snapshot, r: Map<string, Record<string, number>>): string {
     : "at an unknown time (the header's clock is implausible)";
   const lines = [
     `${c.bold(h.name)}  ${formatBytes(h.size)}  ${formatMode(h.mode)}  ${h.owner}  ${statusWord(h)}`,
+    `${c.dim("owner")}    ${describeOwner(h)}, group ${
+      h.group === String(h.gid) ? `gid ${h.gid}` : `${h.group} (gid ${h.gid})`
+    }`,
     `${c.dim("layout")}   version ${h.version}, ${h.state}`,
     `${c.dim("created")}  ${created} by pid ${h.creatorPid} (${livenessWord(creator?.alive ?? false)})`,
     `${c.dim("peers")}    ${describePeers(h.peers)}`,
@@ -117,7 +131,13 @@ export async function inspect(name: string, options: InspectOptions): Promise<vo
   if (report === null) {
     throw new CliError("BadMagic", `Cannot inspect "${segmentName}": it is not a wshm segment`);
   }
-  using segment = Segment.open(segmentName, { timeoutMs: 1000 });
+  let opened: Segment;
+  try {
+    opened = Segment.open(segmentName, { timeoutMs: 1000, trustOwner: options.trustOwner });
+  } catch (error) {
+    throw explainForeign(error, segmentName, await platform());
+  }
+  using segment = opened;
   let before: Snapshot | undefined;
   const terminal = stdoutIsTerminal() && !options.json;
   let stop = false;

@@ -42,16 +42,18 @@ export async function ls(options: { json?: boolean }): Promise<void> {
   const rows = reports.map((r) => [
     c.bold(r.name),
     formatBytes(r.size),
-    r.owner,
+    r.owner === String(r.uid) ? r.owner : `${r.owner} (${r.uid})`,
+    r.group,
     formatMode(r.mode),
     formatAge(r.ageMs),
     statusWord(r),
     describePeers(r.peers),
   ]);
   console.log(
-    table(["NAME", "SIZE", "OWNER", "MODE", "AGE", "STATUS", "PEERS"], rows, [
+    table(["NAME", "SIZE", "OWNER", "GROUP", "MODE", "AGE", "STATUS", "PEERS"], rows, [
       "left",
       "right",
+      "left",
       "left",
       "left",
       "right",

@@ -48,6 +48,19 @@ function mode(text: string): number {
   return n;
 }
 
+/** A uid or gid given as digits becomes a number; a name stays a string (the library looks it up). */
+function userOrGroup(text: string): number | string {
+  const t = text.trim();
+  if (t === "") throw new InvalidArgumentError("expected a user or group name, or a number");
+  return /^\d+$/.test(t) ? Number(t) : t;
+}
+
+const trustOwner = () =>
+  new Option(
+    "--trust-owner <uid|name|any>",
+    "also open the segment if this user owns it (default: only your own segments)",
+  ).argParser(userOrGroup);
+
 function runtimes(text: string): string[] {
   const list = text.split(",").map((s) => s.trim()).filter(Boolean);
   const bad = list.filter((r) => !["deno", "node", "bun"].includes(r));
@@ -94,6 +107,10 @@ export function buildProgram(): Command {
       new Option("--mode <octal>", "permission bits of the segment").argParser(mode).default(0o600, "600"),
     )
     .addOption(
+      new Option("--group <gid|name>", "give the segment to this group (with --mode 660: its users may call)")
+        .argParser(userOrGroup),
+    )
+    .addOption(
       new Option("--handler <name>", "what the server does with a request").choices(Object.keys(HANDLERS))
         .default("echo"),
     )
@@ -131,6 +148,7 @@ export function buildProgram(): Command {
       new Option("--expect <handler>", "load mode: check each response against what this handler returns")
         .choices(Object.keys(HANDLERS)),
     )
+    .addOption(trustOwner())
     .addOption(json())
     .action(async (name, messages, options) => (await import("./client.ts")).client(name, messages, options));
 
@@ -164,6 +182,7 @@ export function buildProgram(): Command {
     .option("-w, --watch", "refresh in place until Ctrl-C")
     .option("--interval <ms>", "refresh period with --watch", integer(50, 3_600_000), 1000)
     .option("--frames <n>", "with --watch: stop after N refreshes", integer(1))
+    .addOption(trustOwner())
     .addOption(json())
     .action((name, options) => inspect(name, options));
 

@@ -1,24 +1,6 @@
-// What /proc and /etc/passwd say: which processes map which /dev/shm file,
-// and user names. Deno reads /proc only under --allow-all (see shm.ts); without
-// it the scan reports `checked: false` and finds nothing.
-
-let userNames: Map<number, string> | undefined;
-
-/** uid -> user name from /etc/passwd (read once); the number if unknown or unreadable. */
-export function ownerName(uid: number): string {
-  if (userNames === undefined) {
-    userNames = new Map();
-    try {
-      for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
-        const [name, , id] = line.split(":");
-        if (name && id !== undefined && !userNames.has(Number(id))) userNames.set(Number(id), name);
-      }
-    } catch {
-      // No /etc/passwd or no permission: show numbers.
-    }
-  }
-  return userNames.get(uid) ?? String(uid);
-}
+// What /proc says: which processes map which /dev/shm file. Deno reads /proc
+// only under --allow-all (see shm.ts); without it the scan reports `checked:
+// false` and finds nothing. User and group names come from ts/trust.ts.
 
 /**
  * Who maps which segment, from /proc/PID/maps (keyed by segment name), and

@@ -20,6 +20,8 @@ const STATUS_MS = 250;
 export interface ServeOptions {
   size: number;
   mode: number;
+  /** The segment's group (--group: a gid or a group name). */
+  group?: number | string;
   handler: string;
   messageSize: number;
   /** 0: the classic exchange; K: many-client mode with K client slots. */
@@ -41,6 +43,7 @@ export async function serve(name: string, options: ServeOptions): Promise<void> 
   const server = createServer(lib, segmentName, {
     size: options.size,
     mode: options.mode,
+    group: options.group,
     messageSize: options.messageSize,
     clients: options.clients,
     wait: options.wait,

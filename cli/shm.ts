@@ -25,7 +25,8 @@ import { platform, type Posix } from "../ts/platform/mod.ts";
 import { Segment, WshmError } from "../ts/mod.ts";
 import { describeObjects, type ObjectState } from "./objects.ts";
 import { CliError } from "./errors.ts";
-import { isNotCapable, type MapScan, ownerName, scanMappers } from "./procfs.ts";
+import { isNotCapable, type MapScan, scanMappers } from "./procfs.ts";
+import { groupName, type TrustOwner, userName } from "../ts/trust.ts";
 
 export const SHM_DIR = "/dev/shm";
 
@@ -45,8 +46,12 @@ export interface SegmentReport {
   path: string;
   size: number;
   mode: number;
+  /** The owner's uid, and its user name (the uid as text if /etc/passwd has none). */
   uid: number;
   owner: string;
+  /** The file's gid, and its group name (the gid as text if /etc/group has none). */
+  gid: number;
+  group: string;
   version: number;
   /** "ready", "initialising", or "unreadable" / "corrupt" with `problem` saying why. */
   state: string;
@@ -79,6 +84,7 @@ interface FileFacts {
   size: number;
   mode: number;
   uid: number;
+  gid: number;
   header: Header | null;
 }
 
@@ -98,16 +104,17 @@ export function readFacts(name: string, posix: Posix, k: CoreConstants): FileFac
     return null;
   }
   try {
-    const { size, mode, uid } = posix.stat(fd, name);
+    const { size, mode, uid, gid } = posix.stat(fd, name);
     const length = k.HEADER_CREATED_MS + 8;
-    if (size < length) return { size, mode, uid, header: null };
+    if (size < length) return { size, mode, uid, gid, header: null };
     const bytes = posix.pread(fd, length, 0, name);
-    if (bytes.length < length) return { size, mode, uid, header: null };
+    if (bytes.length < length) return { size, mode, uid, gid, header: null };
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     return {
       size,
       mode,
       uid,
+      gid,
       header: {
         magic: view.getUint32(k.HEADER_MAGIC, true),
         version: view.getUint32(k.HEADER_VERSION, true),
@@ -154,6 +161,12 @@ export interface ExamineOptions {
   mappers?: MapScan;
   /** listSegments: only names for which this returns true. */
   filter?: (name: string) => boolean;
+  /**
+   * Whose segments to open for their objects (default "any"): ls, gc and rm
+   * only read them, to show their owner and holders and to judge liveness, so
+   * every owner's segment is read; what it says is shown, never acted on.
+   */
+  trustOwner?: TrustOwner;
 }
 
 /**
@@ -176,7 +189,9 @@ export async function examine(name: string, options: ExamineOptions = {}): Promi
     size: facts.size,
     mode: facts.mode & 0o777,
     uid: facts.uid,
-    owner: ownerName(facts.uid),
+    owner: userName(posix, facts.uid) ?? String(facts.uid),
+    gid: facts.gid,
+    group: groupName(posix, facts.gid) ?? String(facts.gid),
     version: header.version,
     state: header.state === k.STATE_READY
       ? "ready"
@@ -216,7 +231,7 @@ export async function examine(name: string, options: ExamineOptions = {}): Promi
     report.problem = `layout version ${header.version}; this wshm reads version ${k.LAYOUT_VERSION}`;
   } else if (report.state === "ready" && options.objects !== false) {
     try {
-      using segment = Segment.open(segmentName, { timeoutMs: 0 });
+      using segment = Segment.open(segmentName, { timeoutMs: 0, trustOwner: options.trustOwner ?? "any" });
       report.objects = describeObjects(segment);
       peers.push(...holderPeers(report.objects, posix));
     } catch (error) {
@@ -282,6 +297,33 @@ export async function listSegments(options: ExamineOptions = {}): Promise<Segmen
     }
   }
   return reports;
+}
+
+/** "nobody (uid 65534)" */
+export function describeOwner(report: Pick<SegmentReport, "owner" | "uid">): string {
+  return report.owner === String(report.uid) ? `uid ${report.uid}` : `${report.owner} (uid ${report.uid})`;
+}
+
+/**
+ * A ForeignOwner error from the library told in the CLI's terms: the flag
+ * `--trust-owner` instead of the `trustOwner` option. Other errors pass as they are.
+ */
+export function explainForeign(error: unknown, name: string, posix: Posix): unknown {
+  if (!(error instanceof WshmError && error.code === "ForeignOwner")) return error;
+  let uid: number | undefined;
+  try {
+    uid = readFacts(name, posix, coreConstants())?.uid;
+  } catch {
+    return error;
+  }
+  if (uid === undefined) return error;
+  const user = userName(posix, uid);
+  const who = user === undefined ? `uid ${uid}` : `${user} (uid ${uid})`;
+  const flag = user === undefined ? `--trust-owner ${uid}` : `--trust-owner ${user} (or ${uid})`;
+  return new WshmError(
+    "ForeignOwner",
+    `Cannot open segment "${name}": it is owned by ${who}, not by you; pass ${flag} if you trust that user`,
+  );
 }
 
 /** Alive / dead / unknown as a word. */

@@ -7,7 +7,8 @@ import * as assert from "uvu/assert";
 import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { Segment } from "../ts/mod.ts";
-import { cleanup, runtime, throwsCode, uniqueName } from "./helpers.ts";
+import { join } from "node:path";
+import { cleanup, root, runtime, startProcess, throwsCode, uniqueName, within } from "./helpers.ts";
 
 const test = suite(`trust (${runtime})`);
 test.after.each(cleanup);
@@ -177,5 +178,47 @@ test("bad group values are refused before anything is created", () => {
     throwsCode(() => Segment.open(name), "NotFound", `${why}: nothing was created`);
   }
 });
+
+/** Runs the CLI from its sources under Deno (bounded). */
+function wshm(args: string[]) {
+  const deno = join(root, "node_modules", ".bin", "deno");
+  const child = startProcess(deno, ["run", "-A", "--quiet", join(root, "cli", "main.ts"), ...args], {
+    label: `wshm ${args.join(" ")}`,
+    input: "",
+    timeoutMs: 60_000,
+  });
+  return within(child.done, 65_000, `wshm ${args.join(" ")}`);
+}
+
+asRoot(
+  "the CLI: inspect and client refuse another user's segment unless --trust-owner; ls shows owner and group",
+  async () => {
+    const name = uniqueName("cli-foreign");
+    const group = OTHER_GROUP?.gid ?? 0;
+    Segment.create(name, { size: 65536, mode: 0o640, group }).close();
+    chownSync(`/dev/shm${name}`, NOBODY, group);
+    const refused = await wshm(["inspect", name, "--no-color"]);
+    assert.is(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, "[ForeignOwner]");
+    assert.match(refused.stderr, `--trust-owner nobody (or ${NOBODY})`);
+    const shown = await wshm(["inspect", name, "--no-color", "--trust-owner", "nobody"]);
+    assert.is(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, `owner    nobody (uid ${NOBODY}), group`);
+    const client = await wshm(["client", name, "hi", "--timeout", "100"]);
+    assert.is(client.code, 1, client.stderr);
+    assert.match(client.stderr, "[ForeignOwner]");
+    const trusted = await wshm(["client", name, "hi", "--timeout", "100", "--trust-owner", String(NOBODY)]);
+    assert.not.match(trusted.stderr, "ForeignOwner", "with --trust-owner it gets as far as the channel");
+    const listed = await wshm(["ls", "--json"]);
+    assert.is(listed.code, 0, listed.stderr);
+    // deno-lint-ignore no-explicit-any
+    const report = JSON.parse(listed.stdout).find((r: any) => r.name === name);
+    assert.ok(report !== undefined, "ls lists another user's segment");
+    assert.is(report.uid, NOBODY);
+    assert.is(report.owner, "nobody");
+    assert.is(report.gid, group);
+    assert.is(report.state, "ready", "ls reads another user's segment (it only shows what it says)");
+  },
+);
 
 test.run();
