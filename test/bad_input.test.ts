@@ -297,6 +297,8 @@ test("every misuse throws a TypeError or RangeError with a code", () => {
     [() => segment.channel("bad", { clients: -1 }), RangeError, "clients -1"],
     [() => segment.channel("bad", { capacity: NaN }), RangeError, "capacity NaN"],
     [() => segment.mutex("m", null as never), TypeError, "options null"],
+    [() => segment.mutex("m2", { timeoutMs: n("1") } as never), TypeError, "a create timeoutMs string"],
+    [() => segment.event("e2", { timeoutMs: -1 } as never), RangeError, "a create timeoutMs of -1"],
     [() => segment.mutex("m", { create: n("yes") as never }), TypeError, "create 'yes'"],
     [() => segment.bytes("b", n("8")), TypeError, "bytes size string"],
     [() => segment.bytes("b", 0), RangeError, "bytes size 0"],
@@ -322,16 +324,25 @@ test("every misuse throws a TypeError or RangeError with a code", () => {
   }
 });
 
-test("serve() without a handler function rejects with a coded TypeError", async () => {
+test("serve() without a handler function, or with a signal that is no AbortSignal, rejects with a coded TypeError", async () => {
   const name = uniqueName("serve");
   using segment = Segment.create(name, { size: 1 << 20 });
-  try {
-    await segment.channel("c").serve("nope" as never);
-    assert.unreachable("serve should reject");
-  } catch (error) {
-    assert.ok(error instanceof TypeError);
-    assert.is((error as { code?: string }).code, "InvalidArgument");
+  const channel = segment.channel("c");
+  const calls: Array<[() => Promise<unknown>, string]> = [
+    [() => channel.serve("nope" as never), "serve('nope')"],
+    [() => channel.serve(() => "", { signal: "stop" as never }), "serve with a string signal"],
+    [() => channel.receiveAsync({ signal: {} as never, timeoutMs: 0 }), "receiveAsync with an object signal"],
+  ];
+  for (const [call, what] of calls) {
+    try {
+      await call();
+      assert.unreachable(`${what} should reject`);
+    } catch (error) {
+      assert.ok(error instanceof TypeError, `${what}: ${error}`);
+      assert.is((error as { code?: string }).code, "InvalidArgument", what);
+    }
   }
+  channel.detach();
 });
 
 test.run();

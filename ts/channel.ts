@@ -12,7 +12,7 @@ import { argumentError, WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
 import { type Message, messageLength, writeMessage } from "./codec.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
-import { checkOptions } from "./names.ts";
+import { checkOptions, shown } from "./names.ts";
 import { ChannelCall, type ChannelPort, ChannelRequest, responseError } from "./channel_exchange.ts";
 import type {
   ChannelCallOptions,
@@ -30,6 +30,12 @@ export type {
   ChannelStats,
   ServeOptions,
 } from "./channel_exchange.ts";
+
+function checkSignal(signal: unknown): void {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw argumentError("type", `Invalid signal ${shown(signal)}: it must be an AbortSignal`);
+  }
+}
 
 /**
  * A request/response channel. Client side: `request()` (copy in, copy
@@ -383,6 +389,7 @@ export class Channel implements Disposable {
     this.#checkAnswered();
     const core = this.segment.core;
     const signal = options?.signal;
+    checkSignal(signal);
     const interrupt = () => core.channelInterrupt(this.handle);
     signal?.addEventListener("abort", interrupt, { once: true });
     let request: ChannelRequest | undefined;
@@ -418,6 +425,7 @@ export class Channel implements Disposable {
       throw argumentError("type", `The handler of serve() must be a function, not ${typeof handler}`);
     }
     const { signal } = checkOptions(options, "serve()");
+    checkSignal(signal);
     if (!this.#server) this.attachServer();
     while (!signal?.aborted) {
       let request: ChannelRequest;

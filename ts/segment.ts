@@ -27,7 +27,7 @@ import { Event } from "./event.ts";
 import { Ring, type RingOptions } from "./ring.ts";
 import { Queue, type QueueOptions } from "./queue.ts";
 import { Channel, type ChannelOptions } from "./channel.ts";
-import { spinsFor } from "./wait.ts";
+import { spinsFor, timeoutOption } from "./wait.ts";
 
 // Loaded once per process; an unsupported platform is reported when used, not on import.
 const loadedPosix: Posix | WshmError = await platform().catch((e) => e);
@@ -429,13 +429,14 @@ export class Segment implements Disposable {
 
   /**
    * Checks what every object accessor takes: a name that is a string (the
-   * rest of it is checked on lookup), an options object, a boolean `create`
-   * and, for the queue kinds, a wait mode.
+   * rest of it is checked on lookup), an options object, a boolean `create`,
+   * a `timeoutMs` and, for the queue kinds, a wait mode.
    */
   #checkAccess(name: unknown, options: unknown, what: string, wait?: unknown): void {
     checkObjectNameType(name);
-    const o = checkOptions(options as { create?: unknown } | undefined, `${what}()`);
+    const o = checkOptions(options as { create?: unknown; timeoutMs?: unknown } | undefined, `${what}()`);
     booleanOption(o.create, "create", true);
+    if (o.timeoutMs !== undefined) timeoutOption(o.timeoutMs as number);
     if (wait !== undefined) spinsFor(this.constants, wait as "adaptive");
   }
 
