@@ -24,7 +24,8 @@
 import { hostWake } from "./host";
 import { recordedHolderAlive, requestWait, selfPid } from "./context";
 import {
-  queueAbort, queueCommit, queueRelease, queueScratch, readingSlot, writingSlot,
+  at as queueAt, free as freeSlot, OWNER_RECORD_PID, OWNER_START, pack, QUEUE_SLOT_HEADER, queueAbort,
+  queueCommit, queueRelease, queueScratch, readingSlot, SEQ, slotAt, slotsOf, writingSlot,
 } from "./queue";
 import { queueCancelWait, queueClaimStep, queueReadStep } from "./queue_wait";
 import {
@@ -313,8 +314,53 @@ function manyFailPending(offset: u32, capacity: u32, clients: u32, phases: u32, 
   }
 }
 
-/** A server attaching after another: requests the old one had TAKEN are answered SERVER_DIED. */
+/**
+ * Requests a dead server had dequeued (request-queue slots READING by a dead
+ * process: only the server reads that queue) are lost with it: answer their
+ * clients SERVER_DIED if still WAITING for them, and free the queue slot.
+ * Each slot is taken over by CAS from the (seq, owner) observed before the
+ * liveness check, each client slot answered by CAS from WAITING with the
+ * request's cid; so a request a live server holds is never touched.
+ */
+function recoverDequeued(offset: u32, capacity: u32, clients: u32): void {
+  const queue = queueOf(offset);
+  const slots = slotsOf(queue);
+  if (slots == 0) return;
+  const q = queueAt(queue);
+  for (let i: u32 = 0; i < slots; i++) {
+    const slot = slotAt(q, i, slots);
+    const h = atomic.load<u64>(slot + SEQ);
+    const seq = <u32>h;
+    const owner = <u32>(h >> 32);
+    // READING: taken for the lap whose position is seq - 1, in this slot.
+    if (owner == 0 || owner == selfPid || ((seq - 1) & (slots - 1)) != i) continue;
+    if (recordedHolderAlive(slot + OWNER_RECORD_PID, slot + OWNER_START, owner)) continue;
+    if (atomic.cmpxchg<u64>(slot + SEQ, h, pack(seq, selfPid)) != h) continue;
+    const request = slot + QUEUE_SLOT_HEADER;
+    const index = load<u32>(request);
+    const cid = load<u32>(request + 4);
+    if (index < clients) {
+      const s = at(clientSlotOf(offset, capacity, clients, index));
+      const waiting = (cid << 2) | WAITING;
+      if (atomic.load<u32>(s + WORD) == waiting) {
+        store<u32>(s + RESPONSE_LENGTH, 0);
+        store<u32>(s + RESPONSE_STATUS, CHANNEL_STATUS_SERVER_DIED);
+        if (atomic.cmpxchg<u32>(s + WORD, waiting, (cid << 2) | DONE) == waiting &&
+            atomic.load<u32>(s + SLEEPING) != 0) {
+          hostWake(s + WORD, 1);
+        }
+      }
+    }
+    freeSlot(q, slot, seq, slots);
+  }
+}
+
+/**
+ * A server attaching after another: requests the old one had TAKEN, or had
+ * dequeued and not yet marked TAKEN, are answered SERVER_DIED.
+ */
 export function manyRecover(offset: u32, capacity: u32, clients: u32): void {
+  recoverDequeued(offset, capacity, clients);
   manyFailPending(offset, capacity, clients, 1 << TAKEN, CHANNEL_STATUS_SERVER_DIED);
 }
 

@@ -151,6 +151,8 @@ export const ROLE_TAKEN: i32 = 0;
 export const ROLE_TAKEN_OVER: i32 = 1;
 export const ROLE_ALREADY_OURS: i32 = 2;
 export const ROLE_BUSY: i32 = -1;
+// @ts-ignore: decorator
+@inline const CLAIM_ATTEMPTS: i32 = 64;
 
 /**
  * Takes a role (producer, consumer, server, client slot) recorded as a pid at
@@ -159,7 +161,9 @@ export const ROLE_BUSY: i32 = -1;
  * ROLE_BUSY (a live process holds it).
  */
 export function claimRole(pidAddress: u32, recordPidAddress: u32, startAddress: u32): i32 {
-  while (true) {
+  // Bounded: a CAS fails only when another process changed the role word;
+  // one that keeps changing it makes the role look busy.
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     const current = atomic.load<u32>(pidAddress);
     if (current == selfPid) return ROLE_ALREADY_OURS;
     const dead = current != 0 && !recordedHolderAlive(recordPidAddress, startAddress, current);
@@ -169,6 +173,7 @@ export function claimRole(pidAddress: u32, recordPidAddress: u32, startAddress: 
     writeHolderRecord(recordPidAddress, startAddress);
     return dead ? ROLE_TAKEN_OVER : ROLE_TAKEN;
   }
+  return ROLE_BUSY;
 }
 
 /** Gives a role up if this process holds it. */
