@@ -4,7 +4,7 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { Segment } from "../ts/mod.ts";
 import { join } from "node:path";
@@ -178,6 +178,35 @@ test("bad group values are refused before anything is created", () => {
     throwsCode(() => Segment.open(name), "NotFound", `${why}: nothing was created`);
   }
 });
+
+/** Runs test/fixtures/trust_open.ts under Node as user nobody (setpriv), with its output. */
+async function openAsNobody(name: string, trust?: string): Promise<string> {
+  const script = join(root, "dist", "test", "fixtures", "trust_open.js");
+  const args = ["--reuid", String(NOBODY), "--regid", String(NOBODY), "--clear-groups", "node", script, name];
+  const child = startProcess("setpriv", trust === undefined ? args : [...args, trust], {
+    label: "trust_open as nobody",
+    timeoutMs: 30_000,
+  });
+  const run = await within(child.done, 35_000, "trust_open as nobody");
+  assert.is(run.code, 0, `trust_open exited ${run.code}: ${run.stderr}`);
+  return run.stdout.trim();
+}
+
+const canDropPrivileges = isRoot && existsSync("/usr/bin/setpriv") &&
+  existsSync(join(root, "dist", "test", "fixtures", "trust_open.js"));
+
+(canDropPrivileges ? test : test.skip)(
+  "another user cannot be fed a squatted segment: nobody's open of root's 0666 segment is ForeignOwner",
+  async () => {
+    const name = uniqueName("squat");
+    Segment.create(name, { size: 65536, mode: 0o666 }).close();
+    const refused = await openAsNobody(name);
+    assert.match(refused, /^error ForeignOwner Cannot open segment .*owned by uid 0 \(root\), not by you/);
+    assert.is(await openAsNobody(name, "root"), "opened 65536", "trustOwner by name");
+    assert.is(await openAsNobody(name, "0"), "opened 65536", "trustOwner by uid");
+    assert.is(await openAsNobody(name, "any"), "opened 65536", 'trustOwner "any"');
+  },
+);
 
 /** Runs the CLI from its sources under Deno (bounded). */
 function wshm(args: string[]) {
