@@ -303,6 +303,11 @@ test("every misuse throws a TypeError or RangeError with a code", () => {
     [() => segment.bytes("b", n("8")), TypeError, "bytes size string"],
     [() => segment.bytes("b", 0), RangeError, "bytes size 0"],
     [() => segment.mutex("t").lock({ timeoutMs: NaN }), RangeError, "lock timeoutMs NaN"],
+    [() => segment.mutex("t").lock(1000 as never), TypeError, "lock(1000): options that are a number"],
+    [() => sem.wait("100" as never), TypeError, "semaphore wait('100')"],
+    [() => ring.read(5 as never), TypeError, "ring read(5)"],
+    [() => queue.read(true as never), TypeError, "queue read(true)"],
+    [() => channel.request("x", 100 as never), TypeError, "request('x', 100)"],
     [() => segment.mutex("t").lock({ timeoutMs: n("1") }), TypeError, "lock timeoutMs string"],
     [() => sem.post(0), RangeError, "post(0)"],
     [() => sem.post(2 ** 32 + 1), RangeError, "post(2^32 + 1)"],
@@ -324,7 +329,7 @@ test("every misuse throws a TypeError or RangeError with a code", () => {
   }
 });
 
-test("serve() without a handler function, or with a signal that is no AbortSignal, rejects with a coded TypeError", async () => {
+test("async calls given a bad handler, signal or options reject with a coded TypeError", async () => {
   const name = uniqueName("serve");
   using segment = Segment.create(name, { size: 1 << 20 });
   const channel = segment.channel("c");
@@ -332,6 +337,9 @@ test("serve() without a handler function, or with a signal that is no AbortSigna
     [() => channel.serve("nope" as never), "serve('nope')"],
     [() => channel.serve(() => "", { signal: "stop" as never }), "serve with a string signal"],
     [() => channel.receiveAsync({ signal: {} as never, timeoutMs: 0 }), "receiveAsync with an object signal"],
+    [() => segment.ring("r2").receiveAsync(7 as never), "ring receiveAsync(7)"],
+    [() => segment.queue("q2").receiveAsync(7 as never), "queue receiveAsync(7)"],
+    [() => segment.mutex("l2").lockAsync(7 as never), "lockAsync(7)"],
   ];
   for (const [call, what] of calls) {
     try {

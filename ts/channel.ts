@@ -12,7 +12,7 @@ import { argumentError, WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
 import { type Message, messageLength, writeMessage } from "./codec.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
-import { checkOptions, shown } from "./names.ts";
+import { checkCallOptions, checkOptions, shown } from "./names.ts";
 import { ChannelCall, type ChannelPort, ChannelRequest, responseError } from "./channel_exchange.ts";
 import type {
   ChannelCallOptions,
@@ -224,6 +224,7 @@ export class Channel implements Disposable {
    * `timeoutMs` covers the whole exchange.
    */
   request(message: Message, options?: ChannelCallOptions): Uint8Array {
+    checkCallOptions(options);
     this.#checkIdle();
     const length = messageLength(message);
     this.#checkLength(length, "send");
@@ -242,6 +243,7 @@ export class Channel implements Disposable {
 
   /** Like `request`, without blocking the event loop. Calls on one handle run one after another. */
   async requestAsync(message: Message, options?: ChannelCallOptions): Promise<Uint8Array> {
+    checkCallOptions(options);
     const length = messageLength(message);
     this.#checkLength(length, "send");
     const previous = this.#turn;
@@ -305,6 +307,7 @@ export class Channel implements Disposable {
    * `using` end it). The returned object is reused by the next `begin`.
    */
   begin(options?: ChannelCallOptions): ChannelCall {
+    checkCallOptions(options);
     this.#checkIdle();
     return this.#call.open(options);
   }
@@ -362,6 +365,7 @@ export class Channel implements Disposable {
 
   /** The next request, waiting for one (throws `Timeout`). */
   receive(options?: ChannelCallOptions): ChannelRequest {
+    checkCallOptions(options);
     if (!this.#server) this.attachServer();
     this.#checkAnswered();
     const r = this.segment.core.channelReceive(
@@ -385,6 +389,7 @@ export class Channel implements Disposable {
 
   /** Like `receive`, without blocking the event loop; `signal` stops the wait. */
   async receiveAsync(options?: ChannelReceiveOptions): Promise<ChannelRequest> {
+    checkCallOptions(options);
     if (!this.#server) this.attachServer();
     this.#checkAnswered();
     const core = this.segment.core;

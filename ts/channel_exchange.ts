@@ -12,7 +12,7 @@ import type { Channel } from "./channel.ts";
 import type { Segment } from "./segment.ts";
 import type { WaitMode } from "./wait.ts";
 import { argumentError, WshmError } from "./errors.ts";
-import { checkInteger } from "./names.ts";
+import { checkCallOptions, checkInteger } from "./names.ts";
 import { decodeJson, decodeText, encodeText, type Message, messageLength, writeMessage } from "./codec.ts";
 
 /** Options of {@linkcode Segment.channel}; capacity and clients are ignored if the channel exists. */
@@ -276,6 +276,7 @@ export class ChannelCall implements Disposable {
 
   /** Sends the first `length` bytes of `request`, waits for the response; returns its length. */
   send(length: number, options?: ChannelCallOptions): number {
+    checkCallOptions(options);
     this.#post(length);
     this.responseAt = this.#port.awaitResponse(options);
     return this.#received();
@@ -283,6 +284,7 @@ export class ChannelCall implements Disposable {
 
   /** Like `send`, without blocking the event loop. */
   async sendAsync(length: number, options?: ChannelCallOptions): Promise<number> {
+    checkCallOptions(options);
     this.#post(length);
     this.responseAt = await this.#port.awaitResponseAsync(options);
     return this.#received();

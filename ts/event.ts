@@ -10,7 +10,7 @@ import type { LockOptions } from "./mutex.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
 import { stepUntilDone, timeoutOption } from "./wait.ts";
-import { checkInteger } from "./names.ts";
+import { checkCallOptions, checkInteger } from "./names.ts";
 
 function checkSequence(sequence: number): number {
   checkInteger(sequence, "sequence", 0, 0xFFFFFFFF, "a value read from event.sequence");
@@ -93,6 +93,7 @@ export class Event {
    * ```
    */
   wait(sequence: number, options?: LockOptions): void {
+    checkCallOptions(options);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const status = this.segment.core.eventWait(this.handle, checkSequence(sequence), timeoutMs);
     if (status === this.#timedOut) throw this.#timeout(timeoutMs);
@@ -116,6 +117,7 @@ export class Event {
    * ```
    */
   async waitAsync(sequence: number, options?: LockOptions): Promise<void> {
+    checkCallOptions(options);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const seq = checkSequence(sequence);
     const core = this.segment.core;
@@ -143,6 +145,7 @@ export class Event {
    * ```
    */
   waitUntil(condition: () => boolean, options?: LockOptions): void {
+    checkCallOptions(options);
     checkCondition(condition);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
@@ -162,6 +165,7 @@ export class Event {
 
   /** `waitUntil` without blocking the event loop. */
   async waitUntilAsync(condition: () => boolean, options?: LockOptions): Promise<void> {
+    checkCallOptions(options);
     checkCondition(condition);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;

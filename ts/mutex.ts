@@ -8,6 +8,7 @@ import type { Segment } from "./segment.ts";
 import { WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
 import { stepUntilDone, timeoutOption } from "./wait.ts";
+import { checkCallOptions } from "./names.ts";
 
 /** Options of the blocking and async lock calls. */
 export interface LockOptions {
@@ -103,6 +104,7 @@ export class Mutex {
    * `Timeout` or `NotRecoverable`. The guard is reused: one per Mutex.
    */
   lock(options?: LockOptions): MutexGuard {
+    checkCallOptions(options);
     const status = this.#lock(this.handle, timeoutOption(options?.timeoutMs));
     return this.#held(status, "lock");
   }
@@ -116,6 +118,7 @@ export class Mutex {
 
   /** Acquires the mutex without blocking the event loop. */
   async lockAsync(options?: LockOptions): Promise<MutexGuard> {
+    checkCallOptions(options);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const first = this.segment.core.mutexTryLock(this.handle);
     if (first !== this.segment.constants.WOULD_BLOCK) return this.#held(first, "lock");

@@ -80,6 +80,20 @@ export function checkOptions<T extends object>(options: T | undefined, what: str
   return options;
 }
 
+/**
+ * The options argument of a call: undefined or an object. A number or a
+ * string there (`lock(1000)`) would otherwise be ignored, and the call would
+ * wait forever instead of for the time meant.
+ */
+export function checkCallOptions(options: unknown): void {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw argumentError(
+      "type",
+      `Invalid options ${shown(options)}: pass an object such as { timeoutMs: 1000 }`,
+    );
+  }
+}
+
 /** `value ?? fallback` for a boolean option; a TypeError for anything else ("yes", 0). */
 export function booleanOption(value: unknown, what: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;

@@ -9,7 +9,7 @@ import type { Segment } from "./segment.ts";
 import { statusError } from "./status.ts";
 import { decodeJson, decodeText, type Message, messageLength, writeMessage } from "./codec.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
-import { checkInteger } from "./names.ts";
+import { checkCallOptions, checkInteger } from "./names.ts";
 
 /** Options of {@linkcode Segment.queue}. */
 export interface QueueOptions {
@@ -200,6 +200,7 @@ export class Queue {
 
   /** Claims a slot, waiting for one; returns its offset in `bytes`. */
   claimAt(options?: QueueWaitOptions): number {
+    checkCallOptions(options);
     const spins = spinsFor(this.#k, options?.wait ?? this.wait);
     const r = this.segment.core.queueClaimWait(this.handle, timeoutOption(options?.timeoutMs), spins);
     if (r >= 0) return r;
@@ -240,6 +241,7 @@ export class Queue {
 
   /** Sends a copy of `message`, waiting for a free slot. */
   send(message: Message, options?: QueueSendOptions): void {
+    checkCallOptions(options);
     const length = messageLength(message);
     this.#checkLength(length);
     checkType(options?.type ?? 0);
@@ -250,6 +252,7 @@ export class Queue {
 
   /** Sends without blocking the event loop. */
   async sendAsync(message: Message, options?: QueueSendOptions): Promise<void> {
+    checkCallOptions(options);
     const length = messageLength(message);
     this.#checkLength(length);
     const type = options?.type ?? 0;
@@ -295,6 +298,7 @@ export class Queue {
 
   /** Takes the next message, waiting for one. */
   read(options?: QueueWaitOptions): QueueMessage {
+    checkCallOptions(options);
     const spins = spinsFor(this.#k, options?.wait ?? this.wait);
     const r = this.segment.core.queueReadWait(this.handle, timeoutOption(options?.timeoutMs), spins);
     if (r >= 0) return this.#fill(r);
@@ -308,6 +312,7 @@ export class Queue {
   }
 
   async #readAsync(options: QueueWaitOptions | undefined, copy: boolean): Promise<number | Uint8Array> {
+    checkCallOptions(options);
     const core = this.segment.core;
     let copied: Uint8Array | undefined;
     let length = 0;
@@ -358,6 +363,7 @@ export class Queue {
 
   /** The next message as a private copy, waiting for one. */
   receive(options?: QueueWaitOptions): Uint8Array {
+    checkCallOptions(options);
     const message = this.read(options);
     const copy = message.copy();
     this.#release(this.handle, message.at);
@@ -366,6 +372,12 @@ export class Queue {
 
   /** Like `receive`, without blocking the event loop. */
   receiveAsync(options?: QueueWaitOptions): Promise<Uint8Array> {
+    try {
+      checkCallOptions(options);
+    } catch (error) {
+      // A promise-returning call fails by rejecting, as the async ones do.
+      return Promise.reject(error);
+    }
     const now = this.tryReceive();
     if (now !== null) return Promise.resolve(now);
     return this.#readAsync(options, true) as Promise<Uint8Array>;

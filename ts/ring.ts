@@ -8,7 +8,7 @@
 
 import type { Segment } from "./segment.ts";
 import { argumentError, WshmError } from "./errors.ts";
-import { checkInteger } from "./names.ts";
+import { checkCallOptions, checkInteger } from "./names.ts";
 import { statusError } from "./status.ts";
 import { type Message, messageLength, writeMessage } from "./codec.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
@@ -190,6 +190,7 @@ export class Ring implements Disposable {
 
   /** Claims room for `length` bytes, waiting for it; returns the payload's offset in `bytes`. */
   claimAt(length: number, options?: RingSendOptions): number {
+    checkCallOptions(options);
     if (!this.#producer) this.attachProducer();
     const type = options?.type ?? 0;
     checkLength(length);
@@ -226,6 +227,7 @@ export class Ring implements Disposable {
 
   /** Like `claim`, without blocking the event loop. Keep claims and commits of one producer in one task. */
   async claimAsync(length: number, options?: RingSendOptions): Promise<Uint8Array> {
+    checkCallOptions(options);
     const at = await this.#claimAsync(length, options, null);
     return this.bytes.subarray(at, at + length);
   }
@@ -315,6 +317,7 @@ export class Ring implements Disposable {
 
   /** Sends a message (a copy), waiting for room as long as `timeoutMs` allows. */
   send(message: Message, options?: RingSendOptions): void {
+    checkCallOptions(options);
     const length = messageLength(message);
     const at = this.claimAt(length, options);
     writeMessage(this.bytes, at, message);
@@ -323,6 +326,7 @@ export class Ring implements Disposable {
 
   /** Sends a message without blocking the event loop. */
   async sendAsync(message: Message, options?: RingSendOptions): Promise<void> {
+    checkCallOptions(options);
     if (this.trySend(message, options?.type ?? 0)) return;
     await this.#claimAsync(messageLength(message), options, message);
   }
@@ -348,6 +352,7 @@ export class Ring implements Disposable {
 
   /** The next record, waiting for one; throws `Timeout`, or `PeerDied` once if the producer died. */
   read(options?: RingWaitOptions): RingRecord {
+    checkCallOptions(options);
     if (!this.#consumer) this.attachConsumer();
     const spins = spinsFor(this.#k, options?.wait ?? this.wait);
     const r = this.segment.core.ringReadWait(this.handle, 0, timeoutOption(options?.timeoutMs), spins);
@@ -361,6 +366,7 @@ export class Ring implements Disposable {
   }
 
   async #readAsync(options: RingWaitOptions | undefined, copy: boolean): Promise<RingRecord | Uint8Array> {
+    checkCallOptions(options);
     if (!this.#consumer) this.attachConsumer();
     const core = this.segment.core;
     let copied: Uint8Array | undefined;
@@ -392,6 +398,7 @@ export class Ring implements Disposable {
    * one.
    */
   readMany(max: number = this.#k.RING_BATCH_MAX, options?: RingWaitOptions): number {
+    checkCallOptions(options);
     // The core takes max as a u32: -1 would be "all", NaN 0 and 2^32 + 1 would be 1.
     if ((max >>> 0) !== max || max === 0 || max > 0x7FFFFFFF) {
       checkInteger(
@@ -437,6 +444,7 @@ export class Ring implements Disposable {
 
   /** The next message as a private copy, waiting for one. */
   receive(options?: RingWaitOptions): Uint8Array {
+    checkCallOptions(options);
     const record = this.read(options);
     const copy = this.bytes.slice(record.at, record.at + record.length);
     this.#release(this.handle);
@@ -445,6 +453,12 @@ export class Ring implements Disposable {
 
   /** Like `receive`, without blocking the event loop. */
   receiveAsync(options?: RingWaitOptions): Promise<Uint8Array> {
+    try {
+      checkCallOptions(options);
+    } catch (error) {
+      // A promise-returning call fails by rejecting, as the async ones do.
+      return Promise.reject(error);
+    }
     const now = this.tryReceive();
     if (now !== null) return Promise.resolve(now);
     return this.#readAsync(options, true) as Promise<Uint8Array>;

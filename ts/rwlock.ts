@@ -9,6 +9,7 @@ import type { LockOptions } from "./mutex.ts";
 import { WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
 import { stepUntilDone, timeoutOption } from "./wait.ts";
+import { checkCallOptions } from "./names.ts";
 
 /**
  * Proof of a read hold; disposing it releases the hold. When `ownerDied` is
@@ -191,6 +192,7 @@ export class RwLock {
    * ```
    */
   read(options?: LockOptions): RwLockReadGuard {
+    checkCallOptions(options);
     return this.#reading(this.segment.core.rwlockRead(this.handle, timeoutOption(options?.timeoutMs)));
   }
 
@@ -212,6 +214,7 @@ export class RwLock {
    * ```
    */
   async readAsync(options?: LockOptions): Promise<RwLockReadGuard> {
+    checkCallOptions(options);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const first = this.segment.core.rwlockTryRead(this.handle);
     if (first !== this.#wouldBlock) return this.#reading(first);
@@ -235,6 +238,7 @@ export class RwLock {
    * ```
    */
   write(options?: LockOptions): RwLockWriteGuard {
+    checkCallOptions(options);
     return this.#writing(this.segment.core.rwlockWrite(this.handle, timeoutOption(options?.timeoutMs)));
   }
 
@@ -246,6 +250,7 @@ export class RwLock {
 
   /** Takes the write lock without blocking the event loop. */
   async writeAsync(options?: LockOptions): Promise<RwLockWriteGuard> {
+    checkCallOptions(options);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const first = this.segment.core.rwlockTryWrite(this.handle);
     if (first !== this.#wouldBlock) return this.#writing(first);

@@ -8,7 +8,7 @@ import type { Segment } from "./segment.ts";
 import type { LockOptions } from "./mutex.ts";
 import { statusError } from "./status.ts";
 import { stepUntilDone, timeoutOption } from "./wait.ts";
-import { checkInteger } from "./names.ts";
+import { checkCallOptions, checkInteger } from "./names.ts";
 
 /**
  * Options of {@linkcode Segment.semaphore}.
@@ -124,6 +124,7 @@ export class Semaphore {
    * ```
    */
   wait(options?: LockOptions): SemaphorePermit {
+    checkCallOptions(options);
     return this.#taken(this.#wait(this.handle, timeoutOption(options?.timeoutMs)));
   }
 
@@ -149,6 +150,7 @@ export class Semaphore {
    * ```
    */
   async waitAsync(options?: LockOptions): Promise<SemaphorePermit> {
+    checkCallOptions(options);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const first = this.#tryWait(this.handle);
     if (first !== this.segment.constants.WOULD_BLOCK) return this.#taken(first);
