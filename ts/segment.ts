@@ -792,7 +792,17 @@ function checkHeader(os: Posix, fd: number, name: string, k: CoreConstants): num
 function mapInto(os: Posix, fd: number, size: number, name: string) {
   const k = coreConstants();
   const pages = Math.ceil(size / k.PAGE_SIZE) + 1;
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  } catch (error) {
+    // The runtime could not reserve the address space (a RangeError without a code).
+    throw new WshmError(
+      "NoSpace",
+      `Cannot map segment "${name}": no room for a ${size}-byte WebAssembly memory in this process`,
+      { cause: error },
+    );
+  }
   const base = os.addressOf(memory.buffer as unknown as SharedArrayBuffer);
   os.mapShared(base + k.SEGMENT_BASE, size, fd, name);
   return { memory, base };
