@@ -1,0 +1,89 @@
+// Recovery windows of the channel that no host call can pause in (they lie
+// inside one core call), set up deterministically by writing the state a
+// process would have left when it died there, then checked end to end.
+
+import { readFileSync } from "node:fs";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { decodeText, Segment } from "../ts/mod.ts";
+import { cleanup, offsetOf, runtime, startProcess, uniqueName, within } from "./helpers.ts";
+
+const test = suite(`Channel recovery (${runtime})`);
+
+/** True while `pid` runs (a zombie, killed but not yet reaped, counts as dead, as for the core). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+test.after.each(cleanup);
+test.after(cleanup);
+
+// Offsets inside a channel and its request queue (wasm/channel.ts, wasm/queue.ts layouts).
+const SERVER_PID = 256;
+const BODY = 384;
+const QUEUE_SLOTS = 4;
+const QUEUE_STRIDE = 8;
+const QUEUE_DEQUEUE_POS = 128;
+const QUEUE_SLOTS_START = 320;
+
+test("many-client: a server that died between dequeuing a request and marking it taken costs its client PeerDied, not its timeout", async () => {
+  const name = uniqueName("chan-dequeued");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  const channel = segment.channel("rpc", { capacity: 64, clients: 2 });
+  const at = offsetOf(segment, "rpc");
+  const view = segment.view();
+  // A live process that stands in for the server that will die: clients see
+  // a server attached and alive, so they wait instead of failing.
+  const standIn = startProcess("sleep", ["60"], { label: "stand-in server", timeoutMs: 60_000 });
+  try {
+    view.setUint32(at + SERVER_PID, standIn.pid, true);
+    const reply = channel.requestAsync("lost with its server", { timeoutMs: 20_000 }).then(
+      () => "answered",
+      (e) => e.code ?? String(e),
+    );
+    // The request is in the queue; make it READING by the stand-in, as the
+    // server's dequeue would have left it (CAS of (seq, owner), then dequeuePos + 1).
+    const queue = at + BODY;
+    const slots = view.getUint32(queue + QUEUE_SLOTS, true);
+    const stride = view.getUint32(queue + QUEUE_STRIDE, true);
+    let pos = view.getUint32(queue + QUEUE_DEQUEUE_POS, true);
+    let slot = queue + QUEUE_SLOTS_START + (pos & (slots - 1)) * stride;
+    for (let i = 0; i < 1000 && view.getUint32(slot, true) !== pos + 1; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      pos = view.getUint32(queue + QUEUE_DEQUEUE_POS, true);
+      slot = queue + QUEUE_SLOTS_START + (pos & (slots - 1)) * stride;
+    }
+    assert.is(view.getUint32(slot, true), pos + 1, "the request was committed to the queue");
+    view.setUint32(slot + 4, standIn.pid, true);
+    view.setUint32(queue + QUEUE_DEQUEUE_POS, pos + 1, true);
+    // Kill the stand-in and attach a new server before this process's event
+    // loop runs again, so the client's own liveness check (which would see
+    // the dead stand-in) cannot come first: only the recovery can answer it.
+    standIn.kill("SIGKILL");
+    const deadline = Date.now() + 10_000;
+    while (alive(standIn.pid)) {
+      if (Date.now() > deadline) throw new Error("the stand-in did not die");
+    }
+    channel.attachServer();
+    const stop = new AbortController();
+    const serving = channel.serve((request) => request.text(), { signal: stop.signal });
+    // Before the fix the request stayed WAITING with a live server: the client waited out its timeout.
+    assert.is(await within(reply, 15_000, "the client's answer"), "PeerDied", "the lost request");
+    assert.is(
+      decodeText(await channel.requestAsync("next", { timeoutMs: 10_000 })),
+      "next",
+      "the next request is served",
+    );
+    stop.abort();
+    await within(serving, 10_000, "serve() ends on abort");
+  } finally {
+    standIn.kill("SIGKILL");
+  }
+  segment.unlink();
+});
+
+test.run();
