@@ -86,4 +86,46 @@ test("many-client: a server that died between dequeuing a request and marking it
   segment.unlink();
 });
 
+for (const clients of [0, 2]) {
+  const mode = clients === 0 ? "classic" : "many-client";
+  test(`${mode}: no server attached is NoServer at once; a server that detaches fails its pending request at once`, async () => {
+    const name = uniqueName("chan-noserver");
+    using serverSide = Segment.create(name, { size: 1 << 20 });
+    using clientSide = Segment.open(name);
+    const server = serverSide.channel("rpc", { capacity: 64, clients });
+    const client = clientSide.channel("rpc");
+    // A Timeout instead of NoServer would mean the request waited for a server that is not there.
+    const refused = await client.requestAsync("nobody", { timeoutMs: 20_000 }).then(
+      () => "answered",
+      (e) => e.code,
+    );
+    assert.is(refused, "NoServer", "no server has ever attached");
+    server.attachServer();
+    const pending = client.requestAsync("pending", { timeoutMs: 20_000 }).then(
+      () => "answered",
+      (e) => e.code,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    server.detach();
+    assert.is(await within(pending, 15_000, "the pending request"), "NoServer", "the server detached");
+    let later = "answered";
+    try {
+      client.request("later", { timeoutMs: 20_000 });
+    } catch (error) {
+      later = (error as { code?: string }).code ?? String(error);
+    }
+    assert.is(later, "NoServer", "a request after the server detached");
+    const stop = new AbortController();
+    const serving = server.serve((request) => request.text(), { signal: stop.signal });
+    assert.is(
+      decodeText(await client.requestAsync("back", { timeoutMs: 10_000 })),
+      "back",
+      "a new server serves",
+    );
+    stop.abort();
+    await within(serving, 10_000, "serve() ends on abort");
+    serverSide.unlink();
+  });
+}
+
 test.run();
