@@ -249,6 +249,7 @@ function report(records, unconfirmed, busy, ms) {
   const count = { crash: 0, hang: 0, slow: 0, uncoded: 0, outside: 0, returned: 0, overlap: 0, internal: 0 };
   const findings = [];
   let operations = 0;
+  const outcomes = {};
   const perRuntime = Object.fromEntries(runtimes.map((rt) => [rt, 0]));
   for (const r of records) {
     perRuntime[r.rt]++;
@@ -265,6 +266,9 @@ function report(records, unconfirmed, busy, ms) {
       continue;
     }
     operations += r.result.ops;
+    for (const [outcome, n] of Object.entries(r.result.outcomes)) {
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + n;
+    }
     for (const f of r.result.findings) {
       count[f.kind]++;
       findings.push({
@@ -296,6 +300,7 @@ function report(records, unconfirmed, busy, ms) {
     overlappingCreations: count.overlap,
     fuzzerErrors: count.internal,
     unconfirmedSlow: unconfirmed.map((r) => `${r.seed}/${r.rt}`),
+    outcomes,
     findings,
   };
   const total = findings.length;
@@ -313,6 +318,8 @@ function report(records, unconfirmed, busy, ms) {
         ` · bytes changed outside the object ${count.outside} · offsets outside the object ${count.returned}` +
         ` · objects created over others ${count.overlap} · fuzzer errors ${count.internal}`,
     );
+    const byCount = Object.entries(outcomes).sort((a, b) => b[1] - a[1]);
+    console.log(`outcomes: ${byCount.map(([o, n]) => `${o} ${n}`).join(", ")}`);
     if (unconfirmed.length > 0) {
       console.log(`slow once, not on a re-run (not counted): ${summary.unconfirmedSlow.join(", ")}`);
     }

@@ -27,25 +27,59 @@ interface Finding {
   mutations: string[];
 }
 
-test(`${CASES} corrupted segments from seed ${SEED}: no crash, hang, late call, uncoded error or stray write`, async () => {
+/** Runs scripts/fuzz.mjs with `extra` arguments on this runtime; returns its JSON summary. */
+async function fuzz(extra: string[], env: Record<string, string> = {}): Promise<Summary> {
   const prefix = uniqueName("fuzz");
   const args = [
     join(root, "scripts", "fuzz.mjs"),
     "--no-build",
     "--json",
-    ...["--runtime", runtime, "--cases", String(CASES), "--seed", String(SEED), "--prefix", prefix],
-    ...["--jobs", "2", "--batch", String(Math.ceil(CASES / 2))],
+    "--runtime",
+    runtime,
+    "--prefix",
+    prefix,
   ];
-  const run = await startProcess("node", args, { label: "fuzz", timeoutMs: 600_000 }).done;
+  const run = await startProcess("node", [...args, ...extra], { label: "fuzz", env, timeoutMs: 600_000 })
+    .done;
   const last = run.stdout.trim().split("\n").pop() ?? "";
-  let summary: { cases: number; operations: number; findings: Finding[] };
   try {
-    summary = JSON.parse(last);
+    return JSON.parse(last);
   } catch {
     throw new Error(
       `scripts/fuzz.mjs printed no summary (exit ${run.code ?? run.signal}):\n${run.stdout}\n${run.stderr}`,
     );
   }
+}
+
+interface Summary {
+  cases: number;
+  operations: number;
+  findings: Finding[];
+}
+
+test("the harness sees a crash, a hang, a stray write, an uncoded error and a slow call, each with its seed", async () => {
+  const summary = await fuzz(
+    ["--cases", "6", "--seed", "1", "--jobs", "1", "--batch", "6", "--case-timeout", "3000"],
+    { WSHM_FUZZ_SELFTEST: "crash@1,hang@2,stray@3,uncoded@4,slow@5" },
+  );
+  assert.is(summary.cases, 6, "every case ran to an end");
+  const seen = (seed: number, kind: string) =>
+    summary.findings.some((f) => f.seed === seed && f.kind === kind);
+  const expected: Array<[number, string]> = [[1, "crash"], [2, "hang"], [3, "outside"], [4, "uncoded"], [
+    5,
+    "slow",
+  ]];
+  for (const [seed, kind] of expected) {
+    assert.ok(seen(seed, kind), `seed ${seed}: no ${kind} finding in ${JSON.stringify(summary.findings)}`);
+  }
+  assert.not.ok(summary.findings.some((f) => f.seed === 6), "seed 6 had nothing injected and nothing found");
+});
+
+test(`${CASES} corrupted segments from seed ${SEED}: no crash, hang, late call, uncoded error or stray write`, async () => {
+  const summary = await fuzz([
+    ...["--cases", String(CASES), "--seed", String(SEED)],
+    ...["--jobs", "2", "--batch", String(Math.ceil(CASES / 2))],
+  ]);
   assert.is(summary.cases, CASES, "every case ran to an end");
   if (summary.findings.length > 0) {
     const lines = summary.findings.map((f) =>
