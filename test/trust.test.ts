@@ -201,7 +201,11 @@ const canDropPrivileges = isRoot && existsSync("/usr/bin/setpriv") &&
     const name = uniqueName("squat");
     Segment.create(name, { size: 65536, mode: 0o666 }).close();
     const refused = await openAsNobody(name);
-    assert.match(refused, /^error ForeignOwner Cannot open segment .*owned by uid 0 \(root\), not by you/);
+    assert.match(
+      refused,
+      /^error ForeignOwner Cannot open segment .*owned by uid 0 \(root\), not by you/,
+      `nobody's open printed: ${refused}`,
+    );
     assert.is(await openAsNobody(name, "root"), "opened 65536", "trustOwner by name");
     assert.is(await openAsNobody(name, "0"), "opened 65536", "trustOwner by uid");
     assert.is(await openAsNobody(name, "any"), "opened 65536", 'trustOwner "any"');
