@@ -29,7 +29,11 @@
 //
 //   node scripts/build.mjs          # once: Node runs the workers from dist/
 //   node scripts/torture.mjs [--kills 1000] [--modes classic,many,ring,queue,mutex]
-//        [--runtimes deno,node,bun] [--seed N] [--stall 10] [--pause 50-400]
+//        [--runtimes deno,node,bun] [--seed N] [--stall 10] [--pause 50-400] [--widen MS]
+//
+// --pause: milliseconds between kills (a random pick in the range); --widen MS:
+// every worker sleeps MS ms after each liveness check that found a peer dead
+// (WSHM_FAULT delay, ts/fault.ts), which opens the recovery races wide.
 //
 // Exit status 1 if anything was wrong, torn, duplicated, lost beyond the
 // allowance, deadlocked, crashed, or left behind.
@@ -55,6 +59,20 @@ const RUNTIMES = option("runtimes", "deno,node,bun").split(",");
 const SEED = Number(option("seed", String(Date.now() % 1_000_000)));
 const STALL_S = Number(option("stall", "10"));
 const [PAUSE_MIN, PAUSE_MAX] = option("pause", "50-400").split("-").map(Number);
+const WIDEN_MS = Number(option("widen", "0"));
+// --widen MS: every worker sleeps MS after each processAlive that answers "dead" (ts/fault.ts), so
+// that the windows between a liveness check and the recovery that follows it are wide open.
+const WORKER_ENV = WIDEN_MS > 0
+  ? {
+    WSHM_FAULT: JSON.stringify({
+      call: "processAlive",
+      when: "dead",
+      action: "delay",
+      timeoutMs: WIDEN_MS,
+      repeat: true,
+    }),
+  }
+  : {};
 
 // The shared words of test/fixtures/torture_common.ts.
 const PROGRESS = 0, WRONG = 1, TORN = 2, DUP = 3, CODED = 4, STOP = 5, GAP = 6, OWNER_DIED = 7;
@@ -94,9 +112,9 @@ process.on("SIGINT", () => {
   process.exit(130);
 });
 
-function start(rt, fixture, args, label) {
+function start(rt, fixture, args, label, env = {}) {
   const [command, commandArgs] = fixtureCommand(rt, fixture, args);
-  return startProcess(command, commandArgs, { label, timeoutMs: 6 * 3600_000 });
+  return startProcess(command, commandArgs, { label, env, timeoutMs: 6 * 3600_000 });
 }
 
 function inspect(name) {
@@ -146,7 +164,7 @@ async function runMode(mode) {
     if (id >= IDS) throw new Error(`${mode}: more than ${IDS} workers; use fewer kills per run`);
     const rt = pick(RUNTIMES);
     const args = fixture === "torture_mutex" ? [name, String(id)] : [name, role, String(id)];
-    const child = start(rt, fixture, args, `${fixture} ${role} ${id} (${rt})`);
+    const child = start(rt, fixture, args, `${fixture} ${role} ${id} (${rt})`, WORKER_ENV);
     const worker = { role, id, rt, child, ready: false, killed: false, exited: false };
     child.line(/^ready$/, 60_000).then(() => (worker.ready = true), () => {});
     child.done.then((run) => {
@@ -286,7 +304,7 @@ function finalChecks(mode, segment, t, ledger, view, result) {
     if (released !== want) {
       result.lost++;
       result.notes.push(
-        `ring: the consumer ended at ${released >> 32n}/${
+        `the consumer ended at ${released >> 32n}/${
           released & 0xFFFFFFFFn
         }, the last committed record is ${lastEpoch}/${ledger[lastEpoch] - 1}`,
       );
@@ -303,11 +321,11 @@ function finalChecks(mode, segment, t, ledger, view, result) {
       }
     }
     const consumerKills = result.killedBy.consumer ?? 0;
-    result.notes.push(`queue: ${sentInAll} sends returned, ${lost} of them never delivered`);
+    result.notes.push(`${sentInAll} sends returned, ${lost} of them never delivered`);
     result.allowedLost = Math.min(lost, consumerKills);
     result.lost = lost - result.allowedLost;
     if (result.lost > 0) {
-      result.notes.push(`queue: ${lost} records lost, more than the ${consumerKills} consumers killed`);
+      result.notes.push(`${lost} records lost, more than the ${consumerKills} consumers killed`);
     }
   } else if (mode === "mutex") {
     const SECTION = 8, COUNTER = 9;
@@ -317,15 +335,15 @@ function finalChecks(mode, segment, t, ledger, view, result) {
     const finishedByRepair = Atomics.load(t, SECTION) !== 0 && counter === sum + 1;
     if (counter !== sum && !finishedByRepair) {
       result.wrong++;
-      result.notes.push(`mutex: counter ${counter}, ledger ${sum}`);
+      result.notes.push(`counter ${counter}, ledger ${sum}`);
     }
     const ownerDied = Atomics.load(t, OWNER_DIED);
     if (ownerDied > (result.killedBy.holder ?? 0)) {
       result.wrong++;
-      result.notes.push(`mutex: ${ownerDied} ownerDied for ${result.killedBy.holder} holders killed`);
+      result.notes.push(`${ownerDied} ownerDied for ${result.killedBy.holder} holders killed`);
     }
     result.notes.push(
-      `mutex: ${ownerDied} takeovers with ownerDied for ${result.killedBy.holder ?? 0} holders killed`,
+      `${ownerDied} takeovers with ownerDied for ${result.killedBy.holder ?? 0} holders killed`,
     );
   }
 }
@@ -333,7 +351,7 @@ function finalChecks(mode, segment, t, ledger, view, result) {
 console.log(
   `wshm torture: seed ${SEED}, ${KILLS} kills per mode, modes ${MODES.join(",")}, runtimes ${
     RUNTIMES.join(",")
-  }`,
+  }${WIDEN_MS > 0 ? `, windows widened by ${WIDEN_MS} ms` : ""}`,
 );
 const results = [];
 const begun = performance.now();

@@ -88,7 +88,7 @@ function lines(output: string, prefix: string): string[] {
 test("WSHM_FAULT: off in this process, parsed with defaults, and a bad spec says what is wrong", () => {
   assert.is(configuredFaults(), undefined, "the test runner does not set WSHM_FAULT");
   const [f] = parseFaults('{"call":"processAlive","when":"dead","gate":"/tmp/g"}');
-  assert.equal([f.action, f.skip, f.timeoutMs, f.pid], ["pause", 0, 30_000, undefined]);
+  assert.equal([f.action, f.skip, f.repeat, f.timeoutMs, f.pid], ["pause", 0, false, 30_000, undefined]);
   assert.is(
     parseFaults('[{"call":"wait","when":"timedOut","action":"delay"},{"call":"nowMs","action":"kill"}]')
       .length,

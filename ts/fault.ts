@@ -11,7 +11,8 @@
  * off the imports are exactly the plain ones, chosen once at instantiation,
  * so there is no cost at all.
  *
- * `WSHM_FAULT` is JSON: one fault or an array of them, each firing once.
+ * `WSHM_FAULT` is JSON: one fault or an array of them, each firing once
+ * (unless it says `repeat`).
  *
  * ```text
  * {"call":"processAlive", "when":"dead", "pid":1234, "action":"pause", "gate":"/tmp/x/gate"}
@@ -21,6 +22,7 @@
  *            | woken | notEqual | timedOut              wait's answer
  * pid        processAlive only: match only calls about this pid
  * skip       let this many matching calls pass first (default 0)
+ * repeat     true: act on every matching call after those, not just the first
  * action     pause (default) | delay | kill
  * gate       pause: a file path. The process writes "<gate>.paused" (JSON:
  *            pid, call, args, result; written whole, then renamed into
@@ -67,6 +69,7 @@ export interface Fault {
   when: "any" | "dead" | "alive" | "woken" | "notEqual" | "timedOut";
   pid?: number;
   skip: number;
+  repeat: boolean;
   action: "pause" | "delay" | "kill";
   gate?: string;
   timeoutMs: number;
@@ -111,6 +114,7 @@ export function parseFaults(text: string): Fault[] {
     }
     const skip = f.skip ?? 0;
     if (!Number.isInteger(skip) || (skip as number) < 0) invalid(text, "skip is a count");
+    if (f.repeat !== undefined && typeof f.repeat !== "boolean") invalid(text, "repeat is true or false");
     const timeoutMs = f.timeoutMs ?? (action === "delay" ? 100 : 30_000);
     if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) invalid(text, "timeoutMs is a number of ms");
     return {
@@ -118,6 +122,7 @@ export function parseFaults(text: string): Fault[] {
       when: when as Fault["when"],
       pid: f.pid as number | undefined,
       skip: skip as number,
+      repeat: f.repeat === true,
       action: action as Fault["action"],
       gate: f.gate as string | undefined,
       timeoutMs,
@@ -172,13 +177,14 @@ function act(fault: Fault, pid: number, args: readonly unknown[], result: number
   }
 }
 
-/** Matching calls each fault still lets pass, across every instance of the process (-1: fired). */
+/** Matching calls each fault still lets pass, across every instance of the process (-1: fired; a repeating fault stays at 0). */
 const remaining = new WeakMap<Fault, number>();
 
 /**
- * Wraps `host` so that each of `faults` acts once in this process, right
- * after the first call that matches it (past its `skip`) has returned,
- * before the core sees the answer. `pid` is this process's.
+ * Wraps `host` so that each of `faults` acts once in this process (every
+ * time, if it repeats), right after the first call that matches it (past
+ * its `skip`) has returned, before the core sees the answer. `pid` is this
+ * process's.
  */
 export function withFaults(host: HostImports, faults: readonly Fault[], pid: number): HostImports {
   for (const fault of faults) if (!remaining.has(fault)) remaining.set(fault, fault.skip);
@@ -186,7 +192,7 @@ export function withFaults(host: HostImports, faults: readonly Fault[], pid: num
     for (const fault of faults) {
       const left = remaining.get(fault)!;
       if (fault.call !== call || left < 0 || !matches(fault, args, result)) continue;
-      remaining.set(fault, left - 1);
+      if (left > 0 || !fault.repeat) remaining.set(fault, left - 1);
       if (left === 0) act(fault, pid, args, result);
     }
     return result;
