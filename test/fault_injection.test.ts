@@ -111,6 +111,32 @@ test("WSHM_FAULT: off in this process, parsed with defaults, and a bad spec says
   bad('{"call":"wake","pid":3,"action":"delay"}', /pid/);
 });
 
+test("WSHM_FAULT kill: a waiter dies by SIGKILL right when its first wait slice runs out, and wedges nobody", async () => {
+  const name = uniqueName("fault-kill");
+  using segment = Segment.create(name, { size: 1 << 16 });
+  const mutex = segment.mutex("lock");
+  const held = mutex.lock({ timeoutMs: 1000 });
+  const [command, argv] = fixtureCommand(rt(1), "fault_mutex", [name, "1", "0", "exit"]);
+  const waiter = startProcess(command, argv, {
+    label: `fault_mutex (${rt(1)}, killed at its first timed-out wait)`,
+    env: { WSHM_FAULT: JSON.stringify({ call: "wait", when: "timedOut", action: "kill" }) },
+    timeoutMs: 60_000,
+  });
+  try {
+    await waiter.line(/^waiting/);
+    const result = await within(waiter.done, 20_000, "the waiter");
+    assert.is(result.signal, "SIGKILL", `waiter:\n${result.stdout}${result.stderr}`);
+    assert.not.match(result.stdout, /held/, "it died waiting");
+  } finally {
+    waiter.kill("SIGKILL");
+  }
+  held.unlock();
+  const again = mutex.lock({ timeoutMs: 1000 });
+  assert.not.ok(again.ownerDied, "a dead waiter is not a dead holder");
+  again.unlock();
+  segment.unlink();
+});
+
 // ── channel ──────────────────────────────────────────────────────────────
 
 /** The coded errors a client may get instead of its answer when its server dies. */
