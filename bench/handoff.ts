@@ -53,7 +53,7 @@ async function measure(mode: string, spinLimit: number): Promise<{ samples: numb
     for (let i = -1000; i < trips; i++) { // the first thousand warm up
       const started = performance.now();
       core.semaphorePost(ping, 1);
-      if (core.semaphoreWait(pong, 10_000) !== 0) throw new Error(`${mode}: no pong within 10 s`);
+      if (core.semaphoreWait(pong, 10_000, spinLimit) !== 0) throw new Error(`${mode}: no pong within 10 s`);
       if (i >= 0) samples[i] = (performance.now() - started) * 1e6;
     }
     Atomics.store(control, 0, 1);

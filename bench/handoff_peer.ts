@@ -17,7 +17,7 @@ const control = new Int32Array(
 );
 console.log("ready");
 while (true) {
-  if (core.semaphoreWait(ping, 10_000) !== 0) throw new Error("no ping within 10 s");
+  if (core.semaphoreWait(ping, 10_000, Number(spinText)) !== 0) throw new Error("no ping within 10 s");
   if (Atomics.load(control, 0) !== 0) break;
   core.semaphorePost(pong, 1);
 }

@@ -48,7 +48,7 @@ try {
       round: () =>
         nsPerOp(iterations, (n) => {
           for (let i = 0; i < n; i++) {
-            core.mutexLock(offset, -1);
+            core.mutexLock(offset, -1, segment.constants.WAIT_ADAPTIVE);
             core.mutexUnlock(offset);
           }
         }),

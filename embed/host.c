@@ -410,11 +410,11 @@ static int counter(const char *core, const char *name, long iterations, int part
     if (now_ms() > give_up) die("the other counters never arrived");
   }
   JSObjectRef lock_fn = function("mutexLock"), unlock_fn = function("mutexUnlock");
-  JSValueRef lock_args[2] = {num(lock), num(-1)};
+  JSValueRef lock_args[3] = {num(lock), num(-1), num(constant("WAIT_ADAPTIVE"))};
   JSValueRef unlock_args[1] = {num(lock)};
   double ok = constant("OK");
   for (long i = 0; i < iterations; i++) {
-    double status = call(lock_fn, 2, lock_args);
+    double status = call(lock_fn, 3, lock_args);
     if (status != ok) {
       fprintf(stderr, "wshm-embed: mutexLock returned status %g\n", status);
       return 1;
@@ -438,13 +438,13 @@ static int ping(const char *core, const char *name, long rounds) {
   fflush(stdout);
   JSObjectRef post = function("semaphorePost"), wait = function("semaphoreWait");
   JSValueRef post_args[2] = {num(ping_sem), num(1)};
-  JSValueRef wait_args[2] = {num(pong_sem), num(30000)};
+  JSValueRef wait_args[3] = {num(pong_sem), num(30000), num(constant("WAIT_ADAPTIVE"))};
   double ok = constant("OK");
   for (long r = 1; r <= rounds; r++) {
     // Plain store: the post's compare-and-swap publishes it to the taker.
     *ball = (uint32_t)(2 * r - 1);
     if (call(post, 2, post_args) != ok) die("semaphorePost failed");
-    double status = call(wait, 2, wait_args);
+    double status = call(wait, 3, wait_args);
     if (status != ok) {
       fprintf(stderr, "wshm-embed: round %ld: no pong (status %g)\n", r, status);
       return 1;
@@ -501,8 +501,8 @@ static int serve(const char *core, const char *name, int clients, long requests)
 
 static _Noreturn void hold(const char *core, const char *name) {
   open_segment(core, name);
-  JSValueRef argv[2] = {num(object("KIND_MUTEX", "robust", 0, 0)), num(-1)};
-  double status = call(function("mutexLock"), 2, argv);
+  JSValueRef argv[3] = {num(object("KIND_MUTEX", "robust", 0, 0)), num(-1), num(constant("WAIT_ADAPTIVE"))};
+  double status = call(function("mutexLock"), 3, argv);
   if (status != constant("OK")) die("mutexLock failed");
   printf("holding %d\n", self_pid);
   for (;;) pause();
@@ -511,9 +511,10 @@ static _Noreturn void hold(const char *core, const char *name) {
 static int take(const char *core, const char *name) {
   open_segment(core, name);
   uint32_t lock = object("KIND_MUTEX", "robust", 0, 0);
-  JSValueRef argv[2] = {num(lock), num(10000)};
-  double status = call(function("mutexLock"), 2, argv);
-  if (status == constant("TIMED_OUT")) die("the lock was never released nor taken over");
+  JSValueRef argv[3] = {num(lock), num(10000), num(constant("WAIT_ADAPTIVE"))};
+  double status = call(function("mutexLock"), 3, argv);
+  // Every export answers a result >= 0 or a negated status.
+  if (status == -constant("TIMED_OUT")) die("the lock was never released nor taken over");
   // OWNER_DIED: we hold the lock; a real program would repair what it guards here.
   if (status == constant("OWNER_DIED") && call(function("mutexConsistent"), 1, argv) != constant("OK")) {
     die("mutexConsistent failed");

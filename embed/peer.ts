@@ -25,7 +25,7 @@ function pong(name: string, rounds: number): void {
   const ballBytes = segment.bytes("ball", 4, { create: false });
   const ball = new Uint32Array(segment.memory.buffer, ballBytes.byteOffset, 1);
   for (let r = 1; r <= rounds; r++) {
-    const status = segment.core.semaphoreWait(ping, 30_000);
+    const status = segment.core.semaphoreWait(ping, 30_000, k.WAIT_ADAPTIVE);
     if (status !== k.OK) throw new Error(`round ${r}: no ping (status ${status})`);
     if (ball[0] !== 2 * r - 1) throw new Error(`round ${r}: ball is ${ball[0]}, expected ${2 * r - 1}`);
     ball[0] += 1;

@@ -29,6 +29,7 @@ export type WshmErrorCode =
   | "NotOwner"
   | "PeerDied"
   | "NoServer"
+  | "Busy"
   | "Closed"
   | "TooLarge"
   | "Overflow"

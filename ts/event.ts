@@ -9,7 +9,7 @@ import type { Segment } from "./segment.ts";
 import type { LockOptions } from "./mutex.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
-import { stepUntilDone, timeoutOption } from "./wait.ts";
+import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
 import { checkCallOptions, checkInteger } from "./names.ts";
 
 function checkSequence(sequence: number): number {
@@ -48,15 +48,24 @@ function checkCondition(condition: unknown): void {
 export class Event {
   readonly segment: Segment;
   readonly name: string;
-  /** Offset of the event in the segment. */
+  /** The core's handle of the event (see docs/ABI.md). */
   readonly handle: number;
   readonly #timedOut: number;
+  readonly #mode: WaitMode;
+  readonly #words: Int32Array;
 
-  constructor(segment: Segment, name: string, handle: number) {
+  constructor(segment: Segment, name: string, handle: number, wait: WaitMode = "adaptive") {
     this.segment = segment;
     this.name = name;
     this.handle = handle;
-    this.#timedOut = segment.constants.TIMED_OUT;
+    spinsFor(segment.constants, wait);
+    this.#mode = wait;
+    this.#words = new Int32Array(segment.memory.buffer);
+    this.#timedOut = -segment.constants.TIMED_OUT;
+  }
+
+  #spins(options: LockOptions | undefined): number {
+    return spinsFor(this.segment.constants, options?.wait ?? this.#mode);
   }
 
   #timeout(timeoutMs: number): WshmError {
@@ -95,7 +104,12 @@ export class Event {
   wait(sequence: number, options?: LockOptions): void {
     checkCallOptions(options);
     const timeoutMs = timeoutOption(options?.timeoutMs);
-    const status = this.segment.core.eventWait(this.handle, checkSequence(sequence), timeoutMs);
+    const status = this.segment.core.eventWait(
+      this.handle,
+      checkSequence(sequence),
+      timeoutMs,
+      this.#spins(options),
+    );
     if (status === this.#timedOut) throw this.#timeout(timeoutMs);
     if (status !== this.segment.constants.OK) {
       throw statusError(status, `Cannot wait on event "${this.name}"`);
@@ -120,14 +134,23 @@ export class Event {
     checkCallOptions(options);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const seq = checkSequence(sequence);
+    const mode = options?.wait ?? this.#mode;
+    spinsFor(this.segment.constants, mode);
     const core = this.segment.core;
-    const status = await stepUntilDone(
+    let status = await awaitStep(
       this.segment,
-      (waited) => core.eventWaitStep(this.handle, seq, waited),
+      this.#words,
+      (flags) => core.eventWaitStep(this.handle, seq, 0, flags),
+      () => core.eventWaitCancel(this.handle, seq),
       timeoutMs,
-      () => core.eventCancelWait(this.handle),
+      mode,
     );
+    // A notify that raced the time-out still counts: report what is true now.
+    if (status === this.#timedOut && (core.eventSequence(this.handle) | 0) !== (seq | 0)) {
+      status = this.segment.constants.OK;
+    }
     if (status === this.#timedOut) throw this.#timeout(timeoutMs);
+    if (status < 0) throw statusError(status, `Cannot wait on event "${this.name}"`);
   }
 
   /**
@@ -158,6 +181,7 @@ export class Event {
         this.handle,
         seen | 0,
         remaining === Infinity ? -1 : remaining,
+        this.#spins(options),
       );
       if (status === this.#timedOut && condition()) return;
     }
@@ -175,7 +199,7 @@ export class Event {
       const remaining = deadline - performance.now();
       if (remaining <= 0) throw this.#timeout(timeoutMs);
       try {
-        await this.waitAsync(seen, { timeoutMs: remaining });
+        await this.waitAsync(seen, { timeoutMs: remaining, wait: options?.wait });
       } catch (error) {
         if (!(error instanceof WshmError && error.code === "Timeout")) throw error;
       }

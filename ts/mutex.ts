@@ -7,13 +7,15 @@
 import type { Segment } from "./segment.ts";
 import { WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
-import { stepUntilDone, timeoutOption } from "./wait.ts";
+import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
 import { checkCallOptions } from "./names.ts";
 
-/** Options of the blocking and async lock calls. */
+/** Options of the blocking and async lock calls (mutex, semaphore, rwlock, event). */
 export interface LockOptions {
   /** Give up (with a `Timeout` error) after this many milliseconds; default: wait forever. */
   timeoutMs?: number;
+  /** This call's wait mode (default: the lock's, itself "adaptive" unless given when it was opened). */
+  wait?: WaitMode;
 }
 
 /**
@@ -67,19 +69,24 @@ export class MutexGuard implements Disposable {
 export class Mutex {
   readonly segment: Segment;
   readonly name: string;
-  /** Offset of the mutex in the segment. */
+  /** The core's handle of the mutex (see docs/ABI.md). */
   readonly handle: number;
   readonly #guard: MutexGuard;
+  readonly #wait: WaitMode;
+  readonly #words: Int32Array;
   // Bound once: these run on every lock and unlock.
-  readonly #lock: (handle: number, timeoutMs: number) => number;
+  readonly #lock: (handle: number, timeoutMs: number, spins: number) => number;
   readonly #unlock: (handle: number) => number;
   readonly #ok: number;
   readonly #ownerDied: number;
 
-  constructor(segment: Segment, name: string, handle: number) {
+  constructor(segment: Segment, name: string, handle: number, wait: WaitMode = "adaptive") {
     this.segment = segment;
     this.name = name;
     this.handle = handle;
+    spinsFor(segment.constants, wait);
+    this.#wait = wait;
+    this.#words = new Int32Array(segment.memory.buffer);
     this.#guard = new MutexGuard(this);
     this.#lock = segment.core.mutexLock;
     this.#unlock = segment.core.mutexUnlock;
@@ -105,14 +112,15 @@ export class Mutex {
    */
   lock(options?: LockOptions): MutexGuard {
     checkCallOptions(options);
-    const status = this.#lock(this.handle, timeoutOption(options?.timeoutMs));
+    const spins = spinsFor(this.segment.constants, options?.wait ?? this.#wait);
+    const status = this.#lock(this.handle, timeoutOption(options?.timeoutMs), spins);
     return this.#held(status, "lock");
   }
 
   /** Acquires the mutex if it is free now; null if another holds it. */
   tryLock(): MutexGuard | null {
     const status = this.segment.core.mutexTryLock(this.handle);
-    if (status === this.segment.constants.WOULD_BLOCK) return null;
+    if (status === -this.segment.constants.WOULD_BLOCK) return null;
     return this.#held(status, "lock");
   }
 
@@ -120,12 +128,16 @@ export class Mutex {
   async lockAsync(options?: LockOptions): Promise<MutexGuard> {
     checkCallOptions(options);
     const timeoutMs = timeoutOption(options?.timeoutMs);
-    const first = this.segment.core.mutexTryLock(this.handle);
-    if (first !== this.segment.constants.WOULD_BLOCK) return this.#held(first, "lock");
-    const status = await stepUntilDone(
+    const mode = options?.wait ?? this.#wait;
+    spinsFor(this.segment.constants, mode);
+    const core = this.segment.core;
+    const status = await awaitStep(
       this.segment,
-      (_waited, sliceElapsed) => this.segment.core.mutexLockStep(this.handle, sliceElapsed),
+      this.#words,
+      (flags) => core.mutexLockStep(this.handle, 0, 0, flags),
+      () => core.mutexLockCancel(this.handle, 0),
       timeoutMs,
+      mode,
     );
     return this.#held(status, "lock");
   }

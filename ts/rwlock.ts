@@ -8,7 +8,7 @@ import type { Segment } from "./segment.ts";
 import type { LockOptions } from "./mutex.ts";
 import { WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
-import { stepUntilDone, timeoutOption } from "./wait.ts";
+import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
 import { checkCallOptions } from "./names.ts";
 
 /**
@@ -124,26 +124,45 @@ export class RwLockWriteGuard implements Disposable {
  * segment.unlink();
  * ```
  */
+// Each async lock call gets its own token, so that the core can tell which
+// call of this process holds a writer claim that is still draining
+// (wasm/rwlock.ts). 0 and 0xFFFFFFFF are not used: the core's own.
+let nextToken = 0;
+
+function callToken(): number {
+  nextToken = nextToken >= 0xFFFFFFFD ? 1 : nextToken + 1;
+  return nextToken;
+}
+
 export class RwLock {
   readonly segment: Segment;
   readonly name: string;
-  /** Offset of the lock in the segment. */
+  /** The core's handle of the lock (see docs/ABI.md). */
   readonly handle: number;
   readonly #readGuard: RwLockReadGuard;
   readonly #writeGuard: RwLockWriteGuard;
   readonly #ok: number;
   readonly #ownerDied: number;
   readonly #wouldBlock: number;
+  readonly #mode: WaitMode;
+  readonly #words: Int32Array;
 
-  constructor(segment: Segment, name: string, handle: number) {
+  constructor(segment: Segment, name: string, handle: number, wait: WaitMode = "adaptive") {
     this.segment = segment;
     this.name = name;
     this.handle = handle;
+    spinsFor(segment.constants, wait);
+    this.#mode = wait;
+    this.#words = new Int32Array(segment.memory.buffer);
     this.#readGuard = new RwLockReadGuard(this, false);
     this.#writeGuard = new RwLockWriteGuard(this);
     this.#ok = segment.constants.OK;
     this.#ownerDied = segment.constants.OWNER_DIED;
-    this.#wouldBlock = segment.constants.WOULD_BLOCK;
+    this.#wouldBlock = -segment.constants.WOULD_BLOCK;
+  }
+
+  #spins(options: LockOptions | undefined): number {
+    return spinsFor(this.segment.constants, options?.wait ?? this.#mode);
   }
 
   #reading(status: number): RwLockReadGuard {
@@ -160,22 +179,21 @@ export class RwLock {
     throw statusError(status, `Cannot write-lock rwlock "${this.name}"`);
   }
 
-  /** Drives the core's steps off the JavaScript thread, abandoning a writer claim on time-out. */
-  #steps(first: (checkHolder: boolean) => number, timeoutMs: number): Promise<number> {
+  /** Drives one lock call's steps without blocking the event loop; a time-out gives a writer claim up. */
+  #steps(write: boolean, options: LockOptions | undefined): Promise<number> {
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    const mode = options?.wait ?? this.#mode;
+    spinsFor(this.segment.constants, mode);
     const core = this.segment.core;
-    let claimed = false;
-    return stepUntilDone(
+    const token = callToken();
+    const step = write ? core.rwlockWriteStep : core.rwlockReadStep;
+    return awaitStep(
       this.segment,
-      (_waited, checkHolder) => {
-        const status = claimed ? core.rwlockDrainStep(this.handle, checkHolder) : first(checkHolder);
-        claimed = status === this.segment.constants.MUST_WAIT && core.rwlockStepClaimed() === 1;
-        return status;
-      },
+      this.#words,
+      (flags) => step(this.handle, token, 0, flags),
+      () => core.rwlockLockCancel(this.handle, token),
       timeoutMs,
-      () => {
-        if (claimed) core.rwlockAbandon(this.handle);
-        claimed = false;
-      },
+      mode,
     );
   }
 
@@ -193,7 +211,8 @@ export class RwLock {
    */
   read(options?: LockOptions): RwLockReadGuard {
     checkCallOptions(options);
-    return this.#reading(this.segment.core.rwlockRead(this.handle, timeoutOption(options?.timeoutMs)));
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    return this.#reading(this.segment.core.rwlockRead(this.handle, timeoutMs, this.#spins(options)));
   }
 
   /** Takes a read hold if no writer holds or waits; null otherwise. */
@@ -215,13 +234,9 @@ export class RwLock {
    */
   async readAsync(options?: LockOptions): Promise<RwLockReadGuard> {
     checkCallOptions(options);
-    const timeoutMs = timeoutOption(options?.timeoutMs);
     const first = this.segment.core.rwlockTryRead(this.handle);
     if (first !== this.#wouldBlock) return this.#reading(first);
-    const core = this.segment.core;
-    return this.#reading(
-      await this.#steps((checkHolder) => core.rwlockReadStep(this.handle, checkHolder), timeoutMs),
-    );
+    return this.#reading(await this.#steps(false, options));
   }
 
   /**
@@ -239,7 +254,8 @@ export class RwLock {
    */
   write(options?: LockOptions): RwLockWriteGuard {
     checkCallOptions(options);
-    return this.#writing(this.segment.core.rwlockWrite(this.handle, timeoutOption(options?.timeoutMs)));
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    return this.#writing(this.segment.core.rwlockWrite(this.handle, timeoutMs, this.#spins(options)));
   }
 
   /** Takes the write lock if nobody holds the lock now; null otherwise. */
@@ -251,13 +267,9 @@ export class RwLock {
   /** Takes the write lock without blocking the event loop. */
   async writeAsync(options?: LockOptions): Promise<RwLockWriteGuard> {
     checkCallOptions(options);
-    const timeoutMs = timeoutOption(options?.timeoutMs);
     const first = this.segment.core.rwlockTryWrite(this.handle);
     if (first !== this.#wouldBlock) return this.#writing(first);
-    const core = this.segment.core;
-    return this.#writing(
-      await this.#steps((checkHolder) => core.rwlockWriteStep(this.handle, checkHolder), timeoutMs),
-    );
+    return this.#writing(await this.#steps(true, options));
   }
 
   /** Releases one read hold of this process; throws `NotOwner` if it has none. */

@@ -27,7 +27,7 @@ import { Event } from "./event.ts";
 import { Ring, type RingOptions } from "./ring.ts";
 import { Queue, type QueueOptions } from "./queue.ts";
 import { Channel, type ChannelOptions } from "./channel.ts";
-import { spinsFor, timeoutOption } from "./wait.ts";
+import { spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
 
 // Loaded once per process; an unsupported platform is reported when used, not on import.
 const loadedPosix: Posix | WshmError = await platform().catch((e) => e);
@@ -506,11 +506,11 @@ export class Segment implements Disposable {
    * segment.unlink();
    * ```
    */
-  mutex(name: string, options: ObjectOptions = {}): Mutex {
+  mutex(name: string, options: ObjectOptions & { wait?: WaitMode } = {}): Mutex {
     this.#checkAccess(name, options, "mutex");
     return this.cached(`mutex:${name}`, () => {
       const found = this.findOrCreate(this.constants.KIND_MUTEX, name, options);
-      return new Mutex(this, name, found.handle);
+      return new Mutex(this, name, found.handle, options.wait ?? "adaptive");
     });
   }
 
@@ -549,7 +549,7 @@ export class Segment implements Disposable {
     return this.cached(`semaphore:${name}`, () => {
       const k = this.constants;
       const found = this.findOrCreate(k.KIND_SEMAPHORE, name, options, initial, maximum);
-      return new Semaphore(this, name, found.handle);
+      return new Semaphore(this, name, found.handle, options.wait ?? "adaptive");
     });
   }
 
@@ -565,7 +565,7 @@ export class Segment implements Disposable {
    * segment.unlink();
    * ```
    */
-  rwlock(name: string, options: ObjectOptions & { readers?: number } = {}): RwLock {
+  rwlock(name: string, options: ObjectOptions & { readers?: number; wait?: WaitMode } = {}): RwLock {
     const k = this.constants;
     this.#checkAccess(name, options, "rwlock");
     const readers = options.readers ?? k.RWLOCK_DEFAULT_READERS;
@@ -578,7 +578,7 @@ export class Segment implements Disposable {
     );
     return this.cached(`rwlock:${name}`, () => {
       const found = this.findOrCreate(k.KIND_RWLOCK, name, options, readers);
-      return new RwLock(this, name, found.handle);
+      return new RwLock(this, name, found.handle, options.wait ?? "adaptive");
     });
   }
 
@@ -596,11 +596,11 @@ export class Segment implements Disposable {
    * segment.unlink();
    * ```
    */
-  event(name: string, options: ObjectOptions = {}): Event {
+  event(name: string, options: ObjectOptions & { wait?: WaitMode } = {}): Event {
     this.#checkAccess(name, options, "event");
     return this.cached(`event:${name}`, () => {
       const found = this.findOrCreate(this.constants.KIND_EVENT, name, options);
-      return new Event(this, name, found.handle);
+      return new Event(this, name, found.handle, options.wait ?? "adaptive");
     });
   }
 

@@ -7,7 +7,7 @@
 import type { Segment } from "./segment.ts";
 import type { LockOptions } from "./mutex.ts";
 import { statusError } from "./status.ts";
-import { stepUntilDone, timeoutOption } from "./wait.ts";
+import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
 import { checkCallOptions, checkInteger } from "./names.ts";
 
 /**
@@ -30,6 +30,8 @@ export interface SemaphoreOptions {
   create?: boolean;
   /** How long creating it may wait for the directory lock (default 1000 ms, then `Timeout`). */
   timeoutMs?: number;
+  /** How this handle waits unless a call says otherwise (default "adaptive"). */
+  wait?: WaitMode;
 }
 
 /**
@@ -86,18 +88,23 @@ export class SemaphorePermit implements Disposable {
 export class Semaphore {
   readonly segment: Segment;
   readonly name: string;
-  /** Offset of the semaphore in the segment. */
+  /** The core's handle of the semaphore (see docs/ABI.md). */
   readonly handle: number;
   readonly #permit: SemaphorePermit;
-  readonly #wait: (handle: number, timeoutMs: number) => number;
+  readonly #mode: WaitMode;
+  readonly #words: Int32Array;
+  readonly #wait: (handle: number, timeoutMs: number, spins: number) => number;
   readonly #tryWait: (handle: number) => number;
   readonly #post: (handle: number, count: number) => number;
   readonly #ok: number;
 
-  constructor(segment: Segment, name: string, handle: number) {
+  constructor(segment: Segment, name: string, handle: number, wait: WaitMode = "adaptive") {
     this.segment = segment;
     this.name = name;
     this.handle = handle;
+    spinsFor(segment.constants, wait);
+    this.#mode = wait;
+    this.#words = new Int32Array(segment.memory.buffer);
     this.#permit = new SemaphorePermit(this);
     this.#wait = segment.core.semaphoreWait;
     this.#tryWait = segment.core.semaphoreTryWait;
@@ -125,13 +132,14 @@ export class Semaphore {
    */
   wait(options?: LockOptions): SemaphorePermit {
     checkCallOptions(options);
-    return this.#taken(this.#wait(this.handle, timeoutOption(options?.timeoutMs)));
+    const spins = spinsFor(this.segment.constants, options?.wait ?? this.#mode);
+    return this.#taken(this.#wait(this.handle, timeoutOption(options?.timeoutMs), spins));
   }
 
   /** Takes a permit if one is available now; null if none is. */
   tryWait(): SemaphorePermit | null {
     const status = this.#tryWait(this.handle);
-    if (status === this.segment.constants.WOULD_BLOCK) return null;
+    if (status === -this.segment.constants.WOULD_BLOCK) return null;
     return this.#taken(status);
   }
 
@@ -152,14 +160,16 @@ export class Semaphore {
   async waitAsync(options?: LockOptions): Promise<SemaphorePermit> {
     checkCallOptions(options);
     const timeoutMs = timeoutOption(options?.timeoutMs);
-    const first = this.#tryWait(this.handle);
-    if (first !== this.segment.constants.WOULD_BLOCK) return this.#taken(first);
+    const mode = options?.wait ?? this.#mode;
+    spinsFor(this.segment.constants, mode);
     const core = this.segment.core;
-    const status = await stepUntilDone(
+    const status = await awaitStep(
       this.segment,
-      (waited) => core.semaphoreWaitStep(this.handle, waited),
+      this.#words,
+      (flags) => core.semaphoreWaitStep(this.handle, 0, 0, flags),
+      () => core.semaphoreWaitCancel(this.handle, 0),
       timeoutMs,
-      () => core.semaphoreCancelWait(this.handle),
+      mode,
     );
     return this.#taken(status);
   }
@@ -172,7 +182,12 @@ export class Semaphore {
     if ((count >>> 0) !== count || count === 0 || count > 0x7FFFFFFF) {
       checkInteger(count, "count", 1, 0x7FFFFFFF, "an integer from 1 to 2^31 - 1");
     }
-    const status = this.#post(this.handle, count);
+    let status = this.#post(this.handle, count);
+    // -WOULD_BLOCK: the value kept changing under thousands of rounds (a
+    // peer flipping it); try a few more times, then report it.
+    for (let i = 0; i < 8 && status === -this.segment.constants.WOULD_BLOCK; i++) {
+      status = this.#post(this.handle, count);
+    }
     if (status !== this.#ok) throw statusError(status, `Cannot post ${count} to semaphore "${this.name}"`);
   }
 

@@ -26,6 +26,7 @@ const CODES: Array<[string, WshmErrorCode, string]> = [
   ["PEER_DIED", "PeerDied", "the peer died"],
   ["CLOSED", "Closed", "it was closed"],
   ["NO_SERVER", "NoServer", "no server is attached to it"],
+  ["WOULD_BLOCK", "Busy", "its shared word kept changing (another process is flipping it)"],
 ];
 
 let byStatus: Map<number, [WshmErrorCode, string]> | undefined;

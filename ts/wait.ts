@@ -1,6 +1,7 @@
-// The async side of every blocking object: drive the core's step function,
-// and whenever it answers MUST_WAIT, wait on the futex it names off the
-// JavaScript thread, so that the event loop keeps running.
+// The async side of every blocking object, locks and queues alike: drive the
+// core's step function (one contract for all, wasm/waiting.ts), and whenever
+// it answers -MUST_WAIT, wait on the futex it names off the JavaScript
+// thread, so that the event loop keeps running.
 
 import type { Segment } from "./segment.ts";
 import { nodeWaitAsync } from "./waiter_pool.ts";
@@ -9,70 +10,6 @@ import { shown } from "./names.ts";
 
 /** How long one async sleep lasts before the step is retried with a liveness check. */
 const ASYNC_SLICE_MS = 100;
-/**
- * How long a lock's async wait first polls its futex word on the JavaScript
- * thread before it parks off-thread: a holder that releases within this time
- * costs no thread hop (see docs/locks.md for the measurements).
- */
-const STEP_SPIN_MS = 0.05;
-
-/**
- * Calls `step(waited, sliceElapsed)` until it returns something other than
- * MUST_WAIT, sleeping off-thread in between on the word the core named.
- * `waited` is true on every call after a MUST_WAIT; `sliceElapsed` when that
- * sleep ran its whole slice (time to check a holder's liveness). Returns the
- * last status, or TIMED_OUT after calling `cancel` (which undoes whatever
- * registration the last MUST_WAIT step made).
- */
-export async function stepUntilDone(
-  segment: Segment,
-  step: (waited: boolean, sliceElapsed: boolean) => number,
-  timeoutMs: number,
-  cancel?: () => void,
-): Promise<number> {
-  const k = segment.constants;
-  const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
-  let waited = false;
-  let checkHolder = false;
-  let spun = false;
-  while (true) {
-    if (segment.closed) {
-      if (waited) cancel?.();
-      segment.assertOpen();
-    }
-    const status = step(waited, checkHolder);
-    if (status !== k.MUST_WAIT) return status;
-    waited = true;
-    const remaining = deadline - performance.now();
-    if (remaining <= 0) {
-      cancel?.();
-      return k.TIMED_OUT;
-    }
-    if (!spun) {
-      spun = true;
-      if (pollWord(segment)) continue;
-    }
-    const slice = Math.min(remaining, ASYNC_SLICE_MS);
-    const started = performance.now();
-    await waitOffThread(segment, segment.base + segment.core.waitAddress(), segment.core.waitValue(), slice);
-    // errno is on another thread: a sleep that lasted its slice counts as a time-out.
-    checkHolder = performance.now() - started >= slice;
-  }
-}
-
-/** Polls the word the last MUST_WAIT step named for STEP_SPIN_MS; true if it changed. */
-function pollWord(segment: Segment): boolean {
-  const words = new Int32Array(segment.memory.buffer);
-  const index = segment.core.waitAddress() >>> 2;
-  const value = segment.core.waitValue();
-  const until = performance.now() + STEP_SPIN_MS;
-  do {
-    // Only load, and read the clock every 64 loads: easier on the holder's cache line.
-    for (let i = 0; i < 64; i++) if (Atomics.load(words, index) !== value) return true;
-  } while (performance.now() < until);
-  return false;
-}
-
 /**
  * Sleeps off the JavaScript thread while the word at the real `address`
  * holds `expected`, at most `timeoutMs`. Deno: a nonblocking FFI symbol
@@ -102,7 +39,7 @@ export function timeoutOption(timeoutMs: number | undefined): number {
 }
 
 /**
- * How a queue object (ring, queue, channel) waits. `"adaptive"` (the
+ * How an object waits (every lock and queue). `"adaptive"` (the
  * default) spins briefly, then parks on the futex; `"spin"` never parks (the
  * lowest latency, one busy core per waiter); `"park"` sleeps at once (no
  * busy time at all).
@@ -140,7 +77,7 @@ async function yieldToEventLoop(): Promise<void> {
 }
 
 /**
- * Drives a queue step of the core (`step(flags)` returns a result >= 0 or a
+ * Drives a step of the core (`step(flags)` returns a result >= 0 or a
  * negative status, -MUST_WAIT to wait; see wasm/waiting.ts) without blocking
  * the event loop, and fast: it first polls the futex word the step named
  * with Atomics.load on this thread (for ASYNC_SPIN_MS, or in "spin" mode until

@@ -52,13 +52,13 @@
 // with NO_SERVER, and so does a client waiting when the server detaches.
 
 import { requestWait, selfPid } from "./context";
-import { mutexConsistent, mutexHolder, mutexLockStep, mutexTryLock, mutexUnlock } from "./mutex";
+import { mutexConsistent, mutexHolder, mutexLockStep, mutexUnlock } from "./mutex";
 import {
   semaphoreCancelWait, semaphorePost, semaphoreTryWait, semaphoreWaitStep,
 } from "./semaphore";
 import {
   CORRUPT, INVALID_ARGUMENT, MUST_WAIT, NO_SERVER, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED,
-  PEER_DIED, TOO_LARGE, WOULD_BLOCK,
+  PEER_DIED, TOO_LARGE,
 } from "./status";
 import { roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "./waiting";
 import {
@@ -108,21 +108,10 @@ function serverGone(offset: u32, state: u32, flags: u32): i32 {
 /** Step 1: lock access; a holder that died is taken over (the settle step repairs). */
 export function classicAcquireStep(offset: u32, unused0: u32, unused1: u32, flags: u32): i32 {
   const m = offset + ACCESS;
-  let status = mutexTryLock(m);
-  while (status == WOULD_BLOCK) {
-    if ((flags & (STEP_PARK | STEP_CHECK_PEER)) != 0) {
-      status = mutexLockStep(m, (flags & STEP_CHECK_PEER) != 0);
-      break;
-    }
-    const word = atomic.load<i32>(at(m) + FIRST_FIELD);
-    if (word != 0) {
-      requestWait(at(m) + FIRST_FIELD, word);
-      return -MUST_WAIT;
-    }
-    status = mutexTryLock(m);
-  }
-  if (status == MUST_WAIT) return -MUST_WAIT;
-  if (status == NOT_RECOVERABLE) return -CORRUPT;
+  const status = mutexLockStep(m, 0, 0, flags);
+  if (status == -MUST_WAIT) return -MUST_WAIT;
+  if (status == -NOT_RECOVERABLE) return -CORRUPT;
+  if (status < 0) return status;
   if (status == OWNER_DIED) mutexConsistent(m);
   atomic.store<u32>(at(offset) + CLIENT_PID, selfPid);
   return OK;
@@ -154,7 +143,7 @@ export function classicSettleStep(offset: u32, unused0: u32, unused1: u32, flags
       return -gone;
     }
     if ((flags & STEP_PARK) != 0) {
-      if (semaphoreWaitStep(response, false) == OK) continue;
+      if (semaphoreWaitStep(response, 0, 0, STEP_PARK) == OK) continue;
       return -MUST_WAIT;
     }
     requestWait(at(response) + FIRST_FIELD, 0);
@@ -209,7 +198,7 @@ export function classicAwaitStep(offset: u32, capacity: u32, flags: u32): i32 {
       return -gone;
     }
     if ((flags & STEP_PARK) != 0) {
-      if (semaphoreWaitStep(response, false) != OK) return -MUST_WAIT;
+      if (semaphoreWaitStep(response, 0, 0, STEP_PARK) != OK) return -MUST_WAIT;
       continue;
     }
     requestWait(at(response) + FIRST_FIELD, 0);
@@ -259,7 +248,7 @@ export function classicReceiveStep(offset: u32, capacity: u32, flags: u32): i32 
         requestWait(at(request) + FIRST_FIELD, 0);
         return -MUST_WAIT;
       }
-      if (semaphoreWaitStep(request, false) != OK) return -MUST_WAIT;
+      if (semaphoreWaitStep(request, 0, 0, STEP_PARK) != OK) return -MUST_WAIT;
     }
     // SYNC: acquire; pairs with the client's release of REQUESTED.
     if (atomic.cmpxchg<u32>(a + STATE, REQUESTED, SERVING) != REQUESTED) continue;

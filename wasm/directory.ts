@@ -17,7 +17,7 @@ import {
   HEADER_DIR_LOCK, HEADER_DIRECTORY, HEADER_OBJECT_COUNT, HEADER_SIZE, KIND_MAX, NAME_MAX,
   SEGMENT_BASE,
 } from "./layout";
-import { inSegment, segmentEnd } from "./context";
+import { inSegment, segmentEnd, spinLimit } from "./context";
 import { entryExtentValid } from "./handles";
 import { mutexConsistent, mutexHasWaiters, mutexHolder, mutexLock, mutexUnlock } from "./mutex";
 import { objectInit, objectSize } from "./objects";
@@ -141,9 +141,11 @@ export function directoryCreate(
 ): i32 {
   if (kind == 0 || kind > KIND_MAX) return -INVALID_ARGUMENT;
   if (nameLength == 0 || nameLength > NAME_MAX) return -INVALID_ARGUMENT;
-  const status = mutexLock(HEADER_DIR_LOCK, timeoutMs);
+  // The lock is held only while one entry is written: spin the usual few
+  // loads, then park (in liveness slices, so a dead creator is taken over).
+  const status = mutexLock(HEADER_DIR_LOCK, timeoutMs, spinLimit);
   if (status == OWNER_DIED) repairAfterDeadCreator();
-  else if (status != OK) return status == TIMED_OUT ? -TIMED_OUT : -CORRUPT;
+  else if (status != OK) return status == -TIMED_OUT ? -TIMED_OUT : -CORRUPT;
   const result = createLocked(kind, nameLength, p0, p1, p2);
   mutexUnlock(HEADER_DIR_LOCK);
   return result;

@@ -32,9 +32,10 @@
 // re-check their condition in a loop.
 
 import { SEGMENT_BASE } from "./layout";
-import { hostNowMs, hostWait, hostWake } from "./host";
-import { requestWait, spinLimit } from "./context";
+import { hostWake } from "./host";
+import { requestWait } from "./context";
 import { INVALID_ARGUMENT, MUST_WAIT, OK, TIMED_OUT } from "./status";
+import { block, STEP_PARK, STEP_REGISTERED } from "./waiting";
 
 export const EVENT_SIZE: u32 = 64;
 
@@ -79,56 +80,43 @@ export function eventNotify(offset: u32, count: i32): i32 {
 }
 
 /**
- * One step of a wait for the sequence to leave `sequence`, for hosts that
- * wait asynchronously. `registered` says that the previous step returned
- * MUST_WAIT (its registration is removed now). Returns OK (the sequence
- * moved) or MUST_WAIT (registered: wait on waitAddress() for waitValue(),
- * then step again with registered). A host that gives up calls eventCancelWait.
+ * One step of a wait for the sequence to leave `sequence` (the step contract
+ * of waiting.ts): OK (the sequence moved) or -MUST_WAIT (wait on
+ * waitAddress() for waitValue()). With STEP_PARK it registers as a sleeper
+ * first (STEP_REGISTERED on the next step withdraws it; a caller that gives
+ * up calls eventWaitCancel).
  */
-export function eventWaitStep(offset: u32, sequence: u32, registered: bool): i32 {
+export function eventWaitStep(offset: u32, sequence: u32, unused: u32, flags: u32): i32 {
   const a = at(offset);
-  if (registered) atomic.sub<u32>(a + SLEEPERS, 1);
+  if ((flags & STEP_REGISTERED) != 0) atomic.sub<u32>(a + SLEEPERS, 1);
   if (atomic.load<u32>(a + SEQUENCE) != sequence) return OK;
-  atomic.add<u32>(a + SLEEPERS, 1);
-  // SYNC: seq_cst after registering; pairs with the notifier's read of sleepers.
-  if (atomic.load<u32>(a + SEQUENCE) != sequence) {
-    atomic.sub<u32>(a + SLEEPERS, 1);
-    return OK;
+  if ((flags & STEP_PARK) != 0) {
+    atomic.add<u32>(a + SLEEPERS, 1);
+    // SYNC: seq_cst after registering; pairs with the notifier's read of sleepers.
+    if (atomic.load<u32>(a + SEQUENCE) != sequence) {
+      atomic.sub<u32>(a + SLEEPERS, 1);
+      return OK;
+    }
   }
   requestWait(a + SEQUENCE, <i32>sequence);
-  return MUST_WAIT;
+  return -MUST_WAIT;
 }
 
-/** Withdraws the sleeper registered by a MUST_WAIT step that will not be followed up. */
-export function eventCancelWait(offset: u32): void {
+/** Withdraws the sleeper registered by a -MUST_WAIT step that will not be followed up. */
+export function eventWaitCancel(offset: u32, unused: u32): void {
   atomic.sub<u32>(at(offset) + SLEEPERS, 1);
 }
 
 /**
  * Waits until the sequence differs from `sequence`, at most `timeoutMs`
- * (negative: no limit). OK (it moved, perhaps before the call) or TIMED_OUT.
+ * (negative: no limit), under the policy `spins`. OK (it moved, perhaps
+ * before the call) or -TIMED_OUT.
  */
-export function eventWait(offset: u32, sequence: u32, timeoutMs: f64): i32 {
-  const a = at(offset);
-  // Spin briefly first: a notifier on another core is often just about to
-  // come; only load, to spare the line it will write.
-  for (let i = 0; i < spinLimit; i++) {
-    if (atomic.load<u32>(a + SEQUENCE) != sequence) return OK;
-  }
-  if (timeoutMs == 0) return TIMED_OUT;
-  const deadline = timeoutMs < 0 ? Infinity : hostNowMs() + timeoutMs;
-  let registered = false;
-  while (true) {
-    if (eventWaitStep(offset, sequence, registered) == OK) return OK;
-    registered = true;
-    const remaining = deadline - hostNowMs();
-    if (remaining <= 0) {
-      eventCancelWait(offset);
-      // A notify that raced the time-out still counts: report what is true now.
-      return atomic.load<u32>(a + SEQUENCE) != sequence ? OK : TIMED_OUT;
-    }
-    hostWait(a + SEQUENCE, <i32>sequence, remaining);
-  }
+export function eventWait(offset: u32, sequence: u32, timeoutMs: f64, spins: i32): i32 {
+  const r = block(eventWaitStep, eventWaitCancel, offset, sequence, 0, timeoutMs, spins);
+  // A notify that raced the time-out still counts: report what is true now.
+  if (r == -TIMED_OUT && atomic.load<u32>(at(offset) + SEQUENCE) != sequence) return OK;
+  return r;
 }
 
 /** The number of registered sleepers (for inspection). */

@@ -25,15 +25,15 @@ export {
 export { handleTable, objectOpen, handleOffset, handleSize } from "./handles";
 export { MUTEX_SIZE } from "./mutex";
 export { SEMAPHORE_SIZE, SEMAPHORE_VALUE_MAX } from "./semaphore";
-export { RWLOCK_HEADER, RWLOCK_SLOT_SIZE, RWLOCK_DEFAULT_READERS, RWLOCK_MAX_READERS, rwlockStepClaimed } from "./rwlock";
+export { RWLOCK_HEADER, RWLOCK_SLOT_SIZE, RWLOCK_DEFAULT_READERS, RWLOCK_MAX_READERS } from "./rwlock";
 export { EVENT_SIZE } from "./event";
 export {
-  mutexTryLock, mutexLockStep, mutexLock, mutexUnlock, mutexConsistent, mutexHolder,
-  mutexHasWaiters, semaphoreTryWait, semaphoreWaitStep, semaphoreCancelWait, semaphoreWait,
-  semaphorePost, semaphoreValue, semaphoreSleepers, semaphoreMaximum, rwlockTryRead,
-  rwlockReadStep, rwlockRead, rwlockReadUnlock, rwlockTryWrite, rwlockWriteStep, rwlockDrainStep,
-  rwlockAbandon, rwlockWrite, rwlockWriteUnlock, rwlockConsistent, rwlockWriter, rwlockReaders,
-  rwlockReaderSlots, eventSequence, eventNotify, eventWaitStep, eventCancelWait, eventWait,
+  mutexTryLock, mutexLockStep, mutexLockCancel, mutexLock, mutexUnlock, mutexConsistent,
+  mutexHolder, mutexHasWaiters, semaphoreTryWait, semaphoreWaitStep, semaphoreWaitCancel,
+  semaphoreWait, semaphorePost, semaphoreValue, semaphoreSleepers, semaphoreMaximum,
+  rwlockTryRead, rwlockReadStep, rwlockRead, rwlockReadUnlock, rwlockTryWrite, rwlockWriteStep,
+  rwlockLockCancel, rwlockWrite, rwlockWriteUnlock, rwlockConsistent, rwlockWriter, rwlockReaders,
+  rwlockReaderSlots, eventSequence, eventNotify, eventWaitStep, eventWaitCancel, eventWait,
   eventSleepers, eventNotifies,
 } from "./abi/locks";
 export { WAIT_ADAPTIVE, WAIT_SPIN, STEP_PARK, STEP_REGISTERED, STEP_CHECK_PEER } from "./waiting";

@@ -43,14 +43,10 @@
 // classic three-state futex mutex).
 
 import { SEGMENT_BASE } from "./layout";
-import { hostNowMs, hostWait, hostWake, WAIT_TIMED_OUT } from "./host";
-import {
-  livenessPollMs, processAlive, requestWait, selfPid, selfStartTicks, spinLimit, waitAddress,
-  waitValue,
-} from "./context";
-import {
-  MUST_WAIT, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED, TIMED_OUT, WOULD_BLOCK,
-} from "./status";
+import { hostWake } from "./host";
+import { processAlive, requestWait, selfPid, selfStartTicks } from "./context";
+import { MUST_WAIT, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED, WOULD_BLOCK } from "./status";
+import { block, STEP_CHECK_PEER, STEP_PARK } from "./waiting";
 
 export const MUTEX_SIZE: u32 = 64;
 
@@ -155,35 +151,40 @@ function holderAlive(a: u32, lock: u64): bool {
   return recordHolder(a, generationOf(lock) + 1, false);
 }
 
-/** Takes the lock if it is free: OK, OWNER_DIED (taken, must repair), WOULD_BLOCK or NOT_RECOVERABLE. */
+/** Takes the lock if it is free: OK, OWNER_DIED (taken, must repair), -WOULD_BLOCK or -NOT_RECOVERABLE. */
 export function mutexTryLock(offset: u32): i32 {
   const a = at(offset);
   const status = tryAcquire(a, selfPid);
   if (status >= 0) return status;
-  return atomic.load<u32>(a + WORD) == WORD_NOT_RECOVERABLE ? NOT_RECOVERABLE : WOULD_BLOCK;
+  return atomic.load<u32>(a + WORD) == WORD_NOT_RECOVERABLE ? -NOT_RECOVERABLE : -WOULD_BLOCK;
 }
 
 /**
- * One step of a contended acquisition, for hosts that wait asynchronously:
- * acquires (OK / OWNER_DIED), fails (NOT_RECOVERABLE), or registers as a
- * waiter and returns MUST_WAIT with the word and value to wait on. With
- * `checkHolder` set, a holder whose process is gone is taken over.
+ * One step of an acquisition (the step contract of waiting.ts): acquires
+ * (OK / OWNER_DIED), fails (-NOT_RECOVERABLE), or returns -MUST_WAIT with the
+ * word and value to wait on. With STEP_PARK it registers first by setting
+ * the sticky WAITERS bit, so that the release wakes it; without, it only
+ * names the word to spin on (a spinning waiter costs the holder no syscall).
+ * With STEP_CHECK_PEER, a holder whose process is gone is taken over.
  */
-export function mutexLockStep(offset: u32, checkHolder: bool): i32 {
+export function mutexLockStep(offset: u32, unused0: u32, unused1: u32, flags: u32): i32 {
   const a = at(offset);
+  const park = (flags & STEP_PARK) != 0;
   let lock = atomic.load<u64>(a + LOCK);
   // Bounded: every failed CAS below means another process changed the LOCK;
   // past the bound, report MUST_WAIT and let the caller's deadline decide.
   for (let attempt = 0; attempt < STEP_ATTEMPTS; attempt++) {
     const w = wordOf(lock);
-    if (w == WORD_NOT_RECOVERABLE) return NOT_RECOVERABLE;
+    if (w == WORD_NOT_RECOVERABLE) return -NOT_RECOVERABLE;
     if (w == 0) {
-      const old = atomic.cmpxchg<u64>(a + LOCK, lock, acquired(lock, selfPid | WAITERS));
+      // A waiter that parked may share the lock with others still asleep:
+      // it acquires with WAITERS, so that its release wakes the next.
+      const old = atomic.cmpxchg<u64>(a + LOCK, lock, acquired(lock, park ? selfPid | WAITERS : selfPid));
       if (old == lock) return recordHolder(a, generationOf(lock) + 1, false);
       lock = old;
       continue;
     }
-    if (checkHolder && !holderAlive(a, lock)) {
+    if ((flags & STEP_CHECK_PEER) != 0 && !holderAlive(a, lock)) {
       // CAS from the LOCK observed before the liveness check: if anything
       // happened since (a release, another takeover, a new holder with the
       // same pid), the generation differs and this fails.
@@ -192,52 +193,32 @@ export function mutexLockStep(offset: u32, checkHolder: bool): i32 {
       lock = old;
       continue;
     }
-    if ((w & WAITERS) == 0) {
+    if (park && (w & WAITERS) == 0) {
       const marked = (lock & 0xFFFFFFFF00000000) | <u64>(w | WAITERS);
       const old = atomic.cmpxchg<u64>(a + LOCK, lock, marked);
       if (old != lock) { lock = old; continue; }
+      requestWait(a + WORD, <i32>(w | WAITERS));
+      return -MUST_WAIT;
     }
-    requestWait(a + WORD, <i32>(w | WAITERS));
-    return MUST_WAIT;
+    requestWait(a + WORD, <i32>w);
+    return -MUST_WAIT;
   }
   requestWait(a + WORD, <i32>wordOf(lock));
-  return MUST_WAIT;
+  return -MUST_WAIT;
 }
 
-function lockContended(a: u32, offset: u32, timeoutMs: f64): i32 {
-  // Only load while spinning, to be easier on the cache line the holder owns.
-  for (let i = 0; i < spinLimit; i++) {
-    const w = atomic.load<u32>(a + WORD);
-    if (w == 0) {
-      const status = tryAcquire(a, selfPid);
-      if (status >= 0) return status;
-    } else if (w == WORD_NOT_RECOVERABLE) {
-      return NOT_RECOVERABLE;
-    }
-  }
-  const deadline = timeoutMs < 0 ? Infinity : hostNowMs() + timeoutMs;
-  let checkHolder = false;
-  while (true) {
-    const status = mutexLockStep(offset, checkHolder);
-    if (status != MUST_WAIT) return status;
-    const remaining = deadline - hostNowMs();
-    if (remaining <= 0) return TIMED_OUT;
-    const slice = remaining < livenessPollMs ? remaining : livenessPollMs;
-    // A sleep that ran its whole slice suggests a holder that is gone: look.
-    checkHolder = hostWait(waitAddress(), waitValue(), slice) == WAIT_TIMED_OUT;
-  }
-}
+/** Nothing to withdraw: a mutex waiter registers only with the sticky WAITERS bit. */
+export function mutexLockCancel(offset: u32, unused: u32): void {}
 
 /**
- * Acquires the lock, waiting at most `timeoutMs` (negative: no limit).
- * Returns OK, OWNER_DIED (acquired; repair, then mutexConsistent), TIMED_OUT
- * or NOT_RECOVERABLE.
+ * Acquires the lock, waiting at most `timeoutMs` (negative: no limit) under
+ * the wait policy `spins` (waiting.ts). Returns OK, OWNER_DIED (acquired;
+ * repair, then mutexConsistent), -TIMED_OUT or -NOT_RECOVERABLE.
  */
-export function mutexLock(offset: u32, timeoutMs: f64): i32 {
-  const a = at(offset);
-  const status = tryAcquire(a, selfPid);
+export function mutexLock(offset: u32, timeoutMs: f64, spins: i32): i32 {
+  const status = tryAcquire(at(offset), selfPid);
   if (status >= 0) return status;
-  return lockContended(a, offset, timeoutMs);
+  return block(mutexLockStep, mutexLockCancel, offset, 0, 0, timeoutMs, spins);
 }
 
 /** Sets the word to `word` by CAS, keeping the generation; returns the word replaced. */
@@ -254,34 +235,34 @@ function replaceWord(a: u32, word: u32): u32 {
   }
 }
 
-/** Releases the lock; NOT_OWNER if this process does not hold it. */
+/** Releases the lock: OK, or -NOT_OWNER if this process does not hold it. */
 export function mutexUnlock(offset: u32): i32 {
   const a = at(offset);
   const w = atomic.load<u32>(a + WORD);
-  if (w == WORD_NOT_RECOVERABLE || (w & PID_MASK) != selfPid) return NOT_OWNER;
+  if (w == WORD_NOT_RECOVERABLE || (w & PID_MASK) != selfPid) return -NOT_OWNER;
   atomic.store<u32>(a + HOLDER_RECORD_PID, 0);
   if (load<u32>(a + CONSISTENCY) == INCONSISTENT) {
     // Released without repair: nobody may trust what it protects any more.
     store<u32>(a + CONSISTENCY, UNRECOVERABLE);
     const old = replaceWord(a, WORD_NOT_RECOVERABLE);
-    if ((old & PID_MASK) != selfPid) return NOT_OWNER;
+    if ((old & PID_MASK) != selfPid) return -NOT_OWNER;
     hostWake(a + WORD, i32.MAX_VALUE);
     return OK;
   }
   // SYNC: release; everything written while holding becomes visible to the
   // next holder's acquiring compare-and-swap.
   const old = replaceWord(a, 0);
-  if ((old & PID_MASK) != selfPid) return NOT_OWNER;
+  if ((old & PID_MASK) != selfPid) return -NOT_OWNER;
   if ((old & WAITERS) != 0) hostWake(a + WORD, 1);
   return OK;
 }
 
-/** Marks the state protected by a lock taken with OWNER_DIED as repaired. */
+/** Marks the state protected by a lock taken with OWNER_DIED as repaired: OK, -NOT_OWNER, -NOT_RECOVERABLE. */
 export function mutexConsistent(offset: u32): i32 {
   const a = at(offset);
   const w = atomic.load<u32>(a + WORD);
-  if (w == WORD_NOT_RECOVERABLE) return NOT_RECOVERABLE;
-  if ((w & PID_MASK) != selfPid) return NOT_OWNER;
+  if (w == WORD_NOT_RECOVERABLE) return -NOT_RECOVERABLE;
+  if ((w & PID_MASK) != selfPid) return -NOT_OWNER;
   store<u32>(a + CONSISTENCY, CONSISTENT);
   return OK;
 }

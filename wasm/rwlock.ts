@@ -3,14 +3,13 @@
 // `state` (one writer at a time, which keeps new readers out), then drains:
 // waits on `exits` until every reader slot counts 0.
 
-import { hostNowMs, hostWait, hostWake, WAIT_TIMED_OUT } from "./host";
+import { hostWake } from "./host";
+import { recordedHolderAlive, requestWait, selfPid, writeHolderRecord } from "./context";
+import { DIR_CAPACITY } from "./layout";
 import {
-  livenessPollMs, recordedHolderAlive, requestWait, selfPid, spinLimit, waitAddress, waitValue,
-  writeHolderRecord,
-} from "./context";
-import {
-  CORRUPT, MUST_WAIT, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED, TIMED_OUT, WOULD_BLOCK,
+  CORRUPT, MUST_WAIT, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED, WOULD_BLOCK,
 } from "./status";
+import { block, STEP_CHECK_PEER } from "./waiting";
 import {
   at, CLAIMED, CONSISTENCY, CONSISTENT, DRAINING, EXITS, HOLDER_RECORD_PID, HOLDER_START, HOLDING,
   INCONSISTENT, NO_SLOT, PHASE, PID_MASK, RETRY, RWLOCK_HEADER, RWLOCK_MAX_READERS, RWLOCK_SLOT_SIZE,
@@ -24,8 +23,52 @@ export {
   RWLOCK_DEFAULT_READERS, RWLOCK_HEADER, RWLOCK_MAX_READERS, RWLOCK_SLOT_SIZE,
 } from "./rwlock_layout";
 
-/** True after a step returned MUST_WAIT while holding the writer claim (see rwlockStepClaimed). */
-let stepClaimed = false;
+// Which call of this process holds a writer claim that is still draining.
+// A step that claims the writer word and must wait for readers to leave
+// keeps the claim; its caller's later steps (with the same `token`, the
+// caller's own number for that call) continue draining, and its cancel
+// gives the claim up. The token is what tells two calls of one process
+// apart (both see their own pid in the word). Private (page 0): one row
+// (offset u32, token u32) per object that can exist.
+const drainClaims: usize = memory.data(DIR_CAPACITY * 8);
+/** CAS rounds a step makes before it lets its caller wait (a bound against a peer that keeps changing words). */
+// @ts-ignore: decorator
+@inline const STEP_ATTEMPTS: i32 = 64;
+/** The token the in-core blocking calls use (rwlockRead, rwlockWrite); hosts use others. */
+// @ts-ignore: decorator
+@inline const BLOCKING_TOKEN: u32 = 0xFFFFFFFF;
+
+function claimRow(offset: u32): usize {
+  for (let i: u32 = 0; i < DIR_CAPACITY; i++) {
+    const row = drainClaims + i * 8;
+    if (load<u32>(row) == offset) return row;
+  }
+  return 0;
+}
+
+function claimToken(offset: u32): u32 {
+  const row = claimRow(offset);
+  return row == 0 ? 0 : load<u32>(row + 4);
+}
+
+function setClaimToken(offset: u32, token: u32): void {
+  let row = claimRow(offset);
+  if (row == 0) row = claimRow(0);
+  if (row == 0) return; // every row taken: cannot happen, one per object
+  store<u32>(row, offset);
+  store<u32>(row + 4, token);
+}
+
+function clearClaimToken(offset: u32): void {
+  const row = claimRow(offset);
+  if (row != 0) store<u64>(row, 0);
+}
+
+/** An internal outcome in the step contract's convention: OK / OWNER_DIED, else negated. */
+// @ts-ignore: decorator
+@inline function result(status: i32): i32 {
+  return status == OK || status == OWNER_DIED ? status : -status;
+}
 
 export function rwlockSize(readers: u32): u32 {
   return readers == 0 || readers > RWLOCK_MAX_READERS ? 0 : RWLOCK_HEADER + readers * RWLOCK_SLOT_SIZE;
@@ -66,7 +109,7 @@ function abandon(a: u32): void {
  */
 function claim(a: u32, checkHolder: bool, reader: bool): i32 {
   let w = atomic.load<u32>(a + STATE);
-  while (true) {
+  for (let attempt = 0; attempt < STEP_ATTEMPTS; attempt++) {
     if (w == STATE_NOT_RECOVERABLE) return NOT_RECOVERABLE;
     if (w == 0) {
       if (reader && atomic.load<u32>(a + CONSISTENCY) != INCONSISTENT) return RETRY;
@@ -111,6 +154,8 @@ function claim(a: u32, checkHolder: bool, reader: bool): i32 {
     requestWait(a + STATE, <i32>(w | WAITERS));
     return MUST_WAIT;
   }
+  requestWait(a + STATE, <i32>w);
+  return MUST_WAIT;
 }
 
 /** With the claim held: waits for readers to leave. OK / OWNER_DIED (holding), MUST_WAIT or CORRUPT. */
@@ -127,7 +172,6 @@ function drain(a: u32, offset: u32, checkHolder: bool): i32 {
     // it reads `exits`, so it either shows up here as gone or wakes us.
     if (readersPresent(a, n)) {
       requestWait(a + EXITS, <i32>x);
-      stepClaimed = true;
       return MUST_WAIT;
     }
   }
@@ -135,19 +179,37 @@ function drain(a: u32, offset: u32, checkHolder: bool): i32 {
   return atomic.load<u32>(a + CONSISTENCY) == INCONSISTENT ? OWNER_DIED : OK;
 }
 
-// ─── exports: steps ──────────────────────────────────────────────────────
+// ─── exports: steps (the step contract of waiting.ts) ────────────────────
+
+/** Continues the drain of the claim that the call `token` holds; then it is held, given up or still draining. */
+function continueDrain(a: u32, offset: u32, token: u32, flags: u32): i32 {
+  const status = drain(a, offset, (flags & STEP_CHECK_PEER) != 0);
+  if (status != MUST_WAIT) clearClaimToken(offset);
+  return result(status);
+}
+
+/** Drains after a fresh claim; a claim that must wait is kept for the call `token`. */
+function drainClaimed(a: u32, offset: u32, token: u32): i32 {
+  const status = drain(a, offset, false);
+  if (status == MUST_WAIT) setClaimToken(offset, token);
+  return result(status);
+}
 
 /**
- * One step of a read lock, for hosts that wait asynchronously. Returns OK
+ * One step of a read lock for the call `token` (a non-zero number of the
+ * caller's choosing, the same for every step of one call). Returns OK
  * (reading), OWNER_DIED (took over from a dead writer: holding EXCLUSIVELY,
- * release with rwlockWriteUnlock), NOT_RECOVERABLE, CORRUPT, or MUST_WAIT
- * (wait on waitAddress() for waitValue(); if rwlockStepClaimed() is 1,
- * continue with rwlockDrainStep, and on giving up call rwlockAbandon).
+ * release with rwlockWriteUnlock), -NOT_RECOVERABLE, -CORRUPT, or -MUST_WAIT
+ * (wait on waitAddress() for waitValue(), then step again; a caller that
+ * gives up calls rwlockLockCancel with the same token). Waiters register
+ * with sticky bits, so the step registers whatever STEP_PARK says; with
+ * STEP_CHECK_PEER a dead writer is taken over and dead readers are freed.
  */
-export function rwlockReadStep(offset: u32, checkHolder: bool): i32 {
-  stepClaimed = false;
+export function rwlockReadStep(offset: u32, token: u32, unused: u32, flags: u32): i32 {
   const a = at(offset);
-  while (true) {
+  if (token != 0 && claimToken(offset) == token) return continueDrain(a, offset, token, flags);
+  const checkHolder = (flags & STEP_CHECK_PEER) != 0;
+  for (let attempt = 0; attempt < STEP_ATTEMPTS; attempt++) {
     let entered = readEnter(a, offset);
     if (entered == RETRY) continue;
     if (entered == NO_SLOT) {
@@ -159,72 +221,63 @@ export function rwlockReadStep(offset: u32, checkHolder: bool): i32 {
       entered = readEnter(a, offset);
       if (entered == NO_SLOT) {
         requestWait(a + EXITS, <i32>x);
-        return MUST_WAIT;
+        return -MUST_WAIT;
       }
       if (entered == RETRY) continue;
     }
-    if (entered != WOULD_BLOCK) return entered;
+    if (entered != WOULD_BLOCK) return result(entered);
     const claimed = claim(a, checkHolder, true);
     if (claimed == RETRY) continue;
-    if (claimed == CLAIMED) return drain(a, offset, false);
-    return claimed;
+    if (claimed == CLAIMED) return drainClaimed(a, offset, token);
+    return result(claimed);
   }
+  requestWait(a + STATE, <i32>atomic.load<u32>(a + STATE));
+  return -MUST_WAIT;
 }
 
-/** One step of a write lock; the results are those of rwlockReadStep (OWNER_DIED: repair). */
-export function rwlockWriteStep(offset: u32, checkHolder: bool): i32 {
-  stepClaimed = false;
+/** One step of a write lock for the call `token`; the results are those of rwlockReadStep (OWNER_DIED: repair). */
+export function rwlockWriteStep(offset: u32, token: u32, unused: u32, flags: u32): i32 {
   const a = at(offset);
-  const claimed = claim(a, checkHolder, false);
-  if (claimed != CLAIMED) return claimed;
-  return drain(a, offset, false);
+  if (token != 0 && claimToken(offset) == token) return continueDrain(a, offset, token, flags);
+  const claimed = claim(a, (flags & STEP_CHECK_PEER) != 0, false);
+  if (claimed != CLAIMED) return result(claimed);
+  return drainClaimed(a, offset, token);
 }
 
-/** The step after a MUST_WAIT with rwlockStepClaimed(): waits for readers to leave. */
-export function rwlockDrainStep(offset: u32, checkHolder: bool): i32 {
-  stepClaimed = false;
-  return drain(at(offset), offset, checkHolder);
-}
-
-/** 1 if the last step returned MUST_WAIT while holding the writer claim (still draining). */
-export function rwlockStepClaimed(): i32 {
-  return stepClaimed ? 1 : 0;
-}
-
-/** Gives up a claim left by a MUST_WAIT step with rwlockStepClaimed(). */
-export function rwlockAbandon(offset: u32): i32 {
+/** Gives up what the call `token` left after a -MUST_WAIT step: a writer claim still draining. */
+export function rwlockLockCancel(offset: u32, token: u32): void {
+  if (token == 0 || claimToken(offset) != token) return;
+  clearClaimToken(offset);
   const a = at(offset);
   const w = atomic.load<u32>(a + STATE);
-  if (w == STATE_NOT_RECOVERABLE || (w & PID_MASK) != selfPid) return NOT_OWNER;
-  if (atomic.load<u32>(a + PHASE) != DRAINING) return NOT_OWNER;
-  abandon(a);
-  return OK;
+  if (w != STATE_NOT_RECOVERABLE && (w & PID_MASK) == selfPid && atomic.load<u32>(a + PHASE) == DRAINING) {
+    abandon(a);
+  }
 }
 
 // ─── exports: try, blocking, release ─────────────────────────────────────
 
-/** Takes the write lock if nobody holds the lock: OK, OWNER_DIED, WOULD_BLOCK, NOT_RECOVERABLE, CORRUPT. */
+/** Takes the write lock if nobody holds the lock: OK, OWNER_DIED, -WOULD_BLOCK, -NOT_RECOVERABLE, -CORRUPT. */
 export function rwlockTryWrite(offset: u32): i32 {
   const a = at(offset);
   const w = atomic.cmpxchg<u32>(a + STATE, 0, selfPid);
-  if (w == STATE_NOT_RECOVERABLE) return NOT_RECOVERABLE;
-  if (w != 0) return WOULD_BLOCK;
+  if (w == STATE_NOT_RECOVERABLE) return -NOT_RECOVERABLE;
+  if (w != 0) return -WOULD_BLOCK;
   recordHolder(a, false);
   const status = drain(a, offset, false);
-  if (status != MUST_WAIT) return status;
-  stepClaimed = false;
+  if (status != MUST_WAIT) return result(status);
   abandon(a);
-  return WOULD_BLOCK;
+  return -WOULD_BLOCK;
 }
 
-/** Takes a read lock if no writer holds or waits: OK, WOULD_BLOCK, NOT_RECOVERABLE, CORRUPT, or
+/** Takes a read lock if no writer holds or waits: OK, -WOULD_BLOCK, -NOT_RECOVERABLE, -CORRUPT, or
  * OWNER_DIED (a repair was pending: holding exclusively, as rwlockTryWrite). */
 export function rwlockTryRead(offset: u32): i32 {
   const a = at(offset);
-  while (true) {
+  for (let attempt = 0; attempt < STEP_ATTEMPTS; attempt++) {
     const entered = readEnter(a, offset);
     if (entered == RETRY) continue;
-    if (entered == NO_SLOT) return WOULD_BLOCK;
+    if (entered == NO_SLOT) return -WOULD_BLOCK;
     if (entered == WOULD_BLOCK && atomic.load<u32>(a + CONSISTENCY) == INCONSISTENT) {
       const status = rwlockTryWrite(offset);
       // Repaired meanwhile: give the exclusive hold back and read normally.
@@ -234,64 +287,32 @@ export function rwlockTryRead(offset: u32): i32 {
       }
       return status;
     }
-    return entered;
+    return result(entered);
   }
+  return -WOULD_BLOCK;
 }
 
-function lockBlocking(offset: u32, timeoutMs: f64, reader: bool): i32 {
-  const a = at(offset);
-  if (reader) {
-    // Spin briefly for a writer to finish; only load, to spare its cache line.
-    for (let i = 0; i < spinLimit; i++) {
-      if (openToReaders(a)) {
-        const status = rwlockTryRead(offset);
-        if (status != WOULD_BLOCK) return status;
-      }
-    }
-  }
-  let deadline: f64 = -1;
-  let checkHolder = false;
-  let claimed = false;
-  while (true) {
-    const status = claimed
-      ? rwlockDrainStep(offset, checkHolder)
-      : reader ? rwlockReadStep(offset, checkHolder) : rwlockWriteStep(offset, checkHolder);
-    if (status != MUST_WAIT) return status;
-    claimed = stepClaimed;
-    // The clock is read only once the lock is contended.
-    if (deadline < 0) deadline = timeoutMs < 0 ? Infinity : hostNowMs() + timeoutMs;
-    const remaining = deadline - hostNowMs();
-    if (remaining <= 0) {
-      if (claimed) abandon(a);
-      stepClaimed = false;
-      return TIMED_OUT;
-    }
-    const slice = remaining < livenessPollMs ? remaining : livenessPollMs;
-    // A sleep that ran its whole slice: time to look for dead holders.
-    checkHolder = hostWait(waitAddress(), waitValue(), slice) == WAIT_TIMED_OUT;
-  }
-}
-
-/** Read lock, waiting at most `timeoutMs` (negative: no limit); results as rwlockReadStep, or TIMED_OUT. */
-export function rwlockRead(offset: u32, timeoutMs: f64): i32 {
+/** Read lock, waiting at most `timeoutMs` (negative: no limit) under the policy `spins`; results as rwlockReadStep, or -TIMED_OUT. */
+export function rwlockRead(offset: u32, timeoutMs: f64, spins: i32): i32 {
   const status = rwlockTryRead(offset);
-  if (status != WOULD_BLOCK) return status;
-  return lockBlocking(offset, timeoutMs, true);
+  if (status != -WOULD_BLOCK) return status;
+  return block(rwlockReadStep, rwlockLockCancel, offset, BLOCKING_TOKEN, 0, timeoutMs, spins);
 }
 
 /**
- * Write lock, waiting at most `timeoutMs` (negative: no limit): OK, OWNER_DIED,
- * TIMED_OUT, NOT_RECOVERABLE, or CORRUPT.
+ * Write lock, waiting at most `timeoutMs` (negative: no limit) under the
+ * policy `spins`: OK, OWNER_DIED, -TIMED_OUT, -NOT_RECOVERABLE, or -CORRUPT.
+ * A writer that times out gives its claim up.
  */
-export function rwlockWrite(offset: u32, timeoutMs: f64): i32 {
-  return lockBlocking(offset, timeoutMs, false);
+export function rwlockWrite(offset: u32, timeoutMs: f64, spins: i32): i32 {
+  return block(rwlockWriteStep, rwlockLockCancel, offset, BLOCKING_TOKEN, 0, timeoutMs, spins);
 }
 
-/** Releases one read hold of this process: OK, NOT_OWNER if it holds none, or CORRUPT. */
+/** Releases one read hold of this process: OK, -NOT_OWNER if it holds none, or -CORRUPT. */
 export function rwlockReadUnlock(offset: u32): i32 {
   const a = at(offset);
   const n = slotCount(a, offset);
-  if (n == 0) return CORRUPT;
+  if (n == 0) return -CORRUPT;
   for (let i: u32 = 0, index = selfPid % n; i < n; i++, index = index + 1 == n ? 0 : index + 1) {
     const slot = slotAt(a, index);
     const w = atomic.load<u64>(slot + SLOT_WORD);
@@ -300,15 +321,15 @@ export function rwlockReadUnlock(offset: u32): i32 {
       return OK;
     }
   }
-  return NOT_OWNER;
+  return -NOT_OWNER;
 }
 
-/** Releases the write lock (or an exclusive OWNER_DIED read): OK or NOT_OWNER. */
+/** Releases the write lock (or an exclusive OWNER_DIED read): OK or -NOT_OWNER. */
 export function rwlockWriteUnlock(offset: u32): i32 {
   const a = at(offset);
   const w = atomic.load<u32>(a + STATE);
-  if (w == STATE_NOT_RECOVERABLE || (w & PID_MASK) != selfPid) return NOT_OWNER;
-  if (atomic.load<u32>(a + PHASE) != HOLDING) return NOT_OWNER;
+  if (w == STATE_NOT_RECOVERABLE || (w & PID_MASK) != selfPid) return -NOT_OWNER;
+  if (atomic.load<u32>(a + PHASE) != HOLDING) return -NOT_OWNER;
   atomic.store<u32>(a + HOLDER_RECORD_PID, 0);
   atomic.store<u32>(a + PHASE, DRAINING);
   if (atomic.load<u32>(a + CONSISTENCY) == INCONSISTENT) {
@@ -325,12 +346,12 @@ export function rwlockWriteUnlock(offset: u32): i32 {
   return OK;
 }
 
-/** After OWNER_DIED: the protected state is repaired. OK, NOT_OWNER or NOT_RECOVERABLE. */
+/** After OWNER_DIED: the protected state is repaired. OK, -NOT_OWNER or -NOT_RECOVERABLE. */
 export function rwlockConsistent(offset: u32): i32 {
   const a = at(offset);
   const w = atomic.load<u32>(a + STATE);
-  if (w == STATE_NOT_RECOVERABLE) return NOT_RECOVERABLE;
-  if ((w & PID_MASK) != selfPid || atomic.load<u32>(a + PHASE) != HOLDING) return NOT_OWNER;
+  if (w == STATE_NOT_RECOVERABLE) return -NOT_RECOVERABLE;
+  if ((w & PID_MASK) != selfPid || atomic.load<u32>(a + PHASE) != HOLDING) return -NOT_OWNER;
   atomic.store<u32>(a + CONSISTENCY, CONSISTENT);
   return OK;
 }

@@ -29,9 +29,18 @@
 // record of who holds what.
 
 import { SEGMENT_BASE } from "./layout";
-import { hostNowMs, hostWait, hostWake } from "./host";
-import { requestWait, spinLimit } from "./context";
-import { INVALID_ARGUMENT, MUST_WAIT, OK, OVERFLOW, TIMED_OUT, WOULD_BLOCK } from "./status";
+import { hostWake } from "./host";
+import { requestWait } from "./context";
+import { INVALID_ARGUMENT, MUST_WAIT, OK, OVERFLOW, WOULD_BLOCK } from "./status";
+import { block, STEP_PARK, STEP_REGISTERED } from "./waiting";
+
+/**
+ * CAS rounds before a call gives up on a value that keeps changing: each
+ * failed round means another process changed it, so legitimate contention
+ * never comes near this; it bounds the loop against a peer flipping the word.
+ */
+// @ts-ignore: decorator
+@inline const CAS_ATTEMPTS: i32 = 4096;
 
 export const SEMAPHORE_SIZE: u32 = 64;
 /** The largest maximum a semaphore may have. */
@@ -67,11 +76,11 @@ export function semaphoreInit(offset: u32, initial: u32, maximum: u32): void {
   store<u32>(a + VALUE, initial);
 }
 
-/** Takes a permit if one is available now: OK or WOULD_BLOCK. */
+/** Takes a permit if one is available now: OK or -WOULD_BLOCK. */
 export function semaphoreTryWait(offset: u32): i32 {
   const a = at(offset);
   let v = atomic.load<u32>(a + VALUE);
-  while (v > 0) {
+  for (let attempt = 0; v > 0 && attempt < CAS_ATTEMPTS; attempt++) {
     // SYNC: acquire; what the poster wrote before posting is visible to us.
     const old = atomic.cmpxchg<u32>(a + VALUE, v, v - 1);
     if (old == v) {
@@ -80,33 +89,35 @@ export function semaphoreTryWait(offset: u32): i32 {
     }
     v = old;
   }
-  return WOULD_BLOCK;
+  return -WOULD_BLOCK;
 }
 
 /**
- * One step of a wait, for hosts that wait asynchronously. `registered` says
- * that the previous step returned MUST_WAIT (and so registered a sleeper that
- * this step now removes). Returns OK (permit taken) or MUST_WAIT (registered;
- * wait on waitAddress() for waitValue(), then step again with registered).
- * A host that gives up after MUST_WAIT calls semaphoreCancelWait.
+ * One step of a wait (the step contract of waiting.ts): OK (permit taken) or
+ * -MUST_WAIT (wait on waitAddress() for waitValue()). With STEP_PARK it
+ * registers as a sleeper first (STEP_REGISTERED on the next step withdraws
+ * that registration; a caller that gives up calls semaphoreWaitCancel).
  */
-export function semaphoreWaitStep(offset: u32, registered: bool): i32 {
+export function semaphoreWaitStep(offset: u32, unused0: u32, unused1: u32, flags: u32): i32 {
   const a = at(offset);
-  if (registered) atomic.sub<u32>(a + SLEEPERS, 1);
-  while (true) {
-    if (semaphoreTryWait(offset) == OK) return OK;
-    atomic.add<u32>(a + SLEEPERS, 1);
-    // SYNC: seq_cst after registering; see the no-lost-post argument above.
-    if (atomic.load<u32>(a + VALUE) == 0) {
-      requestWait(a + VALUE, 0);
-      return MUST_WAIT;
-    }
-    atomic.sub<u32>(a + SLEEPERS, 1);
+  if ((flags & STEP_REGISTERED) != 0) atomic.sub<u32>(a + SLEEPERS, 1);
+  if (semaphoreTryWait(offset) == OK) return OK;
+  if ((flags & STEP_PARK) == 0) {
+    requestWait(a + VALUE, 0);
+    return -MUST_WAIT;
   }
+  atomic.add<u32>(a + SLEEPERS, 1);
+  // SYNC: seq_cst after registering; see the no-lost-post argument above.
+  if (atomic.load<u32>(a + VALUE) != 0 && semaphoreTryWait(offset) == OK) {
+    atomic.sub<u32>(a + SLEEPERS, 1);
+    return OK;
+  }
+  requestWait(a + VALUE, 0);
+  return -MUST_WAIT;
 }
 
 /**
- * Withdraws the sleeper registered by a MUST_WAIT step that will not be
+ * Withdraws the sleeper registered by a -MUST_WAIT step that will not be
  * followed up. A post may already have woken this sleeper for a permit it
  * now leaves behind; so that no other sleeper misses that wake-up, pass it on.
  */
@@ -116,41 +127,39 @@ export function semaphoreCancelWait(offset: u32): void {
   if (remaining != 0 && atomic.load<u32>(a + VALUE) != 0) hostWake(a + VALUE, 1);
 }
 
-/** Takes a permit, waiting at most `timeoutMs` (negative: no limit): OK or TIMED_OUT. */
-export function semaphoreWait(offset: u32, timeoutMs: f64): i32 {
-  if (semaphoreTryWait(offset) == OK) return OK;
-  const a = at(offset);
-  for (let i = 0; i < spinLimit; i++) {
-    if (atomic.load<u32>(a + VALUE) != 0 && semaphoreTryWait(offset) == OK) return OK;
-  }
-  if (timeoutMs == 0) return TIMED_OUT;
-  const deadline = timeoutMs < 0 ? Infinity : hostNowMs() + timeoutMs;
-  let registered = false;
-  while (true) {
-    if (semaphoreWaitStep(offset, registered) == OK) return OK;
-    registered = true;
-    const remaining = deadline - hostNowMs();
-    if (remaining <= 0) {
-      semaphoreCancelWait(offset);
-      return TIMED_OUT;
-    }
-    hostWait(a + VALUE, 0, remaining);
-  }
+/** semaphoreCancelWait in the shape of the step contract's cancel. */
+export function semaphoreWaitCancel(offset: u32, unused: u32): void {
+  semaphoreCancelWait(offset);
 }
 
-/** Adds `count` permits and wakes as many sleepers: OK, or OVERFLOW (nothing added). */
+/** Takes a permit, waiting at most `timeoutMs` (negative: no limit) under the policy `spins`: OK or -TIMED_OUT. */
+export function semaphoreWait(offset: u32, timeoutMs: f64, spins: i32): i32 {
+  if (semaphoreTryWait(offset) == OK) return OK;
+  return block(semaphoreWaitStep, semaphoreWaitCancel, offset, 0, 0, timeoutMs, spins);
+}
+
+/**
+ * Adds `count` permits and wakes as many sleepers: OK, -OVERFLOW (nothing
+ * added), -INVALID_ARGUMENT (count 0), or -WOULD_BLOCK (nothing added: the
+ * value kept changing under CAS_ATTEMPTS rounds; post again).
+ */
 export function semaphorePost(offset: u32, count: u32): i32 {
-  if (count == 0) return INVALID_ARGUMENT;
+  if (count == 0) return -INVALID_ARGUMENT;
   const a = at(offset);
   const maximum = load<u32>(a + MAXIMUM);
   let v = atomic.load<u32>(a + VALUE);
-  while (true) {
-    if (count > maximum || v > maximum - count) return OVERFLOW;
+  let posted = false;
+  for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+    if (count > maximum || v > maximum - count) return -OVERFLOW;
     // SYNC: release; publishes what was written before the post to the taker.
     const old = atomic.cmpxchg<u32>(a + VALUE, v, v + count);
-    if (old == v) break;
+    if (old == v) {
+      posted = true;
+      break;
+    }
     v = old;
   }
+  if (!posted) return -WOULD_BLOCK;
   store<u64>(a + POSTS, load<u64>(a + POSTS) + count);
   if (atomic.load<u32>(a + SLEEPERS) != 0) hostWake(a + VALUE, <i32>count);
   return OK;
