@@ -38,9 +38,11 @@
 // Exit status 1 if anything was wrong, torn, duplicated, lost beyond the
 // allowance, deadlocked, crashed, or left behind.
 //
-// Measured on the shared 2-core machine (load 5 from other work), all three
-// runtimes: --kills 30 over the five modes took MEASURED; about KPM kills a
-// minute per mode, so the 1,000 kills per mode take about HOURS.
+// Measured on the shared 2-core machine (load average 4-5 from other work),
+// all three runtimes, default --pause: about 230 kills a minute in every mode
+// (227-243 in a run of --kills 100, 2.2 minutes for the five modes; --kills 30
+// took 48 s). So 1,000 kills per mode take about 4.5 minutes per mode, about
+// 23 minutes for all five. A kill costs one process start of the replacement.
 
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
