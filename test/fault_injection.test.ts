@@ -116,7 +116,7 @@ test("WSHM_FAULT kill: a waiter dies by SIGKILL right when its first wait slice 
   using segment = Segment.create(name, { size: 1 << 16 });
   const mutex = segment.mutex("lock");
   const held = mutex.lock({ timeoutMs: 1000 });
-  const [command, argv] = fixtureCommand(rt(1), "fault_mutex", [name, "1", "0", "exit"]);
+  const [command, argv] = fixtureCommand(rt(1), "fault_mutex", [name, "mutex", "1", "0", "exit"]);
   const waiter = startProcess(command, argv, {
     label: `fault_mutex (${rt(1)}, killed at its first timed-out wait)`,
     env: { WSHM_FAULT: JSON.stringify({ call: "wait", when: "timedOut", action: "kill" }) },
@@ -475,37 +475,43 @@ test("queue: producers and a new consumer go on while a producer, paused after f
   segment.unlink();
 });
 
-// ── mutex ────────────────────────────────────────────────────────────────
+// ── mutex and rwlock ─────────────────────────────────────────────────────
 
 /**
  * A holder is killed; a waiter is paused right after finding it dead;
  * another process takes the lock over (and, with `handOn`, gives it to a
  * third, which holds it); the paused waiter goes on while the lock is held.
  */
-async function lockTakeover(handOn: boolean): Promise<void> {
-  const name = uniqueName("fault-mutex");
+async function lockTakeover(lock: "mutex" | "write", handOn: boolean): Promise<void> {
+  const name = uniqueName(`fault-${lock}`);
   using segment = Segment.create(name, { size: 1 << 16 });
-  segment.mutex("lock");
+  if (lock === "mutex") segment.mutex("lock");
+  else segment.rwlock("lock");
   const s = new Int32Array(segment.memory.buffer, segment.bytes("mstate", 32).byteOffset, 8);
   const waiterGate = gate("mutex-waiter");
   const children: Child[] = [];
   try {
-    const dead = startFixture(rt(1), "fault_mutex", [name, "1", "0", "stay"], 90_000);
+    const dead = startFixture(rt(1), "fault_mutex", [name, lock, "1", "0", "stay"], 90_000);
     children.push(dead);
     await dead.line(/^holding/);
-    const waiter = startPaused(rt(2), "fault_mutex", [name, "2", "20", "exit"], dead.pid, waiterGate);
+    const waiter = startPaused(rt(2), "fault_mutex", [name, lock, "2", "20", "exit"], dead.pid, waiterGate);
     children.push(waiter);
     await waiter.line(/^waiting/);
     dead.kill("SIGKILL");
     await within(dead.done, 10_000, "the killed holder");
     await paused(waiterGate, "the waiter");
-    const taker = startFixture(rt(0), "fault_mutex", [name, "1", handOn ? "0" : "1000", "exit"], 90_000);
+    const taker = startFixture(
+      rt(0),
+      "fault_mutex",
+      [name, lock, "1", handOn ? "0" : "1000", "exit"],
+      90_000,
+    );
     children.push(taker);
     assert.is(await taker.line(/^held/), "held 1", "the other process took over from the dead holder");
     let holder = taker;
     if (handOn) {
       await within(taker.done, 20_000, "the taker");
-      holder = startFixture(rt(1), "fault_mutex", [name, "1", "1000", "exit"], 90_000);
+      holder = startFixture(rt(1), "fault_mutex", [name, lock, "1", "1000", "exit"], 90_000);
       children.push(holder);
       assert.is(await holder.line(/^held/), "held 0", "a new holder, after the repair");
     }
@@ -529,12 +535,14 @@ async function lockTakeover(handOn: boolean): Promise<void> {
   segment.unlink();
 }
 
-test("mutex: another process takes the lock over while a waiter, paused after finding the holder dead, recovers", async () => {
-  await lockTakeover(false);
-});
-
-test("mutex: a new holder has the lock (after another took over) when the paused waiter goes on", async () => {
-  await lockTakeover(true);
-});
+for (const lock of ["mutex", "write"] as const) {
+  const what = lock === "mutex" ? "mutex" : "rwlock write lock";
+  test(`${what}: another process takes the lock over while a waiter, paused after finding the holder dead, recovers`, async () => {
+    await lockTakeover(lock, false);
+  });
+  test(`${what}: a new holder has the lock (after another took over) when the paused waiter goes on`, async () => {
+    await lockTakeover(lock, true);
+  });
+}
 
 test.run();
