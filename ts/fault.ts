@@ -3,8 +3,8 @@
  * moment of the core's protocol, right after one of its four host calls
  * (`wait`, `wake`, `nowMs`, `processAlive`) returned a chosen answer, so that
  * a test can make other processes act in exactly that window and then let
- * this one go on. It replays races that a scheduler hits once in a million
- * runs, every time.
+ * this one go on. It replays, every time, races that random scheduling
+ * hits rarely.
  *
  * Off unless the environment variable `WSHM_FAULT` is set (Deno: and readable,
  * `--allow-env`); then `instantiateCore` wraps the host imports. When it is
@@ -22,7 +22,8 @@
  *            | woken | notEqual | timedOut              wait's answer
  * pid        processAlive only: match only calls about this pid
  * skip       let this many matching calls pass first (default 0)
- * repeat     true: act on every matching call after those, not just the first
+ * repeat     true: act on every matching call after those, not just the
+ *            first (a repeated pause waits only until its gate exists once)
  * action     pause (default) | delay | kill
  * gate       pause: a file path. The process writes "<gate>.paused" (JSON:
  *            pid, call, args, result; written whole, then renamed into
