@@ -110,7 +110,7 @@ async function waitOnThread(segment: Segment): Promise<void> {
   const offset = segment.semaphore("pong").handle;
   if (core.semaphoreTryWait(offset) === 0) return;
   const k = segment.constants;
-  let flags = k.STEP_PARK;
+  let flags: number = k.STEP_PARK;
   while (core.semaphoreWaitStep(offset, 0, 0, flags) !== 0) {
     flags = k.STEP_PARK | k.STEP_REGISTERED;
     await waiterThread.wait(segment.base + core.waitAddress(), core.waitValue(), 100);

@@ -1,11 +1,11 @@
 // What `inspect` and `ls` can say about each object in a segment, read through
-// the core's inspection exports. Three shapes exist:
+// the core's inspection exports, each named here once (typed: a misspelt
+// export fails the type check):
 //   mutex, semaphore   dedicated exports (mutexHolder, semaphoreValue, ...);
-//   ring, queue, channel   one `<kind>Info(offset, which)` export with
+//   ring, queue, channel   one `<kind>Info(handle, which)` export with
 //                      `<KIND>_INFO_<FIELD>` constants: every field the core
 //                      names is shown, so new fields need no CLI change;
-//   rwlock, event      one export per field (`rwlockWriter(offset)`, ...).
-// A kind whose exports this core lacks is shown with its directory entry only.
+//   rwlock, event      one export per field (`rwlockWriter(handle)`, ...).
 
 import type { Segment } from "../ts/mod.ts";
 
@@ -34,16 +34,43 @@ const PID_FIELDS = new Set(["holder", "writer", "server", "producer", "consumer"
 /** Fields that only grow: `inspect --watch` shows their rate. */
 export const COUNTERS = new Set(["served", "commits", "reads", "enqueued", "dequeued", "notifies"]);
 
-// Per-field inspectors probed per kind, in display order.
-const PROBED: Record<string, string[]> = {
-  rwlock: ["writer", "readers", "readerSlots"],
-  event: ["sequence", "sleepers", "notifies"],
+type Core = Segment["core"];
+type Constants = Segment["constants"];
+
+// Per-field inspectors of the kinds that have one export per field, in display order.
+const PROBED: Record<string, Array<[string, (core: Core, handle: number) => number | bigint]>> = {
+  rwlock: [
+    ["writer", (core, h) => core.rwlockWriter(h)],
+    ["readers", (core, h) => core.rwlockReaders(h)],
+    ["readerSlots", (core, h) => core.rwlockReaderSlots(h)],
+  ],
+  event: [
+    ["sequence", (core, h) => core.eventSequence(h) >>> 0],
+    ["sleepers", (core, h) => core.eventSleepers(h)],
+    ["notifies", (core, h) => core.eventNotifies(h)],
+  ],
 };
 
-type Core = Segment["core"];
+// The kinds with one `<kind>Info(handle, which)` export.
+const INFO: Record<string, (core: Core, handle: number, which: number) => number> = {
+  ring: (core, h, which) => core.ringInfo(h, which),
+  queue: (core, h, which) => core.queueInfo(h, which),
+  channel: (core, h, which) => core.channelInfo(h, which),
+};
 
-function has(core: Core, name: string): boolean {
-  return typeof core[name] === "function";
+/** The core's kind number of a kind name as `objects()` shows it. */
+function kindNumber(k: Constants, kind: string): number {
+  const numbers: Record<string, number> = {
+    bytes: k.KIND_BYTES,
+    mutex: k.KIND_MUTEX,
+    semaphore: k.KIND_SEMAPHORE,
+    rwlock: k.KIND_RWLOCK,
+    event: k.KIND_EVENT,
+    ring: k.KIND_RING,
+    queue: k.KIND_QUEUE,
+    channel: k.KIND_CHANNEL,
+  };
+  return numbers[kind] ?? 0;
 }
 
 /** "ACCESS_HOLDER" -> "accessHolder". */
@@ -94,15 +121,15 @@ function semaphoreState(core: Core, state: ObjectState): void {
   state.facts.push(["value", `${value}/${maximum}`], ["sleepers", String(sleepers)]);
 }
 
-function infoState(core: Core, constants: Segment["constants"], state: ObjectState): boolean {
-  const fn = `${state.kind}Info`;
-  if (!has(core, fn)) return false;
+function infoState(core: Core, constants: Constants, state: ObjectState): boolean {
+  const info = INFO[state.kind];
+  if (info === undefined) return false;
   const prefix = `${state.kind.toUpperCase()}_INFO_`;
   const fields = Object.entries(constants)
     .filter(([name]) => name.startsWith(prefix))
     .sort((a, b) => a[1] - b[1]);
   for (const [name, which] of fields) {
-    record(state, camel(name.slice(prefix.length)), core[fn](state.handle, which));
+    record(state, camel(name.slice(prefix.length)), info(core, state.handle, which));
   }
   const { enqueued, dequeued } = state.values;
   if (typeof enqueued === "number" && typeof dequeued === "number") {
@@ -111,11 +138,12 @@ function infoState(core: Core, constants: Segment["constants"], state: ObjectSta
   return true;
 }
 
-function probedState(core: Core, state: ObjectState, fields: string[]): void {
-  for (const field of fields) {
-    const fn = `${state.kind}${field[0].toUpperCase()}${field.slice(1)}`;
-    if (has(core, fn)) record(state, field, core[fn](state.handle));
-  }
+function probedState(
+  core: Core,
+  state: ObjectState,
+  fields: Array<[string, (core: Core, h: number) => number | bigint]>,
+): void {
+  for (const [field, read] of fields) record(state, field, read(core, state.handle));
 }
 
 /** The state of every object in the directory, the directory lock first. */
@@ -133,7 +161,7 @@ export function describeObjects(segment: Segment): ObjectState[] {
   };
   const states = [lock];
   for (const { index, ...object } of segment.objects()) {
-    const handle: number = core.objectOpen(index, k[`KIND_${object.kind.toUpperCase()}`]);
+    const handle: number = core.objectOpen(index, kindNumber(k, object.kind));
     states.push({ ...object, handle, facts: [], values: {} });
   }
   for (const state of states) {

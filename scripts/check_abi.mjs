@@ -1,4 +1,4 @@
-// Checks docs/ABI.md against the built core: every export of build/core.wasm
+// Checks docs/ABI.md against the built core (as scripts/core_describe.mjs reads it, the source of the typed boundary too): every export of build/core.wasm
 // (functions and globals) and every import must be named in the document,
 // every exported function must have a signature there whose types match the
 // module's, and every value the document gives for a global must be the
@@ -15,13 +15,12 @@
 //     whose second cell is a number (decimal, 0x hex or 2^n) and nothing else.
 // Only inline code spans outside fenced blocks count as mentions.
 
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { describeCore } from "./core_describe.mjs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const wasmPath = join(root, "build", "core.wasm");
-const watPath = join(root, "build", "core.wat");
 const docPath = join(root, "docs", "ABI.md");
 
 function fail(message) {
@@ -29,49 +28,14 @@ function fail(message) {
   process.exit(1);
 }
 
-if (!existsSync(wasmPath)) fail(`${wasmPath} is missing: run node scripts/build.mjs wasm`);
-
-// ─── the module: exports, imports, global values, function signatures ─────
-
-const module = new WebAssembly.Module(readFileSync(wasmPath));
-const exports = WebAssembly.Module.exports(module);
-const imports = WebAssembly.Module.imports(module);
-
-// Global values: instantiate over a shared memory with inert imports (nothing runs).
-const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-const inert = () => 0;
-const instance = new WebAssembly.Instance(module, {
-  env: { memory },
-  host: { wait: inert, wake: inert, nowMs: inert, processAlive: inert },
-});
-const globalValue = (name) => Number(instance.exports[name].value);
-
-// Signatures come from the text form (the JS API does not expose them).
-const signatures = new Map();
-if (!existsSync(watPath)) fail(`${watPath} is missing: run node scripts/build.mjs wasm`);
-if (statSync(watPath).mtimeMs + 1000 < statSync(wasmPath).mtimeMs) {
-  fail("build/core.wat is older than build/core.wasm: rebuild with node scripts/build.mjs wasm");
+let described;
+try {
+  described = describeCore();
+} catch (error) {
+  fail(error.message);
 }
-{
-  const wat = readFileSync(watPath, "utf8");
-  const funcs = new Map();
-  for (const m of wat.matchAll(/^ \(func (\$\S+)((?: \(param \$\d+ \w+\))*)(?: \(result (\w+)\))?/gm)) {
-    const params = [...m[2].matchAll(/\(param \$\d+ (\w+)\)/g)].map((p) => p[1]);
-    funcs.set(m[1], { params, result: m[3] ?? "()" });
-  }
-  const watExports = new Set();
-  for (const m of wat.matchAll(/^ \(export "([^"]+)" \((func|global|memory|table) (\$\S+)\)\)/gm)) {
-    watExports.add(m[1]);
-    if (m[2] !== "func") continue;
-    const sig = funcs.get(m[3]);
-    if (!sig) fail(`build/core.wat: no definition of ${m[3]} (export ${m[1]})`);
-    signatures.set(m[1], sig);
-  }
-  const wasmNames = exports.map((e) => e.name).sort().join(",");
-  if ([...watExports].sort().join(",") !== wasmNames) {
-    fail("build/core.wat and build/core.wasm export different names: rebuild both");
-  }
-}
+const { exports, imports, signatures } = described;
+const globalValue = (name) => described.globals.get(name);
 
 const show = (sig) => `(${sig.params.join(", ")}) -> ${sig.result}`;
 

@@ -1,9 +1,9 @@
 // Turns the core's status codes into coded errors with readable messages.
 
-import { coreConstants } from "./core.ts";
+import { type CoreConstants, coreConstants } from "./core.ts";
 import { WshmError, type WshmErrorCode } from "./errors.ts";
 
-const CODES: Array<[string, WshmErrorCode, string]> = [
+const CODES: Array<[keyof CoreConstants, WshmErrorCode, string]> = [
   ["TIMED_OUT", "Timeout", "timed out"],
   ["OWNER_DIED", "OwnerDied", "its holder died"],
   [

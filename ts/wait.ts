@@ -134,7 +134,7 @@ export async function awaitStep(
     if (r !== mustWait) return r;
     if (now >= deadline) return -k.TIMED_OUT;
   }
-  let flags = k.STEP_PARK;
+  let flags: number = k.STEP_PARK;
   while (true) {
     if (signal?.aborted || segment.closed) {
       if ((flags & k.STEP_REGISTERED) !== 0) cancel();
