@@ -20,7 +20,7 @@
 // checked without a start time (the core exposes only the pid), so a reused
 // pid counts as alive: gc errs towards keeping.
 
-import { type CoreConstants, coreConstants } from "../ts/core.ts";
+import { checkHeaderBytes, type CoreConstants, coreConstants } from "../ts/core.ts";
 import { platform, type Posix } from "../ts/platform/mod.ts";
 import { Segment, WshmError } from "../ts/mod.ts";
 import { describeObjects, type ObjectState } from "./objects.ts";
@@ -77,6 +77,8 @@ interface Header {
   creatorPid: number;
   creatorStartTicks: bigint;
   createdMs: number;
+  /** The core's check of the header: OK, INITIALISING, BAD_MAGIC, VERSION_MISMATCH or CORRUPT. */
+  verdict: number;
 }
 
 /** What the file of a segment says, read through shm_open/fstat/pread without mapping it. */
@@ -105,11 +107,13 @@ export function readFacts(name: string, posix: Posix, k: CoreConstants): FileFac
   }
   try {
     const { size, mode, uid, gid } = posix.stat(fd, name);
-    const length = k.HEADER_CREATED_MS + 8;
+    const length = k.HEADER_CHECK_SIZE;
     if (size < length) return { size, mode, uid, gid, header: null };
     const bytes = posix.pread(fd, length, 0, name);
     if (bytes.length < length) return { size, mode, uid, gid, header: null };
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    // The core's verdict on the header (the check Segment.open makes too).
+    const verdict = checkHeaderBytes(bytes, size);
     return {
       size,
       mode,
@@ -123,6 +127,7 @@ export function readFacts(name: string, posix: Posix, k: CoreConstants): FileFac
         creatorPid: view.getUint32(k.HEADER_CREATOR_PID, true),
         creatorStartTicks: view.getBigUint64(k.HEADER_CREATOR_START, true),
         createdMs: view.getFloat64(k.HEADER_CREATED_MS, true),
+        verdict,
       },
     };
   } finally {
@@ -181,7 +186,9 @@ export async function examine(name: string, options: ExamineOptions = {}): Promi
   const segmentName = normaliseName(name);
   const facts = readFacts(segmentName, posix, k);
   const header = facts?.header;
-  if (facts === null || header === null || header === undefined || header.magic !== k.MAGIC) return null;
+  if (facts === null || header === null || header === undefined || header.verdict === k.BAD_MAGIC) {
+    return null;
+  }
   const mappers = options.mappers ?? (await scanMappers());
   const report: SegmentReport = {
     name: segmentName,
@@ -193,11 +200,7 @@ export async function examine(name: string, options: ExamineOptions = {}): Promi
     gid: facts.gid,
     group: groupName(posix, facts.gid) ?? String(facts.gid),
     version: header.version,
-    state: header.state === k.STATE_READY
-      ? "ready"
-      : header.state === k.STATE_INITIALISING
-      ? "initialising"
-      : "corrupt",
+    state: header.verdict === k.OK ? "ready" : header.verdict === k.INITIALISING ? "initialising" : "corrupt",
     creatorPid: header.creatorPid,
     creatorStartTicks: String(header.creatorStartTicks),
     createdMs: header.createdMs,
@@ -226,9 +229,13 @@ export async function examine(name: string, options: ExamineOptions = {}): Promi
   for (const { pid, uid } of mappers.unreadable) {
     if (uid > 0 && (uid === report.uid || shareable)) peers.push({ role: "unknown", pid, alive: null });
   }
-  if (header.version !== k.LAYOUT_VERSION) {
+  if (header.verdict === k.VERSION_MISMATCH) {
     report.state = "corrupt";
     report.problem = `layout version ${header.version}; this wshm reads version ${k.LAYOUT_VERSION}`;
+  } else if (header.verdict === k.CORRUPT) {
+    report.problem = header.statedSize !== facts.size
+      ? `its header states ${header.statedSize} bytes but the file has ${facts.size}`
+      : "its header is not one wshm writes (state, size or directory)";
   } else if (report.state === "ready" && options.objects !== false) {
     try {
       using segment = Segment.open(segmentName, { timeoutMs: 0, trustOwner: options.trustOwner ?? "any" });

@@ -35,18 +35,47 @@ export function coreModule(): WebAssembly.Module {
 }
 
 let constants: CoreConstants | undefined;
+let reader: { core: Core; memory: WebAssembly.Memory } | undefined;
 
-/** The layout and status constants the core exports, read from a throwaway instance. */
-export function coreConstants(): CoreConstants {
-  if (constants !== undefined) return constants;
+/**
+ * An instance over a private one-page memory, with no host imports that
+ * could be called: for reading the constants and checking headers of
+ * segments that are not mapped (nothing in it reaches the operating system).
+ */
+function readerInstance(): { core: Core; memory: WebAssembly.Memory } {
+  if (reader !== undefined) return reader;
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   const unused = () => {
-    throw new Error("not callable while reading constants");
+    throw new Error("not callable in the core's reader instance");
   };
   const instance = new WebAssembly.Instance(coreModule(), {
     env: { memory },
     host: { wait: unused, wake: unused, nowMs: unused, processAlive: unused },
   });
+  reader = { core: instance.exports as unknown as Core, memory };
+  return reader;
+}
+
+/**
+ * The core's check of a segment header that is not mapped: `head` holds the
+ * file's first bytes (at least HEADER_CHECK_SIZE of them unless the file is
+ * shorter), `fileSize` the file's size. Returns the core's status: OK,
+ * INITIALISING, BAD_MAGIC, VERSION_MISMATCH or CORRUPT (the same check
+ * segmentAttach makes once mapped: one validator for Segment.open and the CLI).
+ */
+export function checkHeaderBytes(head: Uint8Array, fileSize: number): number {
+  const { core, memory } = readerInstance();
+  const scratch = new Uint8Array(memory.buffer, core.headerScratch.value, core.HEADER_CHECK_SIZE.value);
+  scratch.fill(0);
+  scratch.set(head.subarray(0, scratch.length));
+  // A file shorter than the scratch is judged by its size, not by the zeros after it.
+  return core.headerCheck(head.length < scratch.length ? Math.min(fileSize, head.length) : fileSize);
+}
+
+/** The layout and status constants the core exports, read from a throwaway instance. */
+export function coreConstants(): CoreConstants {
+  if (constants !== undefined) return constants;
+  const instance = { exports: readerInstance().core as unknown as Record<string, unknown> };
   const values: Record<string, number> = {};
   for (const [name, value] of Object.entries(instance.exports)) {
     if (value instanceof WebAssembly.Global) values[name] = Number(value.value);

@@ -6,7 +6,7 @@
  */
 
 import { platform, type Posix } from "./platform/mod.ts";
-import { type Core, type CoreConstants, coreConstants, instantiateCore } from "./core.ts";
+import { checkHeaderBytes, type Core, type CoreConstants, coreConstants, instantiateCore } from "./core.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import {
   booleanOption,
@@ -754,26 +754,27 @@ function checkHeader(os: Posix, fd: number, name: string, k: CoreConstants): num
     throw new WshmError("BadMagic", `Cannot open segment "${name}": it is not a regular file`);
   }
   const fileSize = status.size;
-  if (fileSize === 0) return 0;
-  const head = os.pread(fd, 24, 0, name);
+  const head = fileSize === 0 ? new Uint8Array(0) : os.pread(fd, k.HEADER_CHECK_SIZE, 0, name);
+  // The core decides (the same check it makes once mapped); the host only words the answer.
+  const verdict = checkHeaderBytes(head, fileSize);
+  if (verdict === k.OK) return fileSize;
+  if (verdict === k.INITIALISING) return 0;
   const view = new DataView(head.buffer, head.byteOffset, head.length);
   const what = `Cannot open segment "${name}"`;
-  if (head.length < 24) {
-    throw new WshmError("BadMagic", `${what}: it is not a wshm segment (only ${fileSize} bytes)`);
-  }
-  const magic = view.getUint32(k.HEADER_MAGIC, true);
-  if (magic === 0) return 0;
-  if (magic !== k.MAGIC) {
+  if (verdict === k.BAD_MAGIC) {
+    if (head.length < k.HEADER_CHECK_SIZE) {
+      throw new WshmError("BadMagic", `${what}: it is not a wshm segment (only ${fileSize} bytes)`);
+    }
+    const magic = view.getUint32(k.HEADER_MAGIC, true);
     throw new WshmError("BadMagic", `${what}: it is not a wshm segment (magic 0x${magic.toString(16)})`);
   }
-  const version = view.getUint32(k.HEADER_VERSION, true);
-  if (version !== k.LAYOUT_VERSION) {
+  if (verdict === k.VERSION_MISMATCH) {
+    const version = view.getUint32(k.HEADER_VERSION, true);
     throw new WshmError(
       "VersionMismatch",
       `${what}: it has layout version ${version}; this wshm reads version ${k.LAYOUT_VERSION}`,
     );
   }
-  if (view.getUint32(k.HEADER_STATE, true) === k.STATE_INITIALISING) return 0;
   const stated = Number(view.getBigUint64(k.HEADER_SEGMENT_SIZE, true));
   if (stated !== fileSize) {
     throw new WshmError(
@@ -782,10 +783,7 @@ function checkHeader(os: Posix, fd: number, name: string, k: CoreConstants): num
         (stated > fileSize ? " (truncated)" : ""),
     );
   }
-  if (stated % k.PAGE_SIZE !== 0 || stated < k.SEGMENT_MIN_SIZE || stated > k.SEGMENT_MAX_SIZE) {
-    throw new WshmError("Corrupt", `${what}: its header states an impossible size ${stated}`);
-  }
-  return stated;
+  throw new WshmError("Corrupt", `${what}: its header is not one wshm writes (state, size or directory)`);
 }
 
 /** A shared wasm memory of size + 64 KiB with the file mapped over everything after page 0. */

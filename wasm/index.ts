@@ -17,7 +17,9 @@ export {
   VERSION_MISMATCH, INITIALISING, PEER_DIED, CLOSED, NO_SERVER,
 } from "./status";
 export { setLivenessPollMs, setSpinLimit, waitAddress, waitValue } from "./context";
-export { segmentInit, segmentAttach, segmentStatedSize } from "./segment";
+export {
+  segmentInit, segmentAttach, segmentStatedSize, headerCheck, headerScratch, HEADER_CHECK_SIZE,
+} from "./segment";
 export {
   nameScratch, directoryLookup, directoryCreate, entryOffset, entrySize, entryKind,
   directoryLockHolder, directoryLockHasWaiters,

@@ -44,15 +44,27 @@ export function segmentInit(size: u32, pid: u32, startTicks: u64, createdEpochMs
   return OK;
 }
 
+/** How many header bytes headerCheck reads: the fixed fields, up to the directory lock. */
+export const HEADER_CHECK_SIZE: u32 = HEADER_DIR_LOCK;
+
 /**
- * Checks a segment of which the host mapped `mappedSize` bytes at SEGMENT_BASE,
- * and adopts it for this instance: OK, INITIALISING (ask again later),
- * BAD_MAGIC, VERSION_MISMATCH or CORRUPT. Reads nothing past `mappedSize`.
+ * Private scratch (page 0) where a host that has not mapped a segment yet
+ * (Segment.open before it maps, `wshm ls` for every file) copies the first
+ * HEADER_CHECK_SIZE bytes of the file for headerCheck.
  */
-export function segmentAttach(mappedSize: u32, pid: u32, startTicks: u64): i32 {
-  setIdentity(pid, startTicks);
-  if (mappedSize < HEADER_SIZE) return mappedSize == 0 ? INITIALISING : BAD_MAGIC;
-  const h = SEGMENT_BASE;
+export const headerScratch: usize = memory.data(HEADER_CHECK_SIZE);
+
+/**
+ * The one check of a header, wherever its bytes are (at `h`: the mapped
+ * segment or the scratch), for a file of `fileSize` bytes: OK (ready),
+ * INITIALISING (its creator is still writing it, or the file is empty: ask
+ * again later), BAD_MAGIC, VERSION_MISMATCH, or CORRUPT (a state, size or
+ * directory capacity that no wshm writes, or a stated size other than the
+ * file's).
+ */
+function checkHeaderAt(h: usize, fileSize: u64): i32 {
+  if (fileSize == 0) return INITIALISING;
+  if (fileSize < <u64>HEADER_CHECK_SIZE) return BAD_MAGIC;
   const magic = atomic.load<u32>(h + HEADER_MAGIC);
   if (magic == 0) return INITIALISING;
   if (magic != MAGIC) return BAD_MAGIC;
@@ -62,8 +74,32 @@ export function segmentAttach(mappedSize: u32, pid: u32, startTicks: u64): i32 {
   if (state == STATE_INITIALISING) return INITIALISING;
   if (state != STATE_READY) return CORRUPT;
   const size = load<u64>(h + HEADER_SEGMENT_SIZE);
-  if (!validSize(size) || size != <u64>mappedSize) return CORRUPT;
+  if (!validSize(size) || size != fileSize) return CORRUPT;
   if (load<u32>(h + HEADER_DIR_CAPACITY) != DIR_CAPACITY) return CORRUPT;
+  return OK;
+}
+
+/**
+ * Checks the header bytes a host copied into headerScratch from a file of
+ * `fileSize` bytes, before mapping it: the results of segmentAttach's header
+ * check (OK, INITIALISING, BAD_MAGIC, VERSION_MISMATCH, CORRUPT). The size to
+ * map is then the file's (which the header states, when OK).
+ */
+export function headerCheck(fileSize: f64): i32 {
+  if (!(fileSize >= 0) || fileSize > <f64>u64.MAX_VALUE) return INVALID_ARGUMENT;
+  return checkHeaderAt(headerScratch, <u64>fileSize);
+}
+
+/**
+ * Checks a segment of which the host mapped `mappedSize` bytes at SEGMENT_BASE,
+ * and adopts it for this instance: OK, INITIALISING (ask again later),
+ * BAD_MAGIC, VERSION_MISMATCH or CORRUPT. Reads nothing past `mappedSize`.
+ */
+export function segmentAttach(mappedSize: u32, pid: u32, startTicks: u64): i32 {
+  setIdentity(pid, startTicks);
+  if (mappedSize != 0 && mappedSize < HEADER_SIZE) return BAD_MAGIC;
+  const header = checkHeaderAt(SEGMENT_BASE, mappedSize);
+  if (header != OK) return header;
   setSegmentEnd(SEGMENT_BASE + mappedSize);
   const status = directoryValidate();
   if (status != OK) setSegmentEnd(SEGMENT_BASE);
