@@ -29,6 +29,7 @@
 //
 //   node scripts/build.mjs          # once: Node runs the workers from dist/
 //   node scripts/torture.mjs [--kills 1000] [--modes classic,many,ring,queue,mutex]
+//        (classic and many: the channel's classic and many-client modes)
 //        [--runtimes deno,node,bun] [--seed N] [--stall 10] [--pause 50-400] [--widen MS]
 //
 // --pause: milliseconds between kills (a random pick in the range); --widen MS:
@@ -38,11 +39,12 @@
 // Exit status 1 if anything was wrong, torn, duplicated, lost beyond the
 // allowance, deadlocked, crashed, or left behind.
 //
-// Measured on the shared 2-core machine (load average 4-5 from other work),
+// Measured on the shared 2-core machine (load average 4-6 from other work),
 // all three runtimes, default --pause: about 230 kills a minute in every mode
-// (227-243 in a run of --kills 100, 2.2 minutes for the five modes; --kills 30
-// took 48 s). So 1,000 kills per mode take about 4.5 minutes per mode, about
-// 23 minutes for all five. A kill costs one process start of the replacement.
+// (--kills 30: 48 s for the five modes; --kills 100: 2.2 minutes, 227-243 a
+// minute; --kills 200: 4.5 minutes, 208-251 a minute). So 1,000 kills per
+// mode take about 4.5 minutes per mode, about 23 minutes for all five. A kill
+// costs about one process start of its replacement.
 
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
