@@ -1,8 +1,10 @@
 // Deterministic replays of the recovery races (issue 14): a fixture process
 // is paused by WSHM_FAULT (ts/fault.ts) right after processAlive told it a
 // peer is dead, other processes act in that window (a new server attaches
-// and serves, a new producer or consumer takes the role over, another waiter
-// takes the lock over), then the paused process goes on. Each test asserts
+// and recovers, a new producer or consumer takes the role over, another
+// waiter takes the lock over), then the paused process goes on. Replayed on
+// the protocol before the fix (plain stores in the classic channel's
+// recovery), the two classic tests get the answer to another request. Each test asserts
 // the property, whatever the protocol: every answer is the answer to its own
 // request (or a coded error), no record is delivered twice or torn, no two
 // holders of a lock at once; nothing hangs (every call has a timeout, every
