@@ -4,7 +4,6 @@
 // thread, so that the event loop keeps running.
 
 import type { Segment } from "./segment.ts";
-import { nodeWaitAsync } from "./waiter_pool.ts";
 import { argumentError } from "./errors.ts";
 import { shown } from "./names.ts";
 
@@ -12,9 +11,9 @@ import { shown } from "./names.ts";
 const ASYNC_SLICE_MS = 100;
 /**
  * Sleeps off the JavaScript thread while the word at the real `address`
- * holds `expected`, at most `timeoutMs`. Deno: a nonblocking FFI symbol
- * (Deno's blocking pool, hundreds of threads); Bun: its worker pool; Node:
- * see ts/waiter_pool.ts (libuv's small pool is shared with fs and dns).
+ * holds `expected`, at most `timeoutMs`, through the platform's one async
+ * futex wait (each backend in ts/platform/ says where it runs: Deno's
+ * blocking pool, Bun's worker pool, Node's libuv pool or waiter threads).
  */
 export function waitOffThread(
   segment: Segment,
@@ -22,7 +21,6 @@ export function waitOffThread(
   expected: number,
   timeoutMs: number,
 ): Promise<number> {
-  if (segment.posix.runtime === "node") return nodeWaitAsync(segment.posix, address, expected, timeoutMs);
   return segment.posix.futexWaitAsync(address, expected, timeoutMs);
 }
 

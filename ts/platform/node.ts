@@ -1,6 +1,8 @@
 // The Node backend: koffi. The async futex wait is koffi's `.async()` call,
-// which runs on a libuv thread-pool thread.
+// which runs on a libuv thread-pool thread, for one wait at a time; further
+// concurrent waits get threads of their own (node_waiter.ts says why).
 
+import { nodeWaiter } from "./node_waiter.ts";
 import { FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX } from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
@@ -50,7 +52,7 @@ export function loadNodeLibc(koffi: any): Libc {
     futexWait: (address, expected, timespec) =>
       syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec, 0, 0),
     futexWake: (address, count) => syscall(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0, 0),
-    futexWaitAsync: (address, expected, timespec) =>
+    futexWaitAsync: nodeWaiter((address, expected, timespec) =>
       new Promise((resolve, reject) => {
         syscall.async(
           SYS_FUTEX,
@@ -62,7 +64,8 @@ export function loadNodeLibc(koffi: any): Libc {
           0,
           (error: unknown, result: number) => error ? reject(error) : resolve(result),
         );
-      }),
+      })
+    ),
     errno: () => koffi.errno(),
     addressOf: (buffer) => Number(koffi.address(new Uint8Array(buffer))),
   };
