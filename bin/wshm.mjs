@@ -2,7 +2,8 @@
 // @ts-check
 // The `wshm` npm bin: runs cli/main.ts with the Deno binary that npm installed
 // (the `deno` package), found relative to this package, never the working
-// directory, with the permissions of the command being run (cli/permissions.mjs).
+// directory, with the permissions of the command being run (cli/permissions.ts,
+// which Node imports as its build, dist/cli/permissions.js: npm run build).
 // Arguments, stdio and the exit code pass through; SIGINT, SIGTERM and SIGHUP
 // are forwarded to Deno, and a Deno killed by a signal ends this process with
 // the same signal.
@@ -12,10 +13,16 @@ import { cpSync, existsSync, mkdtempSync, realpathSync, rmSync, symlinkSync } fr
 import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { basename, dirname, join, sep } from "node:path";
-import { fileURLToPath } from "node:url";
-import { permissionsFor } from "../cli/permissions.mjs";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const permissionsModule = join(root, "dist", "cli", "permissions.js");
+if (!existsSync(permissionsModule)) {
+  console.error(`wshm: error [Unsupported] Cannot find ${permissionsModule}: run \`npm run build\``);
+  process.exit(1);
+}
+/** @type {typeof import("../cli/permissions.ts")} */
+const { permissionsFor } = await import(pathToFileURL(permissionsModule).href);
 const require = createRequire(join(root, "package.json"));
 
 /** The Deno binary: WSHM_DENO, else the `deno` package's binary, else node_modules/.bin/deno. */

@@ -15,7 +15,7 @@ import cliProgress from "cli-progress";
 import { colors, formatMicros, printJson, stderrIsTerminal, table } from "./format.ts";
 import { CliError } from "./errors.ts";
 import { type Lane, latencyChart } from "./svg.ts";
-import { bunCandidates } from "./permissions.mjs";
+import { bunCandidates } from "./permissions.ts";
 import { onTerminate } from "./signals.ts";
 import { root } from "./paths.ts";
 

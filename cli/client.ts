@@ -2,14 +2,13 @@
 // to the server of NAME and prints each response; with --count, a load run
 // that reports latency percentiles and throughput.
 
-import * as lib from "../ts/mod.ts";
-import { connect, type LoadResult, runLoad } from "./exchange.mjs";
+import { type ClientEnd, connect, type LoadMeasurement, runLoad } from "./exchange.ts";
 import { colors, formatMicros, formatRate, printJson, stderrIsTerminal, table } from "./format.ts";
 import { explainForeign, normaliseName } from "./shm.ts";
 import { platform } from "../ts/platform/mod.ts";
 import { CliError, UsageError } from "./errors.ts";
-import { HANDLERS } from "./handlers.mjs";
-import { WshmError } from "../ts/mod.ts";
+import { HANDLERS } from "./handlers.ts";
+import { type TrustOwner, WshmError } from "../ts/mod.ts";
 
 /** Options of {@linkcode client}. */
 export interface ClientOptions {
@@ -21,7 +20,7 @@ export interface ClientOptions {
   expect?: string;
   json?: boolean;
   /** Open a segment of this owner too (--trust-owner: a uid, a user name or "any"). */
-  trustOwner?: lib.TrustOwner;
+  trustOwner?: TrustOwner;
 }
 
 const encoder = new TextEncoder();
@@ -61,7 +60,7 @@ export async function client(name: string, messages: string[], options: ClientOp
   }
   let end;
   try {
-    end = connect(lib, segmentName, { timeoutMs: 2000, wait: options.wait, trustOwner: options.trustOwner });
+    end = connect(segmentName, { timeoutMs: 2000, wait: options.wait, trustOwner: options.trustOwner });
   } catch (error) {
     throw explainForeign(explain(error, segmentName), segmentName, await platform());
   }
@@ -91,10 +90,10 @@ export async function client(name: string, messages: string[], options: ClientOp
   }
 }
 
-function load(end: ReturnType<typeof connect>, options: ClientOptions): void {
+function load(end: ClientEnd, options: ClientOptions): void {
   const live = stderrIsTerminal() && !options.json;
   const progress = live
-    ? (r: Omit<LoadResult, "runtime" | "pid">) =>
+    ? (r: LoadMeasurement) =>
       Deno.stderr.writeSync(
         encoder.encode(
           `\r\x1b[K${r.count}/${options.count} requests  ${formatRate(r.perSecond)}  p50 ${
@@ -103,7 +102,7 @@ function load(end: ReturnType<typeof connect>, options: ClientOptions): void {
         ),
       )
     : undefined;
-  let result: Omit<LoadResult, "runtime" | "pid">;
+  let result: LoadMeasurement;
   try {
     const expect = options.expect === undefined ? undefined : HANDLERS[options.expect].handle;
     result = runLoad(
@@ -126,7 +125,7 @@ function load(end: ReturnType<typeof connect>, options: ClientOptions): void {
   }
 }
 
-function printLoad(result: Omit<LoadResult, "runtime" | "pid">): void {
+function printLoad(result: LoadMeasurement): void {
   const c = colors();
   const l = result.latencyUs;
   console.log(

@@ -10,7 +10,7 @@ import { Segment } from "../ts/mod.ts";
 import { colors, formatMicros, formatRate, printJson, table } from "./format.ts";
 import { CliError } from "./errors.ts";
 import { mainScript, root } from "./paths.ts";
-import { bunCandidates, peerPermissions } from "./permissions.mjs";
+import { bunCandidates, peerPermissions } from "./permissions.ts";
 import { onTerminate } from "./signals.ts";
 
 const HANDLER = "upper";
@@ -104,7 +104,6 @@ async function waitReady(server: Child, ms: number): Promise<void> {
 function clientCommand(runtime: string, name: string, options: DemoOptions): Array<[string, string[]]> {
   // Short, so that clients orphaned by a killed demo give up soon after the server stops.
   const timeoutMs = "3000";
-  const peer = `${root}/cli/peer.mjs`;
   const peerArgs = [name, String(options.count), String(options.size), timeoutMs, HANDLER];
   if (runtime === "deno") {
     return [[Deno.execPath(), [
@@ -125,14 +124,15 @@ function clientCommand(runtime: string, name: string, options: DemoOptions): Arr
       "--json",
     ]]];
   }
-  if (runtime === "node") return [["node", [peer, ...peerArgs]]];
-  return bunCandidates(root).map((bun) => [bun, ["run", peer, ...peerArgs]]);
+  // Node cannot run TypeScript: it runs the build (npm run build); Bun runs the source.
+  if (runtime === "node") return [["node", [`${root}/dist/cli/peer.js`, ...peerArgs]]];
+  return bunCandidates(root).map((bun) => [bun, ["run", `${root}/cli/peer.ts`, ...peerArgs]]);
 }
 
 async function available(runtime: string): Promise<string | null> {
   if (runtime !== "node") return null;
   try {
-    await Deno.stat(`${root}/dist/ts/mod.js`);
+    await Deno.stat(`${root}/dist/cli/peer.js`);
     return null;
   } catch {
     return "the library is not built for Node (run `npm run build`)";
@@ -233,7 +233,7 @@ async function runClient(
       return { runtime, ok: false, error: `exit ${status.code ?? status.signal}: ${why}` };
     }
     try {
-      // `wshm client --json` prints one indented document; peer.mjs one line.
+      // `wshm client --json` prints one indented document; peer.ts one line.
       const text = stdout.trim();
       const result = text.startsWith("{\n") ? JSON.parse(text) : JSON.parse(text.split("\n").pop()!);
       return {

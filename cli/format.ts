@@ -122,8 +122,8 @@ export function parseSize(text: string): number | null {
   return Number.isInteger(bytes) ? bytes : null;
 }
 
-export { percentiles } from "./stats.mjs";
-export type { Percentiles } from "./stats.mjs";
+export { percentiles } from "./stats.ts";
+export type { Percentiles } from "./stats.ts";
 
 /** Prints data as one JSON document (for --json). */
 export function printJson(data: unknown): void {

@@ -17,7 +17,7 @@ import { EXIT_OK, EXIT_USAGE, exitCodeOf, reportError, UsageError } from "./erro
 import { ls } from "./ls.ts";
 import { inspect } from "./inspect.ts";
 import { gc, rm } from "./remove.ts";
-import { HANDLERS } from "./handlers.mjs";
+import { HANDLERS } from "./handlers.ts";
 import { ignoreTerminationWhileExiting } from "./signals.ts";
 
 const VERSION = "0.1.0";

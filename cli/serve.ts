@@ -1,13 +1,12 @@
-// `wshm serve NAME`: creates the segment and its channel (exchange.mjs),
+// `wshm serve NAME`: creates the segment and its channel (exchange.ts),
 // answers requests until SIGINT or SIGTERM, then removes the segment.
 //
 // The server waits for requests in blocking calls of at most WAIT_SLICE_MS
 // (fastest wake-up) and returns to the event loop at least every YIELD_MS, so
 // that signals and the status line are still handled under full load.
 
-import * as lib from "../ts/mod.ts";
-import { createServer } from "./exchange.mjs";
-import { HANDLERS } from "./handlers.mjs";
+import { createServer } from "./exchange.ts";
+import { HANDLERS } from "./handlers.ts";
 import { colors, formatRate, stdoutIsTerminal, writeOut } from "./format.ts";
 import { normaliseName } from "./shm.ts";
 import { onTerminate } from "./signals.ts";
@@ -40,7 +39,7 @@ export async function serve(name: string, options: ServeOptions): Promise<void> 
   const segmentName = normaliseName(name);
   const handle = HANDLERS[options.handler].handle;
   const c = colors();
-  const server = createServer(lib, segmentName, {
+  const server = createServer(segmentName, {
     size: options.size,
     mode: options.mode,
     group: options.group,

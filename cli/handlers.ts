@@ -1,16 +1,24 @@
-// @ts-check
 // What `wshm serve --handler NAME` does with each request: request bytes in,
-// response bytes out. Plain JavaScript so that the demo's Node and Bun
-// clients can compute the response they expect. The simple handlers work in
-// place, without allocating, since they run on the server's hot path.
+// response bytes out. Shared with the demo's Node and Bun clients
+// (cli/peer.ts), which compute the response they expect. The simple handlers
+// work in place, without allocating, since they run on the server's hot path.
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** @typedef {(request: Uint8Array) => Uint8Array} Handler */
+/** A request's bytes in, the response's bytes out (possibly the same array, changed in place). */
+export type Handler = (request: Uint8Array) => Uint8Array;
 
-/** @type {Record<string, { describe: string, handle: Handler }>} */
-export const HANDLERS = {
+/**
+ * The handlers by name, each with the one-line description `wshm serve --help` shows.
+ *
+ * @example
+ * ```ts
+ * import { HANDLERS } from "./handlers.ts";
+ * HANDLERS.upper.handle(new TextEncoder().encode("hi")); // "HI"
+ * ```
+ */
+export const HANDLERS: Record<string, { describe: string; handle: Handler }> = {
   echo: { describe: "returns the request unchanged", handle: (request) => request },
   upper: {
     describe: "upper-cases ASCII letters",

@@ -1,8 +1,7 @@
-// @ts-check
 // The Deno permissions of each `wshm` command, in one table that bin/wshm.mjs
-// (Node) and the CLI itself (Deno, when it starts its own children) both
-// read. Plain JavaScript so that Node can import it without a build step.
-// docs/cli.md explains each flag.
+// (Node, through the build in dist/cli/permissions.js) and the CLI itself
+// (Deno, when it starts its own children) both read. docs/cli.md explains
+// each flag.
 //
 // Why these and no fewer:
 //   --allow-ffi          the library maps segments and waits on futexes through
@@ -24,47 +23,52 @@
 import { join } from "node:path";
 
 /** Environment variables read by the colour and argument libraries. */
-export const COLOR_ENV = ["NO_COLOR", "FORCE_COLOR", "CI", "TERM", "CLICOLOR_FORCE"];
+export const COLOR_ENV: readonly string[] = ["NO_COLOR", "FORCE_COLOR", "CI", "TERM", "CLICOLOR_FORCE"];
 
 /** Commands that need --allow-all to see /dev/shm and /proc. */
-export const ALL_ACCESS_COMMANDS = ["ls", "gc", "rm", "inspect"];
+export const ALL_ACCESS_COMMANDS: readonly string[] = ["ls", "gc", "rm", "inspect"];
 
 /**
  * Where a Bun binary may be, in the order the CLI tries them: this package's
  * own node_modules, then a hoisting parent's (when wshm is itself installed as
- * a dependency).
- * @param {string} root the package root
- * @returns {string[]}
+ * a dependency), from the package root `root`.
+ *
+ * @example
+ * ```ts
+ * import { bunCandidates } from "./permissions.ts";
+ * bunCandidates("/opt/wshm")[0]; // "/opt/wshm/node_modules/.bin/bun"
+ * ```
  */
-export function bunCandidates(root) {
+export function bunCandidates(root: string): string[] {
   return [join(root, "node_modules", ".bin", "bun"), join(root, "..", ".bin", "bun")];
 }
 
 /**
  * Where the core's wasm file is read from: build/ by the sources, dist/build/
  * by the bundle that an installed package runs.
- * @param {string} root
- * @returns {string[]}
  */
-function corePaths(root) {
+function corePaths(root: string): string[] {
   return [join(root, "build", "core.wasm"), join(root, "dist", "build", "core.wasm")];
 }
 
 /**
  * The permission flags for running `wshm <command>` from package root `root`
- * with the Deno binary `deno` (an absolute path).
- * @param {string | undefined} command the first non-option argument
- * @param {string} root absolute path of the package root
- * @param {string} deno absolute path of the Deno binary that will run the CLI
- * @returns {string[]}
+ * with the Deno binary `deno`: `command` is the first non-option argument,
+ * `root` and `deno` are absolute paths.
+ *
+ * @example
+ * ```ts
+ * import { permissionsFor } from "./permissions.ts";
+ * permissionsFor("ls", "/opt/wshm", "/usr/bin/deno"); // ["--allow-all"]
+ * ```
  */
-export function permissionsFor(command, root, deno) {
+export function permissionsFor(command: string | undefined, root: string, deno: string): string[] {
   if (command !== undefined && ALL_ACCESS_COMMANDS.includes(command)) return ["--allow-all"];
   const read = [...corePaths(root), "/etc/passwd"];
   const flags = ["--allow-ffi"];
   const run = [deno, ...bunCandidates(root), "node"];
   if (command === "demo") {
-    read.push(join(root, "dist", "ts", "mod.js"));
+    read.push(join(root, "dist", "cli", "peer.js"));
     flags.push(`--allow-run=${run.join(",")}`);
   } else if (command === "bench") {
     read.push(join(root, "bench"), join(root, "dist", "bench"));
@@ -77,10 +81,14 @@ export function permissionsFor(command, root, deno) {
 /**
  * The permissions of a peer process the demo starts under Deno (a server or
  * a client): the library's needs only.
- * @param {string} root
- * @returns {string[]}
+ *
+ * @example
+ * ```ts
+ * import { peerPermissions } from "./permissions.ts";
+ * peerPermissions("/opt/wshm")[0]; // "--allow-ffi"
+ * ```
  */
-export function peerPermissions(root) {
+export function peerPermissions(root: string): string[] {
   return [
     "--allow-ffi",
     `--allow-read=${[...corePaths(root), "/etc/passwd"].join(",")}`,
