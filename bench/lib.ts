@@ -4,6 +4,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { BenchRow } from "../ts/bench_row.ts";
 
 /** The median of a list of numbers. */
 export function median(values: number[]): number {
@@ -371,17 +372,8 @@ export function parseHeapReport(line: string, stderr = ""): HeapReport {
   return { bytes, messages, bytesPerMessage: bytes / messages, lowerBound: collections > 0, collections };
 }
 
-/** One result: a JSON line of the `wshm bench` contract (docs/cli.md), plus any extra fields. */
-export interface Row {
-  bench: string;
-  runtime: string;
-  case: string;
-  unit: string;
-  median: number;
-  p50?: number;
-  p90?: number;
-  p99?: number;
-  baseline?: boolean | string;
+/** One result: a JSON line of the `wshm bench` contract (ts/bench_row.ts), plus any extra fields. */
+export interface Row extends BenchRow {
   [extra: string]: unknown;
 }
 

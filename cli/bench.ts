@@ -18,19 +18,11 @@ import { type Lane, latencyChart } from "./svg.ts";
 import { bunCandidates } from "./permissions.ts";
 import { onTerminate } from "./signals.ts";
 import { root } from "./paths.ts";
+import type { BenchRow } from "../ts/bench_row.ts";
 
-/** One result row, as the script printed it plus where it came from. */
-export interface Row {
+/** One result row (the contract's, ts/bench_row.ts), as the script printed it plus where it came from. */
+export interface Row extends BenchRow {
   script: string;
-  runtime: string;
-  bench: string;
-  case: string;
-  unit: string;
-  median: number;
-  p50?: number;
-  p90?: number;
-  p99?: number;
-  baseline?: boolean | string;
   /** Filled in: how this row compares with its baseline (time / baseline time, or the inverse for rates). */
   ratio?: number;
   vs?: string;
