@@ -111,6 +111,22 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   });
 }
 
+// Whatever goes wrong in this script itself, no child and no segment may outlive it.
+process.on("uncaughtException", (error) => {
+  for (const child of children) child.kill("SIGKILL");
+  cleanup();
+  console.error(`fuzz: ${error?.stack ?? error}`);
+  process.exit(2);
+});
+
+/** Waits while a runtime's binary is missing (an `npm install` running beside us replaces it). */
+async function runtimePresent(command) {
+  for (let i = 0; i < 60 && command.startsWith("/") && !existsSync(command); i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (command.startsWith("/") && !existsSync(command)) throw new Error(`${command} is missing`);
+}
+
 /**
  * Runs `seeds` under `rt` in one child; returns a record per seed that ran
  * to an end (done, crash or hang) and the seeds left over after a crash or hang.
@@ -121,6 +137,7 @@ async function runBatch(rt, seeds, verbose, onLine) {
     seeds.join(","),
     ...(verbose ? ["--verbose"] : []),
   ]);
+  await runtimePresent(command);
   const started = Date.now();
   const child = startProcess(command, args, {
     label: `fuzz child (${rt})`,
