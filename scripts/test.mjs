@@ -80,12 +80,14 @@ const checks = [
     "check",
     "--quiet",
     "ts/mod.ts",
+    "ts/advanced.ts",
     "cli/main.ts",
     ...files.map((f) => join("test", f)),
   ]],
   ["deno lint", denoBin, ["lint", "--quiet"]],
   ["deno fmt --check", denoBin, ["fmt", "--check"]],
   ["ABI doc lists every export", process.execPath, [join("scripts", "check_abi.mjs")]],
+  ["no import circle; layers import down", process.execPath, [join("scripts", "check_imports.mjs")]],
 ];
 
 const before = new Set(leftoverSegments());

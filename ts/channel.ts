@@ -7,16 +7,17 @@
  * @module
  */
 
-import type { Segment } from "./segment.ts";
+import type { Mapping } from "./mapping.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
 import { type Message, messageLength, writeMessage } from "./codec.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
-import { checkCallOptions, checkOptions, shown } from "./names.ts";
+import { checkCallOptions, checkInteger, checkOptions, shown } from "./names.ts";
 import { ChannelCall, type ChannelPort, ChannelRequest, responseError } from "./channel_exchange.ts";
 import type {
   ChannelCallOptions,
   ChannelHandler,
+  ChannelOptions,
   ChannelReceiveOptions,
   ChannelStats,
   ServeOptions,
@@ -68,8 +69,10 @@ function checkSignal(signal: unknown): void {
  * ```
  */
 export class Channel implements Disposable {
-  readonly segment: Segment;
+  /** @internal The mapping the object lives in. */
+  readonly segment: Mapping;
   readonly name: string;
+  /** @internal The core's handle of the object (docs/ABI.md). */
   readonly handle: number;
   /** The longest request or response. */
   readonly capacity: number;
@@ -79,8 +82,9 @@ export class Channel implements Disposable {
   readonly bytes: Uint8Array;
   /** The default wait mode of this handle. */
   wait: WaitMode;
-  /** Length and status of the last response this handle received (internal use by ChannelCall). */
+  /** @internal Length of the last response this handle received (for ChannelCall). */
   lastResponseLength = 0;
+  /** @internal Status of the last response this handle received (for ChannelCall). */
   lastResponseStatus = 0;
   readonly #k: Readonly<Record<string, number>>;
   readonly #scratch: Uint32Array;
@@ -93,7 +97,8 @@ export class Channel implements Disposable {
   #asyncBusy = false;
   #turn: Promise<void> = Promise.resolve();
 
-  constructor(segment: Segment, name: string, handle: number, wait: WaitMode) {
+  /** @internal Use the Segment accessor (`segment.channel(name)`). */
+  constructor(segment: Mapping, name: string, handle: number, wait: WaitMode = "adaptive") {
     const k = segment.constants;
     const core = segment.core;
     this.segment = segment;
@@ -110,6 +115,32 @@ export class Channel implements Disposable {
     this.#words = new Int32Array(segment.memory.buffer);
     this.#port = this.#makePort();
     this.#call = new ChannelCall(this.#port);
+  }
+
+  /** @internal Opens (or creates) the channel `name` of `map`: Segment.channel(). */
+  static open(map: Mapping, name: string, options: ChannelOptions = {}): Channel {
+    const k = map.constants;
+    map.checkAccess(name, options, "channel", options?.wait ?? "adaptive");
+    const capacity = options.capacity ?? 4096;
+    const clients = options.clients ?? 0;
+    checkInteger(
+      capacity,
+      "capacity",
+      1,
+      k.CHANNEL_MAX_CAPACITY,
+      `an integer from 1 to ${k.CHANNEL_MAX_CAPACITY} for channel "${name}"`,
+    );
+    checkInteger(
+      clients,
+      "clients",
+      0,
+      k.CHANNEL_MAX_CLIENTS,
+      `an integer from 0 to ${k.CHANNEL_MAX_CLIENTS} for channel "${name}"`,
+    );
+    return map.cached(`channel:${name}`, () => {
+      const found = map.findOrCreate(k.KIND_CHANNEL, name, options, capacity, clients);
+      return new Channel(map, name, found.handle, options.wait ?? "adaptive");
+    });
   }
 
   #fail(status: number, what: string): never {

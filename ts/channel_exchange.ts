@@ -6,16 +6,26 @@
  * @module
  */
 
-import type { Channel } from "./channel.ts";
-// Imported for the {@linkcode Segment} links in the documentation only.
-// deno-lint-ignore no-unused-vars
-import type { Segment } from "./segment.ts";
+import type { CoreConstants } from "./core.ts";
+
+/**
+ * What the request and call objects need of their channel: declared here, so
+ * that this module does not import channel.ts (which imports it).
+ */
+interface ChannelSide {
+  readonly name: string;
+  readonly capacity: number;
+  readonly bytes: Uint8Array;
+  readonly segment: { readonly constants: CoreConstants };
+  readonly lastResponseLength: number;
+  readonly lastResponseStatus: number;
+}
 import type { WaitMode } from "./wait.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { checkCallOptions, checkInteger } from "./names.ts";
 import { decodeJson, decodeText, encodeText, type Message, messageLength, writeMessage } from "./codec.ts";
 
-/** Options of {@linkcode Segment.channel}; capacity and clients are ignored if the channel exists. */
+/** Options of `Segment.channel`; capacity and clients are ignored if the channel exists. */
 export interface ChannelOptions {
   /** The longest request or response in bytes (default 4096). */
   capacity?: number;
@@ -77,7 +87,7 @@ export interface ChannelStats {
  * if the server died with the request (a server that took over said so),
  * else `RemoteError` with the server's message.
  */
-export function responseError(channel: Channel, status: number, response: Uint8Array): WshmError {
+export function responseError(channel: ChannelSide, status: number, response: Uint8Array): WshmError {
   if (status === channel.segment.constants.CHANNEL_STATUS_SERVER_DIED) {
     return new WshmError("PeerDied", `The server of channel "${channel.name}" died before it answered`);
   }
@@ -90,9 +100,9 @@ export function responseError(channel: Channel, status: number, response: Uint8A
   );
 }
 
-/** The internals a ChannelRequest / ChannelCall need from their Channel. */
+/** @internal The internals a ChannelRequest / ChannelCall need from their Channel. */
 export interface ChannelPort {
-  readonly channel: Channel;
+  readonly channel: ChannelSide;
   /** True while the request `token` is still this server's to answer (checked before writing in place). */
   serving(token: number): boolean;
   respond(token: number, length: number, status: number): void;
@@ -132,6 +142,7 @@ export class ChannelRequest {
   #token = 0;
   readonly #port: ChannelPort;
 
+  /** @internal Made by its object, never by users. */
   constructor(port: ChannelPort) {
     this.#port = port;
   }
@@ -250,6 +261,7 @@ export class ChannelCall implements Disposable {
   readonly #port: ChannelPort;
   readonly #views = new Map<number, Uint8Array>();
 
+  /** @internal Made by its object, never by users. */
   constructor(port: ChannelPort) {
     this.#port = port;
   }

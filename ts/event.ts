@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Segment } from "./segment.ts";
+import type { Mapping, WaitingObjectOptions } from "./mapping.ts";
 import type { LockOptions } from "./mutex.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
@@ -46,15 +46,17 @@ function checkCondition(condition: unknown): void {
  * ```
  */
 export class Event {
-  readonly segment: Segment;
+  /** @internal The mapping the object lives in. */
+  readonly segment: Mapping;
   readonly name: string;
-  /** The core's handle of the event (see docs/ABI.md). */
+  /** @internal The core's handle of the object (docs/ABI.md). */
   readonly handle: number;
   readonly #timedOut: number;
   readonly #mode: WaitMode;
   readonly #words: Int32Array;
 
-  constructor(segment: Segment, name: string, handle: number, wait: WaitMode = "adaptive") {
+  /** @internal Use the Segment accessor (`segment.event(name)`). */
+  constructor(segment: Mapping, name: string, handle: number, wait: WaitMode = "adaptive") {
     this.segment = segment;
     this.name = name;
     this.handle = handle;
@@ -62,6 +64,15 @@ export class Event {
     this.#mode = wait;
     this.#words = new Int32Array(segment.memory.buffer);
     this.#timedOut = -segment.constants.TIMED_OUT;
+  }
+
+  /** @internal Opens (or creates) the event `name` of `map`: Segment.event(). */
+  static open(map: Mapping, name: string, options: WaitingObjectOptions = {}): Event {
+    map.checkAccess(name, options, "event", options?.wait ?? "adaptive");
+    return map.cached(`event:${name}`, () => {
+      const found = map.findOrCreate(map.constants.KIND_EVENT, name, options);
+      return new Event(map, name, found.handle, options.wait ?? "adaptive");
+    });
   }
 
   #spins(options: LockOptions | undefined): number {

@@ -13,13 +13,20 @@
  * @module
  */
 
-export { kindName, Segment } from "./segment.ts";
-export type { CreateOptions, ObjectInfo, OpenOptions } from "./segment.ts";
+export { Segment } from "./segment.ts";
+export type {
+  CreateOptions,
+  ObjectInfo,
+  ObjectOptions,
+  OpenOptions,
+  WaitingObjectOptions,
+} from "./segment.ts";
 export { Mutex, MutexGuard } from "./mutex.ts";
 export type { LockOptions } from "./mutex.ts";
 export { Semaphore, SemaphorePermit } from "./semaphore.ts";
 export type { SemaphoreOptions } from "./semaphore.ts";
 export { RwLock, RwLockReadGuard, RwLockWriteGuard } from "./rwlock.ts";
+export type { RwLockOptions } from "./rwlock.ts";
 export { Event } from "./event.ts";
 export { Ring, RingRecord } from "./ring.ts";
 export type { RingOptions, RingSendOptions, RingStats, RingWaitOptions } from "./ring.ts";
@@ -47,7 +54,5 @@ export {
 export type { Message } from "./codec.ts";
 export type { WaitMode } from "./wait.ts";
 export { WshmError } from "./errors.ts";
-export type { Core, CoreConstants } from "./core.ts";
-export type { Posix } from "./platform/posix.ts";
 export type { ArgumentError, WshmErrorCode } from "./errors.ts";
 export type { TrustOwner } from "./trust.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Segment } from "./segment.ts";
+import type { Mapping, WaitingObjectOptions } from "./mapping.ts";
 import { WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
@@ -29,6 +29,7 @@ export class MutexGuard implements Disposable {
   ownerDied = false;
   readonly #mutex: Mutex;
 
+  /** @internal Made by its object, never by users. */
   constructor(mutex: Mutex) {
     this.#mutex = mutex;
   }
@@ -67,9 +68,10 @@ export class MutexGuard implements Disposable {
  * ```
  */
 export class Mutex {
-  readonly segment: Segment;
+  /** @internal The mapping the object lives in. */
+  readonly segment: Mapping;
   readonly name: string;
-  /** The core's handle of the mutex (see docs/ABI.md). */
+  /** @internal The core's handle of the object (docs/ABI.md). */
   readonly handle: number;
   readonly #guard: MutexGuard;
   readonly #wait: WaitMode;
@@ -80,7 +82,8 @@ export class Mutex {
   readonly #ok: number;
   readonly #ownerDied: number;
 
-  constructor(segment: Segment, name: string, handle: number, wait: WaitMode = "adaptive") {
+  /** @internal Use the Segment accessor (`segment.mutex(name)`). */
+  constructor(segment: Mapping, name: string, handle: number, wait: WaitMode = "adaptive") {
     this.segment = segment;
     this.name = name;
     this.handle = handle;
@@ -92,6 +95,15 @@ export class Mutex {
     this.#unlock = segment.core.mutexUnlock;
     this.#ok = segment.constants.OK;
     this.#ownerDied = segment.constants.OWNER_DIED;
+  }
+
+  /** @internal Opens (or creates) the mutex `name` of `map`: Segment.mutex(). */
+  static open(map: Mapping, name: string, options: WaitingObjectOptions = {}): Mutex {
+    map.checkAccess(name, options, "mutex", options?.wait ?? "adaptive");
+    return map.cached(`mutex:${name}`, () => {
+      const found = map.findOrCreate(map.constants.KIND_MUTEX, name, options);
+      return new Mutex(map, name, found.handle, options.wait ?? "adaptive");
+    });
   }
 
   #held(status: number, what: string): MutexGuard {

@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { Segment } from "./segment.ts";
+import type { Mapping } from "./mapping.ts";
 import { statusError } from "./status.ts";
+import { argumentError } from "./errors.ts";
 import { decodeJson, decodeText, type Message, messageLength, writeMessage } from "./codec.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
 import { checkCallOptions, checkInteger } from "./names.ts";
@@ -74,6 +75,7 @@ export class QueueMessage {
   type = 0;
   readonly #queue: Queue;
 
+  /** @internal Made by its object, never by users. */
   constructor(queue: Queue) {
     this.#queue = queue;
   }
@@ -134,8 +136,10 @@ function checkAt(at: unknown): void {
  * ```
  */
 export class Queue {
-  readonly segment: Segment;
+  /** @internal The mapping the object lives in. */
+  readonly segment: Mapping;
   readonly name: string;
+  /** @internal The core's handle of the object (docs/ABI.md). */
   readonly handle: number;
   readonly slots: number;
   /** The longest message. */
@@ -153,7 +157,8 @@ export class Queue {
   readonly #read: (handle: number) => number;
   readonly #release: (handle: number, at: number) => number;
 
-  constructor(segment: Segment, name: string, handle: number, wait: WaitMode) {
+  /** @internal Use the Segment accessor (`segment.queue(name)`). */
+  constructor(segment: Mapping, name: string, handle: number, wait: WaitMode = "adaptive") {
     const k = segment.constants;
     const core = segment.core;
     this.segment = segment;
@@ -173,6 +178,30 @@ export class Queue {
     this.#commit = core.queueCommit;
     this.#read = core.queueRead;
     this.#release = core.queueRelease;
+  }
+
+  /** @internal Opens (or creates) the queue `name` of `map`: Segment.queue(). */
+  static open(map: Mapping, name: string, options: QueueOptions = {}): Queue {
+    const k = map.constants;
+    map.checkAccess(name, options, "queue", options?.wait ?? "adaptive");
+    const slotSize = options.slotSize ?? 256;
+    const slots = options.slots ?? 64;
+    checkInteger(
+      slotSize,
+      "slotSize",
+      1,
+      k.QUEUE_MAX_SLOT_SIZE,
+      `an integer from 1 to ${k.QUEUE_MAX_SLOT_SIZE} for queue "${name}"`,
+    );
+    const powerOfTwo = `a power of two from 2 to ${k.QUEUE_MAX_SLOTS} for queue "${name}"`;
+    checkInteger(slots, "slots", 2, k.QUEUE_MAX_SLOTS, powerOfTwo);
+    if ((slots & (slots - 1)) !== 0) {
+      throw argumentError("range", `Invalid slots ${slots}: it must be ${powerOfTwo}`);
+    }
+    return map.cached(`queue:${name}`, () => {
+      const found = map.findOrCreate(k.KIND_QUEUE, name, options, slotSize, slots);
+      return new Queue(map, name, found.handle, options.wait ?? "adaptive");
+    });
   }
 
   #fail(status: number, what: string): never {

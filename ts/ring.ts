@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Segment } from "./segment.ts";
+import type { Mapping } from "./mapping.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { checkCallOptions, checkInteger } from "./names.ts";
 import { statusError } from "./status.ts";
@@ -15,6 +15,7 @@ import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
 import {
   checkLength,
   checkType,
+  type RingOptions,
   RingRecord,
   type RingSendOptions,
   type RingStats,
@@ -59,9 +60,10 @@ export type { RingOptions, RingSendOptions, RingStats, RingWaitOptions } from ".
  * ```
  */
 export class Ring implements Disposable {
-  readonly segment: Segment;
+  /** @internal The mapping the object lives in. */
+  readonly segment: Mapping;
   readonly name: string;
-  /** Offset of the ring in the segment. */
+  /** @internal The core's handle of the object (docs/ABI.md). */
   readonly handle: number;
   /** Data bytes. */
   readonly capacity: number;
@@ -91,7 +93,8 @@ export class Ring implements Disposable {
   #producer = false;
   #consumer = false;
 
-  constructor(segment: Segment, name: string, handle: number, wait: WaitMode) {
+  /** @internal Use the Segment accessor (`segment.ring(name)`). */
+  constructor(segment: Mapping, name: string, handle: number, wait: WaitMode = "adaptive") {
     const k = segment.constants;
     const core = segment.core;
     this.segment = segment;
@@ -111,6 +114,22 @@ export class Ring implements Disposable {
     this.#commit = core.ringCommit;
     this.#read = core.ringRead;
     this.#release = core.ringRelease;
+  }
+
+  /** @internal Opens (or creates) the ring `name` of `map`: Segment.ring(). */
+  static open(map: Mapping, name: string, options: RingOptions = {}): Ring {
+    const k = map.constants;
+    map.checkAccess(name, options, "ring", options?.wait ?? "adaptive");
+    const capacity = options.capacity ?? 65536;
+    const powerOfTwo = `a power of two from ${k.RING_MIN_CAPACITY} to 2^30 for ring "${name}"`;
+    checkInteger(capacity, "capacity", k.RING_MIN_CAPACITY, k.RING_MAX_CAPACITY, powerOfTwo);
+    if ((capacity & (capacity - 1)) !== 0) {
+      throw argumentError("range", `Invalid capacity ${capacity}: it must be ${powerOfTwo}`);
+    }
+    return map.cached(`ring:${name}`, () => {
+      const found = map.findOrCreate(k.KIND_RING, name, options, capacity);
+      return new Ring(map, name, found.handle, options.wait ?? "adaptive");
+    });
   }
 
   #fail(status: number, what: string): never {

@@ -4,15 +4,11 @@
  * @module
  */
 
-import type { Ring } from "./ring.ts";
-// Imported for the {@linkcode Segment} links in the documentation only.
-// deno-lint-ignore no-unused-vars
-import type { Segment } from "./segment.ts";
 import { decodeJson, decodeText } from "./codec.ts";
 import type { WaitMode } from "./wait.ts";
 import { checkInteger } from "./names.ts";
 
-/** Options of {@linkcode Segment.ring}. */
+/** Options of `Segment.ring`. */
 export interface RingOptions {
   /**
    * Data bytes, a power of two from 64 to 2^30 (default 65536); one message
@@ -82,9 +78,10 @@ export class RingRecord {
   length = 0;
   /** The type the producer gave. */
   type = 0;
-  readonly #ring: Ring;
+  readonly #ring: { readonly bytes: Uint8Array };
 
-  constructor(ring: Ring) {
+  /** @internal Made by its object, never by users. */
+  constructor(ring: { readonly bytes: Uint8Array }) {
     this.#ring = ring;
   }
 

@@ -4,12 +4,12 @@
  * @module
  */
 
-import type { Segment } from "./segment.ts";
+import type { Mapping, WaitingObjectOptions } from "./mapping.ts";
 import type { LockOptions } from "./mutex.ts";
 import { WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
-import { checkCallOptions } from "./names.ts";
+import { checkCallOptions, checkInteger } from "./names.ts";
 
 /**
  * Proof of a read hold; disposing it releases the hold. When `ownerDied` is
@@ -39,6 +39,7 @@ export class RwLockReadGuard implements Disposable {
   readonly exclusive: boolean;
   readonly #lock: RwLock;
 
+  /** @internal Made by its object, never by users. */
   constructor(lock: RwLock, exclusive: boolean) {
     this.#lock = lock;
     this.exclusive = exclusive;
@@ -81,6 +82,7 @@ export class RwLockWriteGuard implements Disposable {
   ownerDied = false;
   readonly #lock: RwLock;
 
+  /** @internal Made by its object, never by users. */
   constructor(lock: RwLock) {
     this.#lock = lock;
   }
@@ -134,10 +136,17 @@ function callToken(): number {
   return nextToken;
 }
 
+/** Options of {@linkcode Segment.rwlock}. */
+export interface RwLockOptions extends WaitingObjectOptions {
+  /** Processes that can read at once (default 32, at most 4096; each costs 64 bytes). Ignored if it exists. */
+  readers?: number;
+}
+
 export class RwLock {
-  readonly segment: Segment;
+  /** @internal The mapping the object lives in. */
+  readonly segment: Mapping;
   readonly name: string;
-  /** The core's handle of the lock (see docs/ABI.md). */
+  /** @internal The core's handle of the object (docs/ABI.md). */
   readonly handle: number;
   readonly #readGuard: RwLockReadGuard;
   readonly #writeGuard: RwLockWriteGuard;
@@ -147,7 +156,8 @@ export class RwLock {
   readonly #mode: WaitMode;
   readonly #words: Int32Array;
 
-  constructor(segment: Segment, name: string, handle: number, wait: WaitMode = "adaptive") {
+  /** @internal Use the Segment accessor (`segment.rwLock(name)`). */
+  constructor(segment: Mapping, name: string, handle: number, wait: WaitMode = "adaptive") {
     this.segment = segment;
     this.name = name;
     this.handle = handle;
@@ -159,6 +169,24 @@ export class RwLock {
     this.#ok = segment.constants.OK;
     this.#ownerDied = segment.constants.OWNER_DIED;
     this.#wouldBlock = -segment.constants.WOULD_BLOCK;
+  }
+
+  /** @internal Opens (or creates) the rwlock `name` of `map`: Segment.rwlock(). */
+  static open(map: Mapping, name: string, options: RwLockOptions = {}): RwLock {
+    const k = map.constants;
+    map.checkAccess(name, options, "rwlock", options?.wait ?? "adaptive");
+    const readers = options.readers ?? k.RWLOCK_DEFAULT_READERS;
+    checkInteger(
+      readers,
+      "readers",
+      1,
+      k.RWLOCK_MAX_READERS,
+      `an integer from 1 to ${k.RWLOCK_MAX_READERS} for rwlock "${name}"`,
+    );
+    return map.cached(`rwlock:${name}`, () => {
+      const found = map.findOrCreate(k.KIND_RWLOCK, name, options, readers);
+      return new RwLock(map, name, found.handle, options.wait ?? "adaptive");
+    });
   }
 
   #spins(options: LockOptions | undefined): number {

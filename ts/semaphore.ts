@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Segment } from "./segment.ts";
+import type { Mapping } from "./mapping.ts";
 import type { LockOptions } from "./mutex.ts";
 import { statusError } from "./status.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
@@ -55,6 +55,7 @@ export interface SemaphoreOptions {
 export class SemaphorePermit implements Disposable {
   readonly #semaphore: Semaphore;
 
+  /** @internal Made by its object, never by users. */
   constructor(semaphore: Semaphore) {
     this.#semaphore = semaphore;
   }
@@ -86,9 +87,10 @@ export class SemaphorePermit implements Disposable {
  * ```
  */
 export class Semaphore {
-  readonly segment: Segment;
+  /** @internal The mapping the object lives in. */
+  readonly segment: Mapping;
   readonly name: string;
-  /** The core's handle of the semaphore (see docs/ABI.md). */
+  /** @internal The core's handle of the object (docs/ABI.md). */
   readonly handle: number;
   readonly #permit: SemaphorePermit;
   readonly #mode: WaitMode;
@@ -98,7 +100,8 @@ export class Semaphore {
   readonly #post: (handle: number, count: number) => number;
   readonly #ok: number;
 
-  constructor(segment: Segment, name: string, handle: number, wait: WaitMode = "adaptive") {
+  /** @internal Use the Segment accessor (`segment.semaphore(name)`). */
+  constructor(segment: Mapping, name: string, handle: number, wait: WaitMode = "adaptive") {
     this.segment = segment;
     this.name = name;
     this.handle = handle;
@@ -110,6 +113,32 @@ export class Semaphore {
     this.#tryWait = segment.core.semaphoreTryWait;
     this.#post = segment.core.semaphorePost;
     this.#ok = segment.constants.OK;
+  }
+
+  /** @internal Opens (or creates) the semaphore `name` of `map`: Segment.semaphore(). */
+  static open(map: Mapping, name: string, options: SemaphoreOptions = {}): Semaphore {
+    map.checkAccess(name, options, "semaphore", options?.wait ?? "adaptive");
+    const k = map.constants;
+    const initial = options.initial ?? 0;
+    const maximum = options.maximum ?? k.SEMAPHORE_VALUE_MAX;
+    checkInteger(
+      maximum,
+      "maximum",
+      1,
+      k.SEMAPHORE_VALUE_MAX,
+      `an integer from 1 to 2^31 - 1 for semaphore "${name}"`,
+    );
+    checkInteger(
+      initial,
+      "initial value",
+      0,
+      maximum,
+      `an integer from 0 to ${maximum} (its maximum) for semaphore "${name}"`,
+    );
+    return map.cached(`semaphore:${name}`, () => {
+      const found = map.findOrCreate(k.KIND_SEMAPHORE, name, options, initial, maximum);
+      return new Semaphore(map, name, found.handle, options.wait ?? "adaptive");
+    });
   }
 
   #taken(status: number): SemaphorePermit {

@@ -16,12 +16,9 @@
 import type { FileStatus, Posix } from "./platform/mod.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { shown } from "./names.ts";
-// Imported for the {@linkcode Segment} links in the documentation only.
-// deno-lint-ignore no-unused-vars
-import type { Segment } from "./segment.ts";
 
 /**
- * Whom {@linkcode Segment.open} trusts besides the caller's own user: a uid,
+ * Whom `Segment.open` trusts besides the caller's own user: a uid,
  * a user name from /etc/passwd, or `"any"` for every owner.
  */
 export type TrustOwner = number | string;

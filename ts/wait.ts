@@ -3,9 +3,20 @@
 // it answers -MUST_WAIT, wait on the futex it names off the JavaScript
 // thread, so that the event loop keeps running.
 
-import type { Segment } from "./segment.ts";
+import type { Core, CoreConstants } from "./core.ts";
+import type { Posix } from "./platform/mod.ts";
 import { argumentError } from "./errors.ts";
 import { shown } from "./names.ts";
+
+/** What the async driver needs of a mapped segment (a Mapping; declared here so wait.ts imports no object). */
+export interface Waiting {
+  readonly core: Core;
+  readonly constants: CoreConstants;
+  readonly posix: Posix;
+  readonly base: number;
+  readonly closed: boolean;
+  assertOpen(): void;
+}
 
 /** How long one async sleep lasts before the step is retried with a liveness check. */
 const ASYNC_SLICE_MS = 100;
@@ -16,7 +27,7 @@ const ASYNC_SLICE_MS = 100;
  * blocking pool, Bun's worker pool, Node's libuv pool or waiter threads).
  */
 export function waitOffThread(
-  segment: Segment,
+  segment: Waiting,
   address: number,
   expected: number,
   timeoutMs: number,
@@ -86,7 +97,7 @@ async function yieldToEventLoop(): Promise<void> {
  * the step's result or -TIMED_OUT; throws `signal.reason` if aborted.
  */
 export async function awaitStep(
-  segment: Segment,
+  segment: Waiting,
   words: Int32Array,
   step: (flags: number) => number,
   cancel: () => void,
