@@ -133,7 +133,7 @@ byte cdeaths;
 #ifdef CLIENT_DEATH
 #define MAYBE_CDIE \
   if \
-  :: cdeaths < MAXCDEATHS -> d_step { alive[me] = false; cdeaths++ }; goto died \
+  :: d_step { cdeaths < MAXCDEATHS; alive[me] = false; cdeaths++ }; goto died \
   :: skip \
   fi
 #else

@@ -103,7 +103,7 @@ byte pendP;           /* the releaser between its head store and its look at PSL
 
 #define MAYBE_DIE \
   if \
-  :: deaths < MAXDEATHS -> d_step { alive[me] = false; deaths++ }; goto died \
+  :: d_step { deaths < MAXDEATHS; alive[me] = false; deaths++ }; goto died \
   :: skip \
   fi
 
@@ -257,6 +257,7 @@ room:
   CLAIM_END = t; t = 0;
   /* releaseRole, W:175-179 (the record store is left out) */
   atomic { if :: PPID == me -> PPID = 0 :: else fi };                                 /* W:178 */
+  goto leave;
 lost:
   assert(deaths > 0);                      /* NOT_OWNER only when someone took the role as dead */
 leave:
@@ -361,7 +362,9 @@ is_empty:
     d_step { cexp = t; pos = 0 };
     if
     :: futex_wait(TAIL, cexp)                                                         /* W:145 */
-    :: res = WAIT_TIMED_OUT     /* the slice runs out at any moment (the wait ended with nothing to wake it) */
+    :: PPID != 0 && !alive[PPID] -> res = WAIT_TIMED_OUT
+      /* the slice runs out at any moment while the producer role is held by a dead process (ghost
+         knowledge that only steers the schedule; otherwise it runs out once nothing else can move) */
     fi;
     d_step { checkPeer = res == WAIT_TIMED_OUT; res = 0; t = 0 };
     goto step;
