@@ -299,7 +299,7 @@ test("a corrupt channel gives Corrupt on use and on open", () => {
   const name = uniqueName("chan-corrupt");
   using segment = Segment.create(name, { size: 1 << 20 });
   const channel = segment.channel("rpc", { capacity: 64 });
-  // capacity is the first word of the channel object (wasm/channel.ts layout).
+  // capacity is the first word of the channel object (wasm/channel/layout.ts layout).
   segment.view().setUint32(offsetOf(segment, "rpc"), 1 << 27, true);
   throwsCode(() => channel.request("x", { timeoutMs: 10 }), "Corrupt", "request");
   throwsCode(() => channel.tryReceive(), "Corrupt", "receive");

@@ -22,7 +22,7 @@ function alive(pid: number): boolean {
 test.after.each(cleanup);
 test.after(cleanup);
 
-// Offsets inside a channel and its request queue (wasm/channel.ts, wasm/queue.ts layouts).
+// Offsets inside a channel and its request queue (wasm/channel/layout.ts, wasm/queue/layout.ts layouts).
 const SERVER_PID = 256;
 const BODY = 384;
 const QUEUE_SLOTS = 4;

@@ -105,7 +105,7 @@ test("a corrupt geometry gives Corrupt on use and on open", () => {
   const name = uniqueName("queue-corrupt");
   using segment = Segment.create(name, { size: 1 << 20 });
   const queue = segment.queue("q", { slotSize: 16, slots: 8 });
-  // slots is the second word of the queue object (wasm/queue.ts layout).
+  // slots is the second word of the queue object (wasm/queue/layout.ts layout).
   segment.view().setUint32(offsetOf(segment, "q") + 4, 1 << 20, true);
   throwsCode(() => queue.tryRead(), "Corrupt", "read");
   throwsCode(() => queue.trySend("x"), "Corrupt", "send");

@@ -183,7 +183,7 @@ test("a corrupt capacity gives Corrupt, on use and on open", () => {
   using segment = Segment.create(name, { size: 1 << 20 });
   const ring = segment.ring("r", { capacity: 1024 });
   ring.send("x", { timeoutMs: 10 });
-  // The capacity is the first word of the ring object (wasm/ring.ts layout).
+  // The capacity is the first word of the ring object (wasm/ring/layout.ts layout).
   segment.view().setUint32(offsetOf(segment, ring.name), 1 << 30, true);
   throwsCode(() => ring.tryRead(), "Corrupt", "a read over a capacity past the segment");
   throwsCode(() => ring.trySend("y"), "Corrupt", "a claim over a capacity past the segment");

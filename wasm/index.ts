@@ -10,25 +10,25 @@ export {
   NAME_MAX, ENTRY_FREE, ENTRY_READY, SEGMENT_MIN_SIZE, SEGMENT_MAX_SIZE, PAGE_SIZE,
   KIND_BYTES, KIND_MUTEX, KIND_SEMAPHORE, KIND_RWLOCK, KIND_EVENT, KIND_RING, KIND_QUEUE,
   KIND_CHANNEL,
-} from "./layout";
+} from "./segment/layout";
 export {
   OK, TIMED_OUT, WOULD_BLOCK, OWNER_DIED, NOT_RECOVERABLE, NOT_OWNER, MUST_WAIT, CORRUPT, FULL,
   EMPTY, TOO_LARGE, OVERFLOW, NOT_FOUND, EXISTS, KIND_MISMATCH, INVALID_ARGUMENT, BAD_MAGIC,
   VERSION_MISMATCH, INITIALISING, PEER_DIED, CLOSED, NO_SERVER,
-} from "./status";
-export { setLivenessPollMs, setSpinLimit, waitAddress, waitValue } from "./context";
+} from "./base/status";
+export { setLivenessPollMs, setSpinLimit, waitAddress, waitValue } from "./base/context";
 export {
   segmentInit, segmentAttach, segmentStatedSize, headerCheck, headerScratch, HEADER_CHECK_SIZE,
-} from "./segment";
+} from "./segment/segment";
 export {
   nameScratch, directoryLookup, directoryCreate, entryOffset, entrySize, entryKind,
   directoryLockHolder, directoryLockHasWaiters,
-} from "./directory";
-export { handleTable, objectOpen, handleOffset, handleSize } from "./handles";
-export { MUTEX_SIZE } from "./mutex";
-export { SEMAPHORE_SIZE, SEMAPHORE_VALUE_MAX } from "./semaphore";
-export { RWLOCK_HEADER, RWLOCK_SLOT_SIZE, RWLOCK_DEFAULT_READERS, RWLOCK_MAX_READERS } from "./rwlock";
-export { EVENT_SIZE } from "./event";
+} from "./segment/directory";
+export { handleTable, objectOpen, handleOffset, handleSize } from "./segment/handles";
+export { MUTEX_SIZE } from "./mutex/mutex";
+export { SEMAPHORE_SIZE, SEMAPHORE_VALUE_MAX } from "./semaphore/semaphore";
+export { RWLOCK_HEADER, RWLOCK_SLOT_SIZE, RWLOCK_DEFAULT_READERS, RWLOCK_MAX_READERS } from "./rwlock/rwlock";
+export { EVENT_SIZE } from "./event/event";
 export {
   mutexTryLock, mutexLockStep, mutexLockCancel, mutexLock, mutexUnlock, mutexConsistent,
   mutexHolder, mutexHasWaiters, semaphoreTryWait, semaphoreWaitStep, semaphoreWaitCancel,
@@ -38,19 +38,19 @@ export {
   rwlockReaderSlots, eventSequence, eventNotify, eventWaitStep, eventWaitCancel, eventWait,
   eventSleepers, eventNotifies,
 } from "./abi/locks";
-export { WAIT_ADAPTIVE, WAIT_SPIN, STEP_PARK, STEP_REGISTERED, STEP_CHECK_PEER } from "./waiting";
+export { WAIT_ADAPTIVE, WAIT_SPIN, STEP_PARK, STEP_REGISTERED, STEP_CHECK_PEER } from "./base/waiting";
 export {
   RING_MIN_CAPACITY, RING_MAX_CAPACITY, RING_RECORD_HEADER, RING_TYPE_MAX, RING_BATCH_MAX,
   RING_DATA, ROLE_PRODUCER, ROLE_CONSUMER, ringScratch,
-} from "./ring";
+} from "./ring/layout";
 export {
   RING_INFO_CAPACITY, RING_INFO_USED, RING_INFO_PRODUCER, RING_INFO_CONSUMER, RING_INFO_COMMITS,
   RING_INFO_READS, RING_INFO_CLAIMED, RING_INFO_UNRELEASED,
-} from "./ring_consumer";
-export { QUEUE_MAX_SLOTS, QUEUE_MAX_SLOT_SIZE, QUEUE_TYPE_MAX, QUEUE_SLOT_HEADER, queueScratch } from "./queue";
+} from "./ring/consumer";
+export { QUEUE_MAX_SLOTS, QUEUE_MAX_SLOT_SIZE, QUEUE_TYPE_MAX, QUEUE_SLOT_HEADER, queueScratch } from "./queue/layout";
 export {
   QUEUE_INFO_SLOTS, QUEUE_INFO_SLOT_SIZE, QUEUE_INFO_ENQUEUED, QUEUE_INFO_DEQUEUED,
-} from "./queue_wait";
+} from "./queue/wait";
 export {
   ringMaxPayload, ringAttach, ringDetach, ringClaim, ringClaimMany, ringClaimStep, ringClaimWait,
   ringCancelWait, ringAbort, ringCommit, ringRead, ringReadMany, ringReadStep, ringReadWait,
@@ -61,11 +61,11 @@ export {
 export {
   CHANNEL_MAX_CAPACITY, CHANNEL_MAX_CLIENTS, CHANNEL_STATUS_OK, CHANNEL_STATUS_FAILED,
   CHANNEL_STATUS_SERVER_DIED, CHANNEL_STATUS_NO_SERVER, channelScratch,
-} from "./channel";
+} from "./channel/layout";
 export {
   CHANNEL_INFO_CAPACITY, CHANNEL_INFO_CLIENTS, CHANNEL_INFO_SERVER, CHANNEL_INFO_SERVED,
   CHANNEL_INFO_ATTACHED, CHANNEL_INFO_ACCESS_HOLDER, CHANNEL_INFO_STATE,
-} from "./channel_api";
+} from "./channel/api";
 export {
   channelServerAttach, channelServerDetach, channelClientAttach, channelClientDetach,
   channelAcquireStep, channelAcquireCancel, channelPrepareStep, channelPrepareCancel, channelBegin,

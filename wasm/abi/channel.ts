@@ -1,13 +1,13 @@
 // The exported face of the request/response channel: each export takes a
-// handle from objectOpen (handles.ts) and re-derives the channel's offset and
+// handle from objectOpen (segment/handles.ts) and re-derives the channel's offset and
 // extent from the private handle table at the call before the protocol runs
-// (channel_api.ts dispatches on the mode). A handle that is not an open
+// (channel/api.ts dispatches on the mode). A handle that is not an open
 // channel gives -INVALID_ARGUMENT (or -1 / nothing).
 
-import { KIND_CHANNEL } from "../layout";
-import { enterObject } from "../handles";
-import { INVALID_ARGUMENT } from "../status";
-import * as api from "../channel_api";
+import { KIND_CHANNEL } from "../segment/layout";
+import { enterObject } from "../segment/handles";
+import { INVALID_ARGUMENT } from "../base/status";
+import * as api from "../channel/api";
 
 // @ts-ignore: decorator
 @inline function channelAt(handle: u32): u32 {

@@ -1,38 +1,33 @@
 // The exported face of the locks (mutex, semaphore, rwlock, event): each
-// export takes a handle from objectOpen (handles.ts), re-derives the object's
+// export takes a handle from objectOpen (segment/handles.ts), re-derives the object's
 // offset from the private handle table at the call, and only then runs the
 // protocol (the protocol files take offsets and never see a handle). A handle
 // that is not an open object of the right kind gives -INVALID_ARGUMENT.
 
-import { KIND_EVENT, KIND_MUTEX, KIND_RWLOCK, KIND_SEMAPHORE } from "../layout";
-import { enterObject } from "../handles";
-import { INVALID_ARGUMENT } from "../status";
+import { KIND_EVENT, KIND_MUTEX, KIND_RWLOCK, KIND_SEMAPHORE } from "../segment/layout";
+import { enterObject } from "../segment/handles";
+import { INVALID_ARGUMENT } from "../base/status";
 import {
   mutexConsistent as consistent, mutexHasWaiters as hasWaiters, mutexHolder as holder,
   mutexLock as lock, mutexLockCancel as lockCancel, mutexLockStep as lockStep,
   mutexTryLock as tryLock, mutexUnlock as unlock,
-} from "../mutex";
+} from "../mutex/mutex";
 import {
   semaphoreMaximum as semMaximum, semaphorePost as semPost, semaphoreSleepers as semSleepers,
   semaphoreTryWait as semTryWait, semaphoreValue as semValue, semaphoreWait as semWait,
   semaphoreWaitCancel as semWaitCancel, semaphoreWaitStep as semWaitStep,
-} from "../semaphore";
-import {
-  rwlockConsistent as rwConsistent, rwlockLockCancel as rwLockCancel, rwlockRead as rwRead,
-  rwlockReaders as rwReaders, rwlockReaderSlots as rwReaderSlots, rwlockReadStep as rwReadStep,
-  rwlockReadUnlock as rwReadUnlock, rwlockTryRead as rwTryRead, rwlockTryWrite as rwTryWrite,
-  rwlockWrite as rwWrite, rwlockWriter as rwWriter, rwlockWriteStep as rwWriteStep,
-  rwlockWriteUnlock as rwWriteUnlock,
-} from "../rwlock";
+} from "../semaphore/semaphore";
+import { rwlockLockCancel as rwLockCancel, rwlockReadStep as rwReadStep, rwlockWriteStep as rwWriteStep } from "../rwlock/rwlock";
+import { rwlockConsistent as rwConsistent, rwlockRead as rwRead, rwlockReaders as rwReaders, rwlockReaderSlots as rwReaderSlots, rwlockReadUnlock as rwReadUnlock, rwlockTryRead as rwTryRead, rwlockTryWrite as rwTryWrite, rwlockWrite as rwWrite, rwlockWriter as rwWriter, rwlockWriteUnlock as rwWriteUnlock } from "../rwlock/locking";
 import {
   eventNotifies as evNotifies, eventNotify as evNotify, eventSequence as evSequence,
   eventSleepers as evSleepers, eventWait as evWait, eventWaitCancel as evWaitCancel,
   eventWaitStep as evWaitStep,
-} from "../event";
+} from "../event/event";
 
 // Every export follows the one convention of the core: a result >= 0 (OK,
 // OWNER_DIED, a value) or a negated status; a bad handle is -INVALID_ARGUMENT.
-// Steps and cancels have the shape of waiting.ts's Step and Cancel.
+// Steps and cancels have the shape of base/waiting.ts's Step and Cancel.
 
 // @ts-ignore: decorator
 @inline function mutexAt(handle: u32): u32 {

@@ -1,30 +1,27 @@
 // The exported face of the ring and the MPMC queue: each export takes a
-// handle from objectOpen (handles.ts) and re-derives the object's offset and
+// handle from objectOpen (segment/handles.ts) and re-derives the object's offset and
 // extent from the private handle table at the call before the protocol runs.
 // A handle that is not an open object of the right kind gives
 // -INVALID_ARGUMENT (or 0 / -1 / nothing where the export returns a number).
 
-import { KIND_QUEUE, KIND_RING } from "../layout";
-import { enterObject } from "../handles";
-import { INVALID_ARGUMENT } from "../status";
-import { ringAttach as attach, ringDetach as detach, ringMaxPayload as maxPayload } from "../ring";
+import { KIND_QUEUE, KIND_RING } from "../segment/layout";
+import { enterObject } from "../segment/handles";
+import { INVALID_ARGUMENT } from "../base/status";
+import { ringAttach as attach, ringDetach as detach, ringMaxPayload as maxPayload } from "../ring/layout";
 import {
   ringAbort as abort, ringCancelWait as cancelWait, ringClaim as claim, ringClaimMany as claimMany,
   ringClaimStep as claimStep, ringClaimWait as claimWait, ringCommit as commit,
-} from "../ring_producer";
+} from "../ring/producer";
 import {
   ringInfo as info, ringRead as read, ringReadMany as readMany, ringReadStep as readStep,
   ringReadWait as readWait, ringRelease as release,
-} from "../ring_consumer";
-import {
-  queueAbort as qAbort, queueClaim as qClaim, queueCommit as qCommit, queueRead as qRead,
-  queueRelease as qRelease,
-} from "../queue";
+} from "../ring/consumer";
+import { queueAbort as qAbort, queueClaim as qClaim, queueCommit as qCommit, queueRead as qRead, queueRelease as qRelease } from "../queue/operations";
 import {
   queueCancelWait as qCancelWait, queueClaimStep as qClaimStep, queueClaimWait as qClaimWait,
   queueInfo as qInfo, queueInterrupt as qInterrupt, queueReadStep as qReadStep,
   queueReadWait as qReadWait,
-} from "../queue_wait";
+} from "../queue/wait";
 
 // @ts-ignore: decorator
 @inline function ringAt(handle: u32): u32 {

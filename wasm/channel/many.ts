@@ -1,14 +1,8 @@
-// Many-client mode of the channel (layout: channel.ts): requests travel
-// through an MPMC queue (queue.ts) to the server; each response goes to the
+// Many-client mode of the channel (layout: channel/layout.ts): requests travel
+// through an MPMC queue (queue/layout.ts) to the server; each response goes to the
 // requesting client's own slot, matched by a correlation id.
 //
-//  client slot (CLIENT_SLOT_HEADER + capacity, rounded up to 64)
-//  0  ┌ word u32: cid << 2 | phase (the futex word the client waits on) ┐
-//  4  │ sleeping u32: 1 while the client is parked on word              │
-//  8  │ pid u32 │ recordPid u32 │ startTicks u64: the owning client     │
-//  24 │ responseLength u32 │ responseStatus u32                        │
-//  64 │ response buffer (capacity bytes)                                │
-//     └──────────────────────────────────────────────────────────────────┘
+//  client slot: see many_layout.ts
 //  request in the queue: slot index u32 │ cid u32 │ request bytes
 //
 // Phases of a slot's word: IDLE 0 -> WAITING 1 (client, before it commits
@@ -21,50 +15,25 @@
 // client that finds its slot TAKEN (an abandoned request the server is
 // answering) waits for DONE before it sends again.
 
-import { hostWake } from "./host";
-import { recordedHolderAlive, requestWait, selfPid } from "./context";
-import {
-  at as queueAt, free as freeSlot, OWNER_RECORD_PID, OWNER_START, pack, QUEUE_SLOT_HEADER, queueAbort,
-  queueCommit, queueRelease, queueScratch, readingSlot, SEQ, slotAt, slotsOf, writingSlot,
-} from "./queue";
-import { queueCancelWait, queueClaimStep, queueReadStep } from "./queue_wait";
+import { hostWake } from "../base/host";
+import { requestWait, selfPid } from "../base/context";
+import { queueScratch } from "../queue/layout";
+import { queueAbort, queueCommit, queueRelease, readingSlot, writingSlot } from "../queue/operations";
+import { queueCancelWait, queueClaimStep, queueReadStep } from "../queue/wait";
 import {
   CORRUPT, FULL, INVALID_ARGUMENT, MUST_WAIT, NO_SERVER, NOT_OWNER, OK, PEER_DIED, TOO_LARGE,
-} from "./status";
+} from "../base/status";
 import {
   claimRole, releaseRole, ROLE_BUSY, ROLE_TAKEN_OVER, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED,
-} from "./waiting";
+} from "../base/waiting";
 import {
-  at, CHANNEL_REQUEST_HEADER, CHANNEL_STATUS_NO_SERVER, CHANNEL_STATUS_SERVER_DIED, channelScratch,
-  CLIENT_SLOT_HEADER, clientSlotOf, queueOf, SERVED,
-} from "./channel";
-import { noServer, serverDead } from "./channel_classic";
-
-// @ts-ignore: decorator
-@inline const WORD: u32 = 0;
-// @ts-ignore: decorator
-@inline const SLEEPING: u32 = 4;
-// @ts-ignore: decorator
-@inline const PID: u32 = 8;
-// @ts-ignore: decorator
-@inline const RECORD_PID: u32 = 12;
-// @ts-ignore: decorator
-@inline const START: u32 = 16;
-// @ts-ignore: decorator
-@inline const RESPONSE_LENGTH: u32 = 24;
-// @ts-ignore: decorator
-@inline const RESPONSE_STATUS: u32 = 28;
-
-// @ts-ignore: decorator
-@inline const IDLE: u32 = 0;
-// @ts-ignore: decorator
-@inline const WAITING: u32 = 1;
-// @ts-ignore: decorator
-@inline const TAKEN: u32 = 2;
-// @ts-ignore: decorator
-@inline const DONE: u32 = 3;
-// @ts-ignore: decorator
-@inline const PHASE: u32 = 3;
+  at, CHANNEL_REQUEST_HEADER, channelScratch, CLIENT_SLOT_HEADER, clientSlotOf, queueOf, SERVED,
+} from "./layout";
+import { noServer, serverDead } from "./classic";
+import {
+  DONE, IDLE, PHASE, PID, RECORD_PID, RESPONSE_LENGTH, RESPONSE_STATUS, SLEEPING, START, TAKEN, WAITING,
+  WORD,
+} from "./many_layout";
 
 /** Takes a free client slot (or one whose owner died): its index, or -FULL. */
 export function manyClientAttach(offset: u32, capacity: u32, clients: u32): i32 {
@@ -287,95 +256,4 @@ export function manyRespond(
   const a = at(offset);
   store<u64>(a + SERVED, load<u64>(a + SERVED) + 1);
   return queueRelease(queue, token);
-}
-
-/**
- * Answers, with `status` and no bytes, every request whose slot is in one of
- * the phases `phases` (a bit per phase), each by CAS from the word observed,
- * so that their clients stop waiting: a server attaching after a dead one
- * answers what the old one had TAKEN (SERVER_DIED: one server at a time, so
- * every TAKEN slot is the old server's); a server detaching answers
- * everything WAITING or TAKEN (NO_SERVER).
- */
-function manyFailPending(offset: u32, capacity: u32, clients: u32, phases: u32, status: u32): void {
-  for (let i: u32 = 0; i < clients; i++) {
-    const s = at(clientSlotOf(offset, capacity, clients, i));
-    const word = atomic.load<u32>(s + WORD);
-    if (((1 << (word & PHASE)) & phases) == 0) continue;
-    // A CAS that fails below leaves these two fields written for a word that
-    // moved on; they are read only with DONE, which every later answer
-    // rewrites them for.
-    store<u32>(s + RESPONSE_LENGTH, 0);
-    store<u32>(s + RESPONSE_STATUS, status);
-    if (atomic.cmpxchg<u32>(s + WORD, word, (word & ~PHASE) | DONE) == word &&
-        atomic.load<u32>(s + SLEEPING) != 0) {
-      hostWake(s + WORD, 1);
-    }
-  }
-}
-
-/**
- * Requests a dead server had dequeued (request-queue slots READING by a dead
- * process: only the server reads that queue) are lost with it: answer their
- * clients SERVER_DIED if still WAITING for them, and free the queue slot.
- * Each slot is taken over by CAS from the (seq, owner) observed before the
- * liveness check, each client slot answered by CAS from WAITING with the
- * request's cid; so a request a live server holds is never touched.
- */
-function recoverDequeued(offset: u32, capacity: u32, clients: u32): void {
-  const queue = queueOf(offset);
-  const slots = slotsOf(queue);
-  if (slots == 0) return;
-  const q = queueAt(queue);
-  for (let i: u32 = 0; i < slots; i++) {
-    const slot = slotAt(q, i, slots);
-    const h = atomic.load<u64>(slot + SEQ);
-    const seq = <u32>h;
-    const owner = <u32>(h >> 32);
-    // READING: taken for the lap whose position is seq - 1, in this slot.
-    if (owner == 0 || owner == selfPid || ((seq - 1) & (slots - 1)) != i) continue;
-    if (recordedHolderAlive(slot + OWNER_RECORD_PID, slot + OWNER_START, owner)) continue;
-    if (atomic.cmpxchg<u64>(slot + SEQ, h, pack(seq, selfPid)) != h) continue;
-    const request = slot + QUEUE_SLOT_HEADER;
-    const index = load<u32>(request);
-    const cid = load<u32>(request + 4);
-    if (index < clients) {
-      const s = at(clientSlotOf(offset, capacity, clients, index));
-      const waiting = (cid << 2) | WAITING;
-      if (atomic.load<u32>(s + WORD) == waiting) {
-        store<u32>(s + RESPONSE_LENGTH, 0);
-        store<u32>(s + RESPONSE_STATUS, CHANNEL_STATUS_SERVER_DIED);
-        if (atomic.cmpxchg<u32>(s + WORD, waiting, (cid << 2) | DONE) == waiting &&
-            atomic.load<u32>(s + SLEEPING) != 0) {
-          hostWake(s + WORD, 1);
-        }
-      }
-    }
-    freeSlot(q, slot, seq, slots);
-  }
-}
-
-/**
- * A server attaching after another: requests the old one had TAKEN, or had
- * dequeued and not yet marked TAKEN, are answered SERVER_DIED.
- */
-export function manyRecover(offset: u32, capacity: u32, clients: u32): void {
-  recoverDequeued(offset, capacity, clients);
-  manyFailPending(offset, capacity, clients, 1 << TAKEN, CHANNEL_STATUS_SERVER_DIED);
-}
-
-/** The server detaches: every pending request is answered NO_SERVER at once. */
-export function manyDetachServer(offset: u32, capacity: u32, clients: u32): void {
-  manyFailPending(offset, capacity, clients, (1 << WAITING) | (1 << TAKEN), CHANNEL_STATUS_NO_SERVER);
-}
-
-/** How many client slots a live process holds (checks each owner's liveness: for inspection). */
-export function manyAttached(offset: u32, capacity: u32, clients: u32): u32 {
-  let attached: u32 = 0;
-  for (let i: u32 = 0; i < clients; i++) {
-    const s = at(clientSlotOf(offset, capacity, clients, i));
-    const pid = atomic.load<u32>(s + PID);
-    if (pid != 0 && recordedHolderAlive(s + RECORD_PID, s + START, pid)) attached++;
-  }
-  return attached;
 }

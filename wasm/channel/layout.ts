@@ -2,8 +2,8 @@
 // Two modes share this layout's first 384 bytes:
 //
 //  classic (clients = 0): one shared buffer and the classic exchange, see
-//  channel_classic.ts. many-client (clients = K): a request queue and K
-//  per-client response slots with correlation ids, see channel_many.ts.
+//  channel/classic.ts. many-client (clients = K): a request queue and K
+//  per-client response slots with correlation ids, see channel/many.ts.
 //
 //  object offset
 //  0    ┌ config, written once by channelInit ──────────────────────────────┐
@@ -16,22 +16,22 @@
 //       │ responseLength u32 │ responseStatus u32 │ clientPid u32 │ seq u32  │
 //  384  ├ classic: buffer (capacity bytes): the request, then the response  │
 //       │ in place                                                         │
-//       │ many-client: request queue (queue.ts; slot = 8-byte header +     │
+//       │ many-client: request queue (queue/layout.ts; slot = 8-byte header +     │
 //       │ capacity), then K client slots of CLIENT_SLOT_HEADER + capacity  │
-//       │ rounded up to 64 (layout in channel_many.ts)                     │
+//       │ rounded up to 64 (layout in channel/many.ts)                     │
 //       └───────────────────────────────────────────────────────────────────┘
 //
-// Roles are recorded as pid + start ticks (waiting.ts claimRole): one server
+// Roles are recorded as pid + start ticks (base/waiting.ts claimRole): one server
 // at a time; in many-client mode one process per client slot. A waiter whose
 // wait slice runs out checks the other side's liveness, so a dead server
 // gives its clients PEER_DIED within about context.livenessPollMs, and a dead
 // client never holds anything the server or other clients wait for.
 
-import { SEGMENT_BASE } from "./layout";
-import { inObject } from "./context";
-import { mutexInit } from "./mutex";
-import { semaphoreInit } from "./semaphore";
-import { queueInit, queueSize } from "./queue";
+import { SEGMENT_BASE, at } from "../segment/layout";
+import { inObject } from "../base/context";
+import { mutexInit } from "../mutex/mutex";
+import { semaphoreInit } from "../semaphore/semaphore";
+import { queueInit, queueSize } from "../queue/layout";
 
 export const CHANNEL_MAX_CAPACITY: u32 = 1 << 28;
 export const CHANNEL_MAX_CLIENTS: u32 = 1024;
@@ -81,7 +81,7 @@ export const CHANNEL_STATUS_NO_SERVER: u32 = 3;
 @inline export const BODY: u32 = 384;
 
 // The futex word of the embedded mutex and semaphores is their first field
-// (mutex.ts: word; semaphore.ts: value); spinning waiters load it.
+// (mutex/mutex.ts: word; semaphore/semaphore.ts: value); spinning waiters load it.
 // @ts-ignore: decorator
 @inline export const FIRST_FIELD: u32 = 0;
 
@@ -96,10 +96,6 @@ export const CHANNEL_STATUS_NO_SERVER: u32 = 3;
  */
 export const channelScratch: usize = memory.data(16);
 
-// @ts-ignore: decorator
-@inline export function at(offset: u32): u32 {
-  return SEGMENT_BASE + offset;
-}
 
 function roundUp64(n: u32): u32 {
   return (n + 63) & ~63;
@@ -162,3 +158,5 @@ export function clientSlotOf(offset: u32, capacity: u32, clients: u32, index: u3
   const queue = queueSize(capacity + CHANNEL_REQUEST_HEADER, queueSlotsFor(clients));
   return offset + BODY + roundUp64(queue) + index * clientSlotStride(capacity);
 }
+
+export { at };

@@ -28,11 +28,11 @@
 // with it. Protocols that must survive that (the channel) keep their own
 // record of who holds what.
 
-import { SEGMENT_BASE } from "./layout";
-import { hostWake } from "./host";
-import { requestWait } from "./context";
-import { INVALID_ARGUMENT, MUST_WAIT, OK, OVERFLOW, WOULD_BLOCK } from "./status";
-import { block, STEP_PARK, STEP_REGISTERED } from "./waiting";
+import { SEGMENT_BASE, at } from "../segment/layout";
+import { hostWake } from "../base/host";
+import { requestWait } from "../base/context";
+import { INVALID_ARGUMENT, MUST_WAIT, OK, OVERFLOW, WOULD_BLOCK } from "../base/status";
+import { block, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
 
 /**
  * CAS rounds before a call gives up on a value that keeps changing: each
@@ -59,10 +59,6 @@ export const SEMAPHORE_VALUE_MAX: u32 = 0x7FFFFFFF;
 // @ts-ignore: decorator
 @inline const WAITS: u32 = 24;
 
-// @ts-ignore: decorator
-@inline function at(offset: u32): u32 {
-  return SEGMENT_BASE + offset;
-}
 
 /** Parameters are valid if 0 <= initial <= maximum <= SEMAPHORE_VALUE_MAX and maximum > 0. */
 export function semaphoreParamsValid(initial: u32, maximum: u32): bool {
@@ -93,7 +89,7 @@ export function semaphoreTryWait(offset: u32): i32 {
 }
 
 /**
- * One step of a wait (the step contract of waiting.ts): OK (permit taken) or
+ * One step of a wait (the step contract of base/waiting.ts): OK (permit taken) or
  * -MUST_WAIT (wait on waitAddress() for waitValue()). With STEP_PARK it
  * registers as a sleeper first (STEP_REGISTERED on the next step withdraws
  * that registration; a caller that gives up calls semaphoreWaitCancel).

@@ -1,4 +1,4 @@
-// The classic exchange over one shared buffer (layout: channel.ts).
+// The classic exchange over one shared buffer (layout: channel/layout.ts).
 //
 //   client                                    server
 //   1 lock access (robust mutex)              waits on the request semaphore
@@ -51,21 +51,21 @@
 // writes. No server attached (the role is free): a request fails at once
 // with NO_SERVER, and so does a client waiting when the server detaches.
 
-import { requestWait, selfPid } from "./context";
-import { mutexConsistent, mutexHolder, mutexLockStep, mutexUnlock } from "./mutex";
+import { requestWait, selfPid } from "../base/context";
+import { mutexConsistent, mutexHolder, mutexLockStep, mutexUnlock } from "../mutex/mutex";
 import {
   semaphoreCancelWait, semaphorePost, semaphoreTryWait, semaphoreWaitStep,
-} from "./semaphore";
+} from "../semaphore/semaphore";
 import {
   CORRUPT, INVALID_ARGUMENT, MUST_WAIT, NO_SERVER, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED,
   PEER_DIED, TOO_LARGE,
-} from "./status";
-import { roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "./waiting";
+} from "../base/status";
+import { roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
 import {
   ACCESS, at, BODY, CLIENT_PID, FIRST_FIELD, REQUEST_LENGTH, REQUEST_SEM, RESPONSE_LENGTH,
   RESPONSE_SEM, RESPONSE_STATUS, SEQUENCE, SERVED, SERVER_PID, SERVER_RECORD_PID, SERVER_START,
   STATE, channelScratch,
-} from "./channel";
+} from "./layout";
 
 // @ts-ignore: decorator
 @inline const IDLE: u32 = 0;

@@ -5,16 +5,16 @@
 
 import { CACHE_LINE, KIND_BYTES, KIND_MUTEX, KIND_SEMAPHORE } from "./layout";
 import { KIND_EVENT, KIND_RWLOCK } from "./layout";
-import { rwlockInit, rwlockSize, rwlockValidate } from "./rwlock";
-import { EVENT_SIZE, eventValidate } from "./event";
+import { rwlockInit, rwlockSize, rwlockValidate } from "../rwlock/rwlock";
+import { EVENT_SIZE, eventValidate } from "../event/event";
 import { KIND_CHANNEL, KIND_QUEUE, KIND_RING } from "./layout";
-import { ringInit, ringSize, ringValidate } from "./ring";
-import { queueInit, queueSize, queueValidate } from "./queue";
-import { channelInit, channelSize, channelValidate } from "./channel";
-import { MUTEX_SIZE, mutexInit, mutexValidate } from "./mutex";
+import { ringInit, ringSize, ringValidate } from "../ring/layout";
+import { queueInit, queueSize, queueValidate } from "../queue/layout";
+import { channelInit, channelSize, channelValidate } from "../channel/layout";
+import { MUTEX_SIZE, mutexInit, mutexValidate } from "../mutex/mutex";
 import {
   SEMAPHORE_SIZE, semaphoreInit, semaphoreParamsValid, semaphoreValidate,
-} from "./semaphore";
+} from "../semaphore/semaphore";
 
 /** Bytes an object of `kind` needs for these parameters, or 0 if they are invalid. */
 export function objectSize(kind: u32, p0: u32, p1: u32, p2: u32): u32 {

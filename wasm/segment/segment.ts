@@ -13,12 +13,12 @@ import {
   HEADER_STATE, HEADER_VERSION, LAYOUT_VERSION, MAGIC, PAGE_SIZE, SEGMENT_BASE, SEGMENT_MAX_SIZE,
   SEGMENT_MIN_SIZE, STATE_INITIALISING, STATE_READY,
 } from "./layout";
-import { setIdentity, setSegmentEnd } from "./context";
-import { mutexInit } from "./mutex";
+import { setIdentity, setSegmentEnd } from "../base/context";
+import { mutexInit } from "../mutex/mutex";
 import { directoryValidate } from "./directory";
 import {
   BAD_MAGIC, CORRUPT, INITIALISING, INVALID_ARGUMENT, OK, VERSION_MISMATCH,
-} from "./status";
+} from "../base/status";
 
 function validSize(size: u64): bool {
   return size >= SEGMENT_MIN_SIZE && size <= SEGMENT_MAX_SIZE && size % PAGE_SIZE == 0;

@@ -1,5 +1,5 @@
 // The channel's exports: one set of calls for both modes (classic and
-// many-client, see channel.ts), dispatched on the stored `clients`.
+// many-client, see channel/layout.ts), dispatched on the stored `clients`.
 //
 // A client exchange is: channelClientAttach once; then per request
 // channelBegin (or its two steps, Acquire then Prepare) -> write the request
@@ -11,27 +11,28 @@
 // Every function re-reads the geometry and checks it against the segment
 // (capacityOf), so a corrupt channel gives CORRUPT and never a stray access.
 
-import { hostNowMs, hostWake } from "./host";
-import { selfPid } from "./context";
-import { semaphoreCancelWait } from "./semaphore";
-import { queueCancelWait, queueInterrupt } from "./queue_wait";
-import { CORRUPT, EXISTS, MUST_WAIT, NOT_OWNER, OK, OWNER_DIED } from "./status";
+import { hostNowMs, hostWake } from "../base/host";
+import { selfPid } from "../base/context";
+import { semaphoreCancelWait } from "../semaphore/semaphore";
+import { queueCancelWait, queueInterrupt } from "../queue/wait";
+import { CORRUPT, EXISTS, MUST_WAIT, NOT_OWNER, OK, OWNER_DIED } from "../base/status";
 import {
   block, claimRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER,
-} from "./waiting";
+} from "../base/waiting";
 import {
   at, capacityOf, CLIENT_PID, CLIENTS, FIRST_FIELD, queueOf, REQUEST_SEM, RESPONSE_SEM, SERVED,
   SERVER_PID, SERVER_RECORD_PID, SERVER_START, STATE,
-} from "./channel";
+} from "./layout";
 import {
   classicAcquireStep, classicAwaitStep, classicEnd, classicFailPending, classicPost,
   classicReceiveStep, classicRecover, classicRespond, classicResponseBuffer, classicSettleStep,
-} from "./channel_classic";
+} from "./classic";
 import {
-  manyAttached, manyAwaitCancel, manyAwaitStep, manyClaimStep, manyClientAttach, manyClientDetach,
-  manyDetachServer, manyEnd, manyPost, manyReceiveStep, manyRecover, manyRespond,
+  manyAwaitCancel, manyAwaitStep, manyClaimStep, manyClientAttach, manyClientDetach, manyEnd, manyPost,
+  manyReceiveStep, manyRespond,
   manyResponseBuffer, manySettleStep,
-} from "./channel_many";
+} from "./many";
+import { manyAttached, manyDetachServer, manyRecover } from "./many_recovery";
 
 // @ts-ignore: decorator
 @inline function clientsOf(offset: u32): u32 {

@@ -17,15 +17,15 @@ import {
   HEADER_DIR_LOCK, HEADER_DIRECTORY, HEADER_OBJECT_COUNT, HEADER_SIZE, KIND_MAX, NAME_MAX,
   SEGMENT_BASE,
 } from "./layout";
-import { inSegment, segmentEnd, spinLimit } from "./context";
+import { inSegment, segmentEnd, spinLimit } from "../base/context";
 import { entryExtentValid } from "./handles";
-import { mutexConsistent, mutexHasWaiters, mutexHolder, mutexLock, mutexUnlock } from "./mutex";
+import { mutexConsistent, mutexHasWaiters, mutexHolder, mutexLock, mutexUnlock } from "../mutex/mutex";
 import { objectInit, objectSize } from "./objects";
 import { objectOpen } from "./handles";
 import {
   CORRUPT, EXISTS, FULL, INVALID_ARGUMENT, KIND_MISMATCH, NOT_FOUND, OK, OWNER_DIED, TIMED_OUT,
   TOO_LARGE,
-} from "./status";
+} from "../base/status";
 
 /**
  * Private scratch (page 0) where the host writes a name before a lookup or

@@ -1,18 +1,18 @@
-// The consumer side of the SPSC byte ring (layout and protocol: ring.ts):
+// The consumer side of the SPSC byte ring (layout and protocol: ring/layout.ts):
 // hand out committed records in place, then release them all with one store
 // of head. Also the ring's inspection numbers.
 
-import { SEGMENT_BASE } from "./layout";
-import { hostWake } from "./host";
-import { requestWait, selfPid } from "./context";
-import { CORRUPT, EMPTY, MUST_WAIT, NOT_OWNER, OK, PEER_DIED } from "./status";
-import { block, roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "./waiting";
+import { SEGMENT_BASE } from "../segment/layout";
+import { hostWake } from "../base/host";
+import { requestWait, selfPid } from "../base/context";
+import { CORRUPT, EMPTY, MUST_WAIT, NOT_OWNER, OK, PEER_DIED } from "../base/status";
+import { block, roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
 import {
   at, capacityOf, CLAIM_END, COMMITS, CONSUMER_PID, CONSUMER_SLEEPERS, HEAD, IN_PROGRESS,
   LENGTH, PADDING, PRODUCER_PID, PRODUCER_RECORD_PID, PRODUCER_SLEEPERS, PRODUCER_START,
   READ_END, READS, RING_BATCH_MAX, RING_DATA, RING_RECORD_HEADER, ringScratch, recordSize,
   TAIL, TAIL_CACHE, TYPE,
-} from "./ring";
+} from "./layout";
 
 /** Hands out the next record, writing (payload offset, length, type) at `out`. */
 function readOne(a: u32, capacity: u32, out: usize): i32 {

@@ -30,6 +30,12 @@
 // sees magic 0 or INITIALISING waits (bounded) and looks again.
 
 export const SEGMENT_BASE: u32 = 65536;
+
+/** The wasm address of segment offset `offset`: how every protocol reaches its object's fields. */
+// @ts-ignore: decorator
+@inline export function at(offset: u32): u32 {
+  return SEGMENT_BASE + offset;
+}
 export const CACHE_LINE: u32 = 64;
 
 export const MAGIC: u32 = 0x4D485357; // "WSHM" read as little-endian bytes

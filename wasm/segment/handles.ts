@@ -25,9 +25,9 @@ import {
   ENTRY_READY, ENTRY_SIZE, ENTRY_STATE, HEADER_DIRECTORY, HEADER_SIZE, KIND_MAX, NAME_MAX,
   SEGMENT_BASE,
 } from "./layout";
-import { segmentEnd, setObjectExtent } from "./context";
+import { segmentEnd, setObjectExtent } from "../base/context";
 import { objectValidate } from "./objects";
-import { CORRUPT, INVALID_ARGUMENT, KIND_MISMATCH, NOT_FOUND } from "./status";
+import { CORRUPT, INVALID_ARGUMENT, KIND_MISMATCH, NOT_FOUND } from "../base/status";
 
 // @ts-ignore: decorator
 @inline const ROW: u32 = 16;
@@ -81,7 +81,7 @@ export function entryOverlapsNone(index: u32, offset: u32, size: u32): bool {
 export function objectOpen(index: u32, kind: u32): i32 {
   if (index >= DIR_CAPACITY || kind == 0 || kind > KIND_MAX) return -INVALID_ARGUMENT;
   const e = entryAt(index);
-  // SYNC: acquire; pairs with the release that publishes the entry (directory.ts).
+  // SYNC: acquire; pairs with the release that publishes the entry (segment/directory.ts).
   if (atomic.load<u32>(e + ENTRY_STATE) != ENTRY_READY) return -NOT_FOUND;
   // Read each field once: a peer may be rewriting them, and only the values
   // checked here are ever used.

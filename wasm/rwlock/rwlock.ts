@@ -1,27 +1,27 @@
 // The writer's side of the rwlock and its exports (layout and protocol:
-// rwlock_layout.ts; the readers' side: rwlock_readers.ts). A writer claims
+// rwlock/layout.ts; the readers' side: rwlock/readers.ts). A writer claims
 // `state` (one writer at a time, which keeps new readers out), then drains:
 // waits on `exits` until every reader slot counts 0.
 
-import { hostWake } from "./host";
-import { recordedHolderAlive, requestWait, selfPid, writeHolderRecord } from "./context";
-import { DIR_CAPACITY } from "./layout";
+import { hostWake } from "../base/host";
+import { recordedHolderAlive, requestWait, selfPid, writeHolderRecord } from "../base/context";
+import { DIR_CAPACITY } from "../segment/layout";
 import {
   CORRUPT, MUST_WAIT, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED, WOULD_BLOCK,
-} from "./status";
-import { block, STEP_CHECK_PEER } from "./waiting";
+} from "../base/status";
+import { block, STEP_CHECK_PEER } from "../base/waiting";
 import {
   at, CLAIMED, CONSISTENCY, CONSISTENT, DRAINING, EXITS, HOLDER_RECORD_PID, HOLDER_START, HOLDING,
   INCONSISTENT, NO_SLOT, PHASE, PID_MASK, RETRY, RWLOCK_HEADER, RWLOCK_MAX_READERS, RWLOCK_SLOT_SIZE,
   SLOT_COUNT, SLOT_WORD, STATE, STATE_NOT_RECOVERABLE, UNRECOVERABLE, WAITERS, slotAt, slotCount,
-} from "./rwlock_layout";
+} from "./layout";
 import {
   armExits, leaveSlot, openToReaders, readEnter, readersPresent, reapDead,
-} from "./rwlock_readers";
+} from "./readers";
 
 export {
   RWLOCK_DEFAULT_READERS, RWLOCK_HEADER, RWLOCK_MAX_READERS, RWLOCK_SLOT_SIZE,
-} from "./rwlock_layout";
+} from "./layout";
 
 // Which call of this process holds a writer claim that is still draining.
 // A step that claims the writer word and must wait for readers to leave
@@ -33,10 +33,10 @@ export {
 const drainClaims: usize = memory.data(DIR_CAPACITY * 8);
 /** CAS rounds a step makes before it lets its caller wait (a bound against a peer that keeps changing words). */
 // @ts-ignore: decorator
-@inline const STEP_ATTEMPTS: i32 = 64;
+@inline export const STEP_ATTEMPTS: i32 = 64;
 /** The token the in-core blocking calls use (rwlockRead, rwlockWrite); hosts use others. */
 // @ts-ignore: decorator
-@inline const BLOCKING_TOKEN: u32 = 0xFFFFFFFF;
+@inline export const BLOCKING_TOKEN: u32 = 0xFFFFFFFF;
 
 function claimRow(offset: u32): usize {
   for (let i: u32 = 0; i < DIR_CAPACITY; i++) {
@@ -66,7 +66,7 @@ function clearClaimToken(offset: u32): void {
 
 /** An internal outcome in the step contract's convention: OK / OWNER_DIED, else negated. */
 // @ts-ignore: decorator
-@inline function result(status: i32): i32 {
+@inline export function result(status: i32): i32 {
   return status == OK || status == OWNER_DIED ? status : -status;
 }
 
@@ -86,7 +86,7 @@ export function rwlockValidate(offset: u32, size: u32): bool {
     load<u32>(a + PHASE) <= HOLDING;
 }
 
-function recordHolder(a: u32, dirty: bool): void {
+export function recordHolder(a: u32, dirty: bool): void {
   writeHolderRecord(a + HOLDER_RECORD_PID, a + HOLDER_START);
   // INCONSISTENT goes before DRAINING: a taker that dies in between must
   // still leave a lock that the next one repairs.
@@ -95,7 +95,7 @@ function recordHolder(a: u32, dirty: bool): void {
 }
 
 /** Gives up a claim that never reached HOLDING; consistency is left as it is. */
-function abandon(a: u32): void {
+export function abandon(a: u32): void {
   atomic.store<u32>(a + HOLDER_RECORD_PID, 0);
   // SYNC: release; pairs with the CAS of the next claimer or reader.
   const old = atomic.xchg<u32>(a + STATE, 0);
@@ -159,7 +159,7 @@ function claim(a: u32, checkHolder: bool, reader: bool): i32 {
 }
 
 /** With the claim held: waits for readers to leave. OK / OWNER_DIED (holding), MUST_WAIT or CORRUPT. */
-function drain(a: u32, offset: u32, checkHolder: bool): i32 {
+export function drain(a: u32, offset: u32, checkHolder: bool): i32 {
   const n = slotCount(a, offset);
   if (n == 0) {
     abandon(a);
@@ -179,7 +179,7 @@ function drain(a: u32, offset: u32, checkHolder: bool): i32 {
   return atomic.load<u32>(a + CONSISTENCY) == INCONSISTENT ? OWNER_DIED : OK;
 }
 
-// ─── exports: steps (the step contract of waiting.ts) ────────────────────
+// ─── exports: steps (the step contract of base/waiting.ts) ────────────────────
 
 /** Continues the drain of the claim that the call `token` holds; then it is held, given up or still draining. */
 function continueDrain(a: u32, offset: u32, token: u32, flags: u32): i32 {
@@ -253,126 +253,4 @@ export function rwlockLockCancel(offset: u32, token: u32): void {
   if (w != STATE_NOT_RECOVERABLE && (w & PID_MASK) == selfPid && atomic.load<u32>(a + PHASE) == DRAINING) {
     abandon(a);
   }
-}
-
-// ─── exports: try, blocking, release ─────────────────────────────────────
-
-/** Takes the write lock if nobody holds the lock: OK, OWNER_DIED, -WOULD_BLOCK, -NOT_RECOVERABLE, -CORRUPT. */
-export function rwlockTryWrite(offset: u32): i32 {
-  const a = at(offset);
-  const w = atomic.cmpxchg<u32>(a + STATE, 0, selfPid);
-  if (w == STATE_NOT_RECOVERABLE) return -NOT_RECOVERABLE;
-  if (w != 0) return -WOULD_BLOCK;
-  recordHolder(a, false);
-  const status = drain(a, offset, false);
-  if (status != MUST_WAIT) return result(status);
-  abandon(a);
-  return -WOULD_BLOCK;
-}
-
-/** Takes a read lock if no writer holds or waits: OK, -WOULD_BLOCK, -NOT_RECOVERABLE, -CORRUPT, or
- * OWNER_DIED (a repair was pending: holding exclusively, as rwlockTryWrite). */
-export function rwlockTryRead(offset: u32): i32 {
-  const a = at(offset);
-  for (let attempt = 0; attempt < STEP_ATTEMPTS; attempt++) {
-    const entered = readEnter(a, offset);
-    if (entered == RETRY) continue;
-    if (entered == NO_SLOT) return -WOULD_BLOCK;
-    if (entered == WOULD_BLOCK && atomic.load<u32>(a + CONSISTENCY) == INCONSISTENT) {
-      const status = rwlockTryWrite(offset);
-      // Repaired meanwhile: give the exclusive hold back and read normally.
-      if (status == OK) {
-        rwlockWriteUnlock(offset);
-        continue;
-      }
-      return status;
-    }
-    return result(entered);
-  }
-  return -WOULD_BLOCK;
-}
-
-/** Read lock, waiting at most `timeoutMs` (negative: no limit) under the policy `spins`; results as rwlockReadStep, or -TIMED_OUT. */
-export function rwlockRead(offset: u32, timeoutMs: f64, spins: i32): i32 {
-  const status = rwlockTryRead(offset);
-  if (status != -WOULD_BLOCK) return status;
-  return block(rwlockReadStep, rwlockLockCancel, offset, BLOCKING_TOKEN, 0, timeoutMs, spins);
-}
-
-/**
- * Write lock, waiting at most `timeoutMs` (negative: no limit) under the
- * policy `spins`: OK, OWNER_DIED, -TIMED_OUT, -NOT_RECOVERABLE, or -CORRUPT.
- * A writer that times out gives its claim up.
- */
-export function rwlockWrite(offset: u32, timeoutMs: f64, spins: i32): i32 {
-  return block(rwlockWriteStep, rwlockLockCancel, offset, BLOCKING_TOKEN, 0, timeoutMs, spins);
-}
-
-/** Releases one read hold of this process: OK, -NOT_OWNER if it holds none, or -CORRUPT. */
-export function rwlockReadUnlock(offset: u32): i32 {
-  const a = at(offset);
-  const n = slotCount(a, offset);
-  if (n == 0) return -CORRUPT;
-  for (let i: u32 = 0, index = selfPid % n; i < n; i++, index = index + 1 == n ? 0 : index + 1) {
-    const slot = slotAt(a, index);
-    const w = atomic.load<u64>(slot + SLOT_WORD);
-    if (<u32>(w >> 32) == selfPid && <u32>w != 0) {
-      leaveSlot(a, slot);
-      return OK;
-    }
-  }
-  return -NOT_OWNER;
-}
-
-/** Releases the write lock (or an exclusive OWNER_DIED read): OK or -NOT_OWNER. */
-export function rwlockWriteUnlock(offset: u32): i32 {
-  const a = at(offset);
-  const w = atomic.load<u32>(a + STATE);
-  if (w == STATE_NOT_RECOVERABLE || (w & PID_MASK) != selfPid) return -NOT_OWNER;
-  if (atomic.load<u32>(a + PHASE) != HOLDING) return -NOT_OWNER;
-  atomic.store<u32>(a + HOLDER_RECORD_PID, 0);
-  atomic.store<u32>(a + PHASE, DRAINING);
-  if (atomic.load<u32>(a + CONSISTENCY) == INCONSISTENT) {
-    // Released without repair: nobody may trust what it protects any more.
-    atomic.store<u32>(a + CONSISTENCY, UNRECOVERABLE);
-    atomic.store<u32>(a + STATE, STATE_NOT_RECOVERABLE);
-    hostWake(a + STATE, i32.MAX_VALUE);
-    return OK;
-  }
-  // SYNC: release; what the writer wrote becomes visible to the next reader
-  // (its seq_cst load of `state`) and to the next writer (its CAS).
-  const old = atomic.xchg<u32>(a + STATE, 0);
-  if ((old & WAITERS) != 0) hostWake(a + STATE, i32.MAX_VALUE);
-  return OK;
-}
-
-/** After OWNER_DIED: the protected state is repaired. OK, -NOT_OWNER or -NOT_RECOVERABLE. */
-export function rwlockConsistent(offset: u32): i32 {
-  const a = at(offset);
-  const w = atomic.load<u32>(a + STATE);
-  if (w == STATE_NOT_RECOVERABLE) return -NOT_RECOVERABLE;
-  if ((w & PID_MASK) != selfPid || atomic.load<u32>(a + PHASE) != HOLDING) return -NOT_OWNER;
-  atomic.store<u32>(a + CONSISTENCY, CONSISTENT);
-  return OK;
-}
-
-/** The pid of the writer (holding or draining), 0 if none, -1 if not recoverable. */
-export function rwlockWriter(offset: u32): i32 {
-  const w = atomic.load<u32>(at(offset) + STATE);
-  return w == STATE_NOT_RECOVERABLE ? -1 : <i32>(w & PID_MASK);
-}
-
-/** The number of read holds now, over all processes (for inspection; -1 if corrupt). */
-export function rwlockReaders(offset: u32): i32 {
-  const a = at(offset);
-  const n = slotCount(a, offset);
-  if (n == 0) return -1;
-  let total: u64 = 0;
-  for (let i: u32 = 0; i < n; i++) total += <u32>atomic.load<u64>(slotAt(a, i) + SLOT_WORD);
-  return total > <u64>i32.MAX_VALUE ? i32.MAX_VALUE : <i32>total;
-}
-
-/** The number of reader slots (processes that can read at once). */
-export function rwlockReaderSlots(offset: u32): u32 {
-  return slotCount(at(offset), offset);
 }

@@ -2,7 +2,7 @@
 // ends. Each process instantiates the module once per attached segment, so
 // these globals (wasm globals, outside linear memory) are never shared.
 
-import { SEGMENT_BASE } from "./layout";
+import { SEGMENT_BASE } from "../segment/layout";
 import { hostProcessAlive } from "./host";
 
 /** This process's pid, the identity written into lock words. */
@@ -38,7 +38,7 @@ export function setSpinLimit(count: i32): void {
 /**
  * The extent [objectStart, objectEnd) of the object the running export
  * addresses (segment offsets), taken from the private handle table
- * (handles.ts) at the start of the call. Never shared: wasm globals.
+ * (segment/handles.ts) at the start of the call. Never shared: wasm globals.
  */
 let objectStart: u32 = 0;
 let objectEnd: u32 = 0;

@@ -1,7 +1,7 @@
 // Robust reader-writer lock: many readers or one writer; a waiting writer
 // keeps new readers out, so writers never starve. This file is its layout
-// and the whole protocol in prose; rwlock_readers.ts holds the readers' side
-// (slots and the `exits` futex), rwlock.ts the writer's side and the exports.
+// and the whole protocol in prose; rwlock/readers.ts holds the readers' side
+// (slots and the `exits` futex), rwlock/rwlock.ts the writer's side and the exports.
 //
 // Layout (RWLOCK_HEADER + slots * SLOT_SIZE bytes at a CACHE_LINE-aligned offset):
 //
@@ -51,8 +51,8 @@
 // pid 0 -> phase DRAINING -> swap state to 0 -> wake all if WAITERS.
 
 
-import { SEGMENT_BASE } from "./layout";
-import { inObject } from "./context";
+import { SEGMENT_BASE, at } from "../segment/layout";
+import { inObject } from "../base/context";
 
 export const RWLOCK_HEADER: u32 = 128;
 export const RWLOCK_SLOT_SIZE: u32 = 64;
@@ -107,10 +107,6 @@ export const RWLOCK_MAX_READERS: u32 = 4096;
 // @ts-ignore: decorator
 @inline export const NO_SLOT: i32 = -3;
 
-// @ts-ignore: decorator
-@inline export function at(offset: u32): u32 {
-  return SEGMENT_BASE + offset;
-}
 
 // @ts-ignore: decorator
 @inline export function slotAt(a: u32, index: u32): u32 {
@@ -123,3 +119,5 @@ export function slotCount(a: u32, offset: u32): u32 {
   if (n == 0 || n > RWLOCK_MAX_READERS || !inObject(offset, RWLOCK_HEADER + n * RWLOCK_SLOT_SIZE)) return 0;
   return n;
 }
+
+export { at };

@@ -43,12 +43,12 @@
 // syscall only when someone sleeps (seq_cst store of tail/head, then load of
 // the sleepers word, against add to sleepers, then load of tail/head).
 
-import { SEGMENT_BASE } from "./layout";
-import { inObject, selfPid } from "./context";
-import { CORRUPT, EXISTS, INVALID_ARGUMENT, OK, OWNER_DIED } from "./status";
+import { SEGMENT_BASE, at } from "../segment/layout";
+import { inObject, selfPid } from "../base/context";
+import { CORRUPT, EXISTS, INVALID_ARGUMENT, OK, OWNER_DIED } from "../base/status";
 import {
   claimRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER,
-} from "./waiting";
+} from "../base/waiting";
 
 export const RING_MIN_CAPACITY: u32 = 64;
 export const RING_MAX_CAPACITY: u32 = 1 << 30;
@@ -112,10 +112,6 @@ export const RING_DATA: u32 = 320;
  */
 export const ringScratch: usize = memory.data(RING_BATCH_MAX * 12);
 
-// @ts-ignore: decorator
-@inline export function at(offset: u32): u32 {
-  return SEGMENT_BASE + offset;
-}
 
 // @ts-ignore: decorator
 @inline export function recordSize(length: u32): u32 {
@@ -166,8 +162,9 @@ export function ringAttach(offset: u32, role: u32): i32 {
   if (capacityOf(offset) == 0) return -CORRUPT;
   const producer = role == ROLE_PRODUCER;
   if (!producer && role != ROLE_CONSUMER) return -INVALID_ARGUMENT;
-  const pid = producer ? PRODUCER_PID : CONSUMER_PID;
-  const taken = claimRole(a + pid, a + pid + 4, a + pid + 8);
+  const taken = producer
+    ? claimRole(a + PRODUCER_PID, a + PRODUCER_RECORD_PID, a + PRODUCER_START)
+    : claimRole(a + CONSUMER_PID, a + CONSUMER_RECORD_PID, a + CONSUMER_START);
   if (taken == ROLE_BUSY) return -EXISTS;
   if (taken == ROLE_ALREADY_OURS) return OK;
   if (producer) {
@@ -194,3 +191,5 @@ export function ringDetach(offset: u32, role: u32): void {
   }
 }
 
+
+export { at };

@@ -1,16 +1,13 @@
-// Waiting on the MPMC queue (layout and protocol: queue.ts): the step
+// Waiting on the MPMC queue (layout and protocol: queue/layout.ts): the step
 // functions behind the blocking and async claim and read, the recovery of
 // slots held by dead processes, and the queue's inspection numbers.
 
-import { hostWake } from "./host";
-import { recordedHolderAlive, requestWait, selfPid } from "./context";
-import { EMPTY, FULL, MUST_WAIT } from "./status";
-import { block, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "./waiting";
-import {
-  at, DEQUEUE_POS, ENQUEUE_POS, free, NOT_EMPTY_EPOCH, NOT_EMPTY_SLEEPERS,
-  NOT_FULL_EPOCH, NOT_FULL_SLEEPERS, OWNER_RECORD_PID, OWNER_START, pack, queueClaim, queueRead,
-  SEQ, SLOT_SIZE, slotAt, slotsOf, TOMBSTONE, publish,
-} from "./queue";
+import { hostWake } from "../base/host";
+import { recordedHolderAlive, requestWait, selfPid } from "../base/context";
+import { EMPTY, FULL, MUST_WAIT } from "../base/status";
+import { block, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
+import { at, DEQUEUE_POS, ENQUEUE_POS, NOT_EMPTY_EPOCH, NOT_EMPTY_SLEEPERS, NOT_FULL_EPOCH, NOT_FULL_SLEEPERS, OWNER_RECORD_PID, OWNER_START, pack, SEQ, SLOT_SIZE, slotAt, slotsOf, TOMBSTONE } from "./layout";
+import { free, queueClaim, queueRead, publish } from "./operations";
 
 /** The slot at dequeuePos is WRITING by a dead process: take it over and publish a tombstone. */
 function recoverDeadWriter(a: u32, slots: u32): void {

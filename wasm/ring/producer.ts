@@ -1,18 +1,18 @@
-// The producer side of the SPSC byte ring (layout and protocol: ring.ts):
+// The producer side of the SPSC byte ring (layout and protocol: ring/layout.ts):
 // claim room for records, fill them in place, commit them all with one
 // store of tail.
 
-import { SEGMENT_BASE } from "./layout";
-import { hostWake } from "./host";
-import { requestWait, selfPid } from "./context";
-import { CORRUPT, FULL, INVALID_ARGUMENT, MUST_WAIT, NOT_OWNER, PEER_DIED, TOO_LARGE } from "./status";
-import { block, roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "./waiting";
+import { SEGMENT_BASE } from "../segment/layout";
+import { hostWake } from "../base/host";
+import { requestWait, selfPid } from "../base/context";
+import { CORRUPT, FULL, INVALID_ARGUMENT, MUST_WAIT, NOT_OWNER, PEER_DIED, TOO_LARGE } from "../base/status";
+import { block, roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
 import {
   at, capacityOf, CLAIM_END, COMMITS, CONSUMER_PID, CONSUMER_RECORD_PID, CONSUMER_SLEEPERS,
   CONSUMER_START, HEAD, HEAD_CACHE, IN_PROGRESS, LENGTH, PADDING, PRODUCER_PID,
   PRODUCER_SLEEPERS, RING_DATA, RING_RECORD_HEADER, RING_TYPE_MAX, ringScratch, recordSize,
   ROLE_PRODUCER, TAIL, TYPE,
-} from "./ring";
+} from "./layout";
 
 /** Room a record of `size` bytes takes at `pos`, padding to the end included. */
 // @ts-ignore: decorator
@@ -134,7 +134,7 @@ function cancelClaim(offset: u32, unused: u32): void {
 
 /**
  * Claims, waiting for room at most `timeoutMs` (negative: no limit) under
- * the wait policy `spins` (waiting.ts). Results as ringClaim, plus
+ * the wait policy `spins` (base/waiting.ts). Results as ringClaim, plus
  * -TIMED_OUT and -PEER_DIED (the consumer died while the ring was full).
  */
 export function ringClaimWait(offset: u32, length: u32, type: u32, timeoutMs: f64, spins: i32): i32 {

@@ -1,4 +1,4 @@
-// The readers' side of the rwlock (layout and protocol: rwlock_layout.ts):
+// The readers' side of the rwlock (layout and protocol: rwlock/layout.ts):
 // each reading process counts its holds in a slot of its own, so that a
 // writer can tell who is inside and forget the slots of dead processes.
 //
@@ -9,13 +9,13 @@
 // up and down; anyone may free it while its count is 0, and a writer frees
 // the slot of a dead process.
 
-import { hostWake } from "./host";
-import { processAlive, selfPid, selfStartTicks } from "./context";
-import { CORRUPT, NOT_RECOVERABLE, OK, WOULD_BLOCK } from "./status";
+import { hostWake } from "../base/host";
+import { processAlive, selfPid, selfStartTicks } from "../base/context";
+import { CORRUPT, NOT_RECOVERABLE, OK, WOULD_BLOCK } from "../base/status";
 import {
   CONSISTENCY, EXITS, INCONSISTENT, NO_SLOT, RETRY, SLEEPING, SLOT_TICKS, SLOT_WORD, STATE,
   STATE_NOT_RECOVERABLE, slotAt, slotCount,
-} from "./rwlock_layout";
+} from "./layout";
 
 /** Frees a slot seen holding `w`; false if it changed meanwhile. */
 export function freeSlot(slot: u32, w: u64): bool {

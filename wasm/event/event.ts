@@ -31,11 +31,11 @@
 // than one waiter (those not yet asleep see the new sequence): callers
 // re-check their condition in a loop.
 
-import { SEGMENT_BASE } from "./layout";
-import { hostWake } from "./host";
-import { requestWait } from "./context";
-import { INVALID_ARGUMENT, MUST_WAIT, OK, TIMED_OUT } from "./status";
-import { block, STEP_PARK, STEP_REGISTERED } from "./waiting";
+import { SEGMENT_BASE, at } from "../segment/layout";
+import { hostWake } from "../base/host";
+import { requestWait } from "../base/context";
+import { INVALID_ARGUMENT, MUST_WAIT, OK, TIMED_OUT } from "../base/status";
+import { block, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
 
 export const EVENT_SIZE: u32 = 64;
 
@@ -46,10 +46,6 @@ export const EVENT_SIZE: u32 = 64;
 // @ts-ignore: decorator
 @inline const NOTIFIES: u32 = 8;
 
-// @ts-ignore: decorator
-@inline function at(offset: u32): u32 {
-  return SEGMENT_BASE + offset;
-}
 
 /** A structural check of an event found in a segment being opened (any value is valid). */
 export function eventValidate(offset: u32, size: u32): bool {
@@ -81,7 +77,7 @@ export function eventNotify(offset: u32, count: i32): i32 {
 
 /**
  * One step of a wait for the sequence to leave `sequence` (the step contract
- * of waiting.ts): OK (the sequence moved) or -MUST_WAIT (wait on
+ * of base/waiting.ts): OK (the sequence moved) or -MUST_WAIT (wait on
  * waitAddress() for waitValue()). With STEP_PARK it registers as a sleeper
  * first (STEP_REGISTERED on the next step withdraws it; a caller that gives
  * up calls eventWaitCancel).

@@ -42,11 +42,11 @@
 // with WAITERS set because it cannot know whether others still sleep (the
 // classic three-state futex mutex).
 
-import { SEGMENT_BASE } from "./layout";
-import { hostWake } from "./host";
-import { processAlive, requestWait, selfPid, selfStartTicks } from "./context";
-import { MUST_WAIT, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED, WOULD_BLOCK } from "./status";
-import { block, STEP_CHECK_PEER, STEP_PARK } from "./waiting";
+import { SEGMENT_BASE, at } from "../segment/layout";
+import { hostWake } from "../base/host";
+import { processAlive, requestWait, selfPid, selfStartTicks } from "../base/context";
+import { MUST_WAIT, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED, WOULD_BLOCK } from "../base/status";
+import { block, STEP_CHECK_PEER, STEP_PARK } from "../base/waiting";
 
 export const MUTEX_SIZE: u32 = 64;
 
@@ -82,10 +82,6 @@ export const CONSISTENT: u32 = 0;
 export const INCONSISTENT: u32 = 1;
 export const UNRECOVERABLE: u32 = 2;
 
-// @ts-ignore: decorator
-@inline function at(offset: u32): u32 {
-  return SEGMENT_BASE + offset;
-}
 
 export function mutexInit(offset: u32): void {
   memory.fill(at(offset), 0, MUTEX_SIZE);
@@ -160,7 +156,7 @@ export function mutexTryLock(offset: u32): i32 {
 }
 
 /**
- * One step of an acquisition (the step contract of waiting.ts): acquires
+ * One step of an acquisition (the step contract of base/waiting.ts): acquires
  * (OK / OWNER_DIED), fails (-NOT_RECOVERABLE), or returns -MUST_WAIT with the
  * word and value to wait on. With STEP_PARK it registers first by setting
  * the sticky WAITERS bit, so that the release wakes it; without, it only
@@ -212,7 +208,7 @@ export function mutexLockCancel(offset: u32, unused: u32): void {}
 
 /**
  * Acquires the lock, waiting at most `timeoutMs` (negative: no limit) under
- * the wait policy `spins` (waiting.ts). Returns OK, OWNER_DIED (acquired;
+ * the wait policy `spins` (base/waiting.ts). Returns OK, OWNER_DIED (acquired;
  * repair, then mutexConsistent), -TIMED_OUT or -NOT_RECOVERABLE.
  */
 export function mutexLock(offset: u32, timeoutMs: f64, spins: i32): i32 {
