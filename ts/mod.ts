@@ -41,7 +41,8 @@ export type {
   ChannelStats,
   ServeOptions,
 } from "./channel.ts";
-export { ChannelCall, ChannelRequest } from "./channel_exchange.ts";
+export { ChannelCall } from "./channel_call.ts";
+export { ChannelRequest } from "./channel_request.ts";
 export {
   decodeJson,
   decodeText,

@@ -7,20 +7,15 @@
  */
 
 import type { Mapping } from "./mapping.ts";
-import { argumentError, WshmError } from "./errors.ts";
+import { argumentError } from "./errors.ts";
 import { checkCallOptions, checkInteger } from "./names.ts";
-import { statusError } from "./status.ts";
-import { type Message, messageLength, writeMessage } from "./codec.ts";
-import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
-import {
-  checkLength,
-  checkType,
-  type RingOptions,
-  RingRecord,
-  type RingSendOptions,
-  type RingStats,
-  type RingWaitOptions,
-} from "./ring_record.ts";
+import type { Message } from "./codec.ts";
+import type { WaitMode } from "./wait.ts";
+import { Endpoint } from "./endpoint.ts";
+import { RingRole } from "./ring_role.ts";
+import { RingProducer } from "./ring_send.ts";
+import { RingConsumer } from "./ring_receive.ts";
+import type { RingOptions, RingRecord, RingSendOptions, RingStats, RingWaitOptions } from "./ring_record.ts";
 
 export { RingRecord } from "./ring_record.ts";
 export type { RingOptions, RingSendOptions, RingStats, RingWaitOptions } from "./ring_record.ts";
@@ -82,38 +77,38 @@ export class Ring implements Disposable {
   claimedAt = 0;
   /** After `tryClaimMany()`: the distance between consecutive claimed payloads. */
   claimedStride = 0;
-  readonly #record: RingRecord;
-  readonly #words: Int32Array;
-  readonly #k: Readonly<Record<string, number>>;
-  // Bound once: these run for every message.
-  readonly #claim: (handle: number, length: number, type: number) => number;
-  readonly #commit: (handle: number) => number;
-  readonly #read: (handle: number) => number;
-  readonly #release: (handle: number) => number;
-  #producer = false;
-  #consumer = false;
+  readonly #end: Endpoint;
+  readonly #producer: RingRole;
+  readonly #consumer: RingRole;
+  readonly #send: RingProducer;
+  readonly #receive: RingConsumer;
 
   /** @internal Use the Segment accessor (`segment.ring(name)`). */
   constructor(segment: Mapping, name: string, handle: number, wait: WaitMode = "adaptive") {
     const k = segment.constants;
-    const core = segment.core;
+    this.wait = wait;
+    const end = new Endpoint(
+      segment,
+      "ring",
+      name,
+      handle,
+      this,
+      segment.core.ringScratch,
+      k.RING_BATCH_MAX * 3,
+    );
     this.segment = segment;
     this.name = name;
     this.handle = handle;
-    this.#k = k;
-    spinsFor(k, wait);
-    this.wait = wait;
-    this.capacity = core.ringInfo(handle, k.RING_INFO_CAPACITY);
-    this.maxMessage = core.ringMaxPayload(handle);
-    if (this.capacity < 0 || this.maxMessage < 0) throw statusError(-k.CORRUPT, `Cannot open ring "${name}"`);
-    this.bytes = new Uint8Array(segment.memory.buffer, k.SEGMENT_BASE, segment.size);
-    this.batch = new Uint32Array(segment.memory.buffer, core.ringScratch.value, k.RING_BATCH_MAX * 3);
-    this.#words = new Int32Array(segment.memory.buffer);
-    this.#record = new RingRecord(this);
-    this.#claim = core.ringClaim;
-    this.#commit = core.ringCommit;
-    this.#read = core.ringRead;
-    this.#release = core.ringRelease;
+    this.capacity = end.core.ringInfo(handle, k.RING_INFO_CAPACITY);
+    this.maxMessage = end.core.ringMaxPayload(handle);
+    end.checkGeometry(this.capacity, this.maxMessage);
+    this.bytes = end.bytes;
+    this.batch = end.scratch;
+    this.#end = end;
+    this.#producer = new RingRole(end, "producer");
+    this.#consumer = new RingRole(end, "consumer");
+    this.#send = new RingProducer(end, this.#producer);
+    this.#receive = new RingConsumer(end, this.#consumer);
   }
 
   /** @internal Opens (or creates) the ring `name` of `map`: Segment.ring(). */
@@ -132,36 +127,13 @@ export class Ring implements Disposable {
     });
   }
 
-  #fail(status: number, what: string): never {
-    throw statusError(-status, `Cannot ${what} ring "${this.name}"`);
-  }
-
-  #attach(role: number, what: string): boolean {
-    this.segment.assertOpen();
-    const status = this.segment.core.ringAttach(this.handle, role);
-    if (status === -this.#k.EXISTS) {
-      const pid = this.segment.core.ringInfo(
-        this.handle,
-        role === this.#k.ROLE_PRODUCER ? this.#k.RING_INFO_PRODUCER : this.#k.RING_INFO_CONSUMER,
-      );
-      throw new WshmError(
-        "Exists",
-        `Cannot attach as ${what} of ring "${this.name}": process ${pid} is its ${what}`,
-      );
-    }
-    if (status < 0) this.#fail(status, `attach to`);
-    return status === this.#k.OWNER_DIED;
-  }
-
   /**
    * Takes the producer role (done on first use anyway). Returns true if the
    * previous producer had died (its uncommitted claim is dropped). Throws
    * `Exists` if a live process is the producer.
    */
   attachProducer(): boolean {
-    const recovered = this.#attach(this.#k.ROLE_PRODUCER, "producer");
-    this.#producer = true;
-    return recovered;
+    return this.#producer.attach();
   }
 
   /**
@@ -169,67 +141,33 @@ export class Ring implements Disposable {
    * previous consumer had died (records it had not released are read again).
    */
   attachConsumer(): boolean {
-    const recovered = this.#attach(this.#k.ROLE_CONSUMER, "consumer");
-    this.#consumer = true;
-    return recovered;
+    return this.#consumer.attach();
   }
 
   /** Gives up the roles this handle holds (uncommitted claims are dropped). */
   detach(): void {
     if (this.segment.closed) return;
-    if (this.#producer) this.segment.core.ringDetach(this.handle, this.#k.ROLE_PRODUCER);
-    if (this.#consumer) this.segment.core.ringDetach(this.handle, this.#k.ROLE_CONSUMER);
-    this.#producer = this.#consumer = false;
+    this.#producer.detach();
+    this.#consumer.detach();
   }
 
   [Symbol.dispose](): void {
     this.detach();
   }
 
-  // ── producer ──────────────────────────────────────────────────────────
+  // ── producer (ring_send.ts) ───────────────────────────────────────────
 
   /**
    * Claims room for `length` bytes if there is some now: the offset of the
    * payload in `bytes` to fill, or -1 if the ring is full. No allocation.
    */
   tryClaimAt(length: number, type = 0): number {
-    if (!this.#producer) this.attachProducer();
-    // Integers the core takes as they are; anything else (NaN, -1, 1.5) is misuse.
-    if ((length >>> 0) !== length || (type >>> 0) !== type) {
-      checkLength(length);
-      checkType(type);
-    }
-    const r = this.#claim(this.handle, length, type);
-    if (r >= 0) return r;
-    if (r === -this.#k.FULL) return -1;
-    checkLength(length);
-    checkType(type);
-    this.#fail(r, `claim ${length} bytes in`);
+    return this.#send.tryClaimAt(length, type);
   }
 
   /** Claims room for `length` bytes, waiting for it; returns the payload's offset in `bytes`. */
   claimAt(length: number, options?: RingSendOptions): number {
-    checkCallOptions(options);
-    if (!this.#producer) this.attachProducer();
-    const type = options?.type ?? 0;
-    checkLength(length);
-    checkType(type);
-    const spins = spinsFor(this.#k, options?.wait ?? this.wait);
-    const r = this.segment.core.ringClaimWait(
-      this.handle,
-      length,
-      type,
-      timeoutOption(options?.timeoutMs),
-      spins,
-    );
-    if (r >= 0) return r;
-    if (r === -this.#k.FULL) {
-      throw argumentError(
-        "range",
-        `Cannot claim ${length} bytes in ring "${this.name}": the uncommitted claims leave no room; commit() first`,
-      );
-    }
-    this.#fail(r, `claim ${length} bytes in`);
+    return this.#send.claimAt(length, options);
   }
 
   /** Like `tryClaimAt`, as a view to fill (or null when full). */
@@ -247,46 +185,8 @@ export class Ring implements Disposable {
   /** Like `claim`, without blocking the event loop. Keep claims and commits of one producer in one task. */
   async claimAsync(length: number, options?: RingSendOptions): Promise<Uint8Array> {
     checkCallOptions(options);
-    const at = await this.#claimAsync(length, options, null);
+    const at = await this.#send.claimAsync(length, options, null);
     return this.bytes.subarray(at, at + length);
-  }
-
-  async #claimAsync(
-    length: number,
-    options: RingSendOptions | undefined,
-    message: Message | null,
-  ): Promise<number> {
-    if (!this.#producer) this.attachProducer();
-    const type = options?.type ?? 0;
-    checkLength(length);
-    checkType(type);
-    const core = this.segment.core;
-    const k = this.#k;
-    // Fill and commit inside the step that claimed, so no other task can commit a half-filled record.
-    const step = (flags: number) => {
-      const r = core.ringClaimStep(this.handle, length, type, flags);
-      if (r >= 0 && message !== null) {
-        writeMessage(this.bytes, r, message);
-        this.#commit(this.handle);
-      }
-      return r;
-    };
-    const r = await awaitStep(
-      this.segment,
-      this.#words,
-      step,
-      () => core.ringCancelWait(this.handle, k.ROLE_PRODUCER),
-      timeoutOption(options?.timeoutMs),
-      options?.wait ?? this.wait,
-    );
-    if (r >= 0) return r;
-    if (r === -k.FULL) {
-      throw argumentError(
-        "range",
-        `Cannot claim ${length} bytes in ring "${this.name}": the uncommitted claims leave no room; commit() first`,
-      );
-    }
-    this.#fail(r, `claim ${length} bytes in`);
   }
 
   /**
@@ -296,118 +196,54 @@ export class Ring implements Disposable {
    * batches of small fixed-size messages.
    */
   tryClaimMany(count: number, length: number, type = 0): number {
-    if (!this.#producer) this.attachProducer();
-    checkInteger(count, "count", 0, 0x7FFFFFFF);
-    checkLength(length);
-    checkType(type);
-    const r = this.segment.core.ringClaimMany(this.handle, count, length, type);
-    if (r > 0) {
+    const claimed = this.#send.tryClaimMany(count, length, type);
+    if (claimed > 0) {
       this.claimedAt = this.batch[0];
       this.claimedStride = this.batch[1];
-      return r;
     }
-    if (r === -this.#k.FULL || r === 0) return 0;
-    checkLength(length);
-    checkType(type);
-    this.#fail(r, `claim ${length} bytes in`);
+    return claimed;
   }
 
   /** Publishes every claimed record to the consumer; returns how many. */
   commit(): number {
-    const r = this.#commit(this.handle);
-    if (r >= 0) return r;
-    this.#fail(r, "commit to");
+    return this.#send.commit();
   }
 
   /** Drops the claimed, uncommitted records. */
   abort(): void {
-    this.segment.core.ringAbort(this.handle);
+    this.#send.abort();
   }
 
   /** Sends a message (a copy) if there is room now; false if the ring is full. */
   trySend(message: Message, type = 0): boolean {
-    const length = messageLength(message);
-    const at = this.tryClaimAt(length, type);
-    if (at < 0) return false;
-    writeMessage(this.bytes, at, message);
-    this.#commit(this.handle);
-    return true;
+    return this.#send.trySend(message, type);
   }
 
   /** Sends a message (a copy), waiting for room as long as `timeoutMs` allows. */
   send(message: Message, options?: RingSendOptions): void {
-    checkCallOptions(options);
-    const length = messageLength(message);
-    const at = this.claimAt(length, options);
-    writeMessage(this.bytes, at, message);
-    this.#commit(this.handle);
+    this.#send.send(message, options);
   }
 
   /** Sends a message without blocking the event loop. */
-  async sendAsync(message: Message, options?: RingSendOptions): Promise<void> {
-    checkCallOptions(options);
-    if (this.trySend(message, options?.type ?? 0)) return;
-    await this.#claimAsync(messageLength(message), options, message);
+  sendAsync(message: Message, options?: RingSendOptions): Promise<void> {
+    return this.#send.sendAsync(message, options);
   }
 
-  // ── consumer ──────────────────────────────────────────────────────────
-
-  #fill(payload: number): RingRecord {
-    const record = this.#record;
-    record.at = payload;
-    record.length = this.batch[1];
-    record.type = this.batch[2];
-    return record;
-  }
+  // ── consumer (ring_receive.ts) ────────────────────────────────────────
 
   /** The next record if there is one now (in place, valid until `release()`), else null. No allocation. */
   tryRead(): RingRecord | null {
-    if (!this.#consumer) this.attachConsumer();
-    const r = this.#read(this.handle);
-    if (r >= 0) return this.#fill(r);
-    if (r === -this.#k.EMPTY) return null;
-    this.#fail(r, "read from");
+    return this.#receive.tryRead();
   }
 
   /** The next record, waiting for one; throws `Timeout`, or `PeerDied` once if the producer died. */
   read(options?: RingWaitOptions): RingRecord {
-    checkCallOptions(options);
-    if (!this.#consumer) this.attachConsumer();
-    const spins = spinsFor(this.#k, options?.wait ?? this.wait);
-    const r = this.segment.core.ringReadWait(this.handle, 0, timeoutOption(options?.timeoutMs), spins);
-    if (r >= 0) return this.#fill(r);
-    this.#fail(r, "read from");
+    return this.#receive.read(options);
   }
 
   /** Like `read`, without blocking the event loop. Keep reads and releases in one task. */
   readAsync(options?: RingWaitOptions): Promise<RingRecord> {
-    return this.#readAsync(options, false) as Promise<RingRecord>;
-  }
-
-  async #readAsync(options: RingWaitOptions | undefined, copy: boolean): Promise<RingRecord | Uint8Array> {
-    checkCallOptions(options);
-    if (!this.#consumer) this.attachConsumer();
-    const core = this.segment.core;
-    let copied: Uint8Array | undefined;
-    // A copying read releases inside the step, so no other task sees its record half done.
-    const step = (flags: number) => {
-      const r = core.ringReadStep(this.handle, 0, 0, flags);
-      if (r >= 0 && copy) {
-        copied = this.bytes.slice(r, r + this.batch[1]);
-        this.#release(this.handle);
-      }
-      return r;
-    };
-    const r = await awaitStep(
-      this.segment,
-      this.#words,
-      step,
-      () => core.ringCancelWait(this.handle, this.#k.ROLE_CONSUMER),
-      timeoutOption(options?.timeoutMs),
-      options?.wait ?? this.wait,
-    );
-    if (r < 0) this.#fail(r, "read from");
-    return copied ?? this.#fill(r);
+    return this.#receive.readAsync(options, false) as Promise<RingRecord>;
   }
 
   /**
@@ -416,78 +252,34 @@ export class Ring implements Disposable {
    * length, type) in `batch`. With `timeoutMs` or `wait`, waits for the first
    * one.
    */
-  readMany(max: number = this.#k.RING_BATCH_MAX, options?: RingWaitOptions): number {
-    checkCallOptions(options);
-    // The core takes max as a u32: -1 would be "all", NaN 0 and 2^32 + 1 would be 1.
-    if ((max >>> 0) !== max || max === 0 || max > 0x7FFFFFFF) {
-      checkInteger(
-        max,
-        "max",
-        1,
-        0x7FFFFFFF,
-        `an integer >= 1 (at most ${this.#k.RING_BATCH_MAX} come at once)`,
-      );
-    }
-    if (!this.#consumer) this.attachConsumer();
-    let r: number;
-    if (options === undefined) {
-      r = this.segment.core.ringReadMany(this.handle, max);
-      if (r === -this.#k.EMPTY) return 0;
-    } else {
-      const spins = spinsFor(this.#k, options.wait ?? this.wait);
-      r = this.segment.core.ringReadWait(
-        this.handle,
-        Math.max(1, max),
-        timeoutOption(options.timeoutMs),
-        spins,
-      );
-    }
-    if (r >= 0) return r;
-    this.#fail(r, "read from");
+  readMany(max: number = this.#end.k.RING_BATCH_MAX, options?: RingWaitOptions): number {
+    return this.#receive.readMany(max, options);
   }
 
   /** Frees every record handed out so far for the producer to reuse. */
   release(): void {
-    const r = this.#release(this.handle);
-    if (r < 0) this.#fail(r, "release in");
+    this.#receive.release();
   }
 
   /** The next message as a private copy, if there is one now; else null. */
   tryReceive(): Uint8Array | null {
-    const record = this.tryRead();
-    if (record === null) return null;
-    const copy = this.bytes.slice(record.at, record.at + record.length);
-    this.#release(this.handle);
-    return copy;
+    return this.#receive.tryReceive();
   }
 
   /** The next message as a private copy, waiting for one. */
   receive(options?: RingWaitOptions): Uint8Array {
-    checkCallOptions(options);
-    const record = this.read(options);
-    const copy = this.bytes.slice(record.at, record.at + record.length);
-    this.#release(this.handle);
-    return copy;
+    return this.#receive.receive(options);
   }
 
   /** Like `receive`, without blocking the event loop. */
   receiveAsync(options?: RingWaitOptions): Promise<Uint8Array> {
-    try {
-      checkCallOptions(options);
-    } catch (error) {
-      // A promise-returning call fails by rejecting, as the async ones do.
-      return Promise.reject(error);
-    }
-    const now = this.tryReceive();
-    if (now !== null) return Promise.resolve(now);
-    return this.#readAsync(options, true) as Promise<Uint8Array>;
+    return this.#receive.receiveAsync(options);
   }
 
   /** Occupancy, roles and counters, for inspection. */
   stats(): RingStats {
-    const core = this.segment.core;
-    const k = this.#k;
-    const info = (which: number) => core.ringInfo(this.handle, which) as number;
+    const k = this.#end.k;
+    const info = (which: number) => this.#end.core.ringInfo(this.handle, which) as number;
     return {
       capacity: this.capacity,
       maxMessage: this.maxMessage,

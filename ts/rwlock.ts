@@ -10,98 +10,9 @@ import { WshmError } from "./errors.ts";
 import { statusError } from "./status.ts";
 import { awaitStep, spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
 import { checkCallOptions, checkInteger } from "./names.ts";
+import { RwLockReadGuard, RwLockWriteGuard } from "./rwlock_guard.ts";
 
-/**
- * Proof of a read hold; disposing it releases the hold. When `ownerDied` is
- * true, a writer died holding the lock and this process took it over
- * EXCLUSIVELY (`exclusive` is true) so that it can repair what the lock
- * protects: repair, call `consistent()`, then release, or the lock becomes
- * NotRecoverable for everybody.
- *
- * @example
- * ```ts
- * import { Segment } from "./mod.ts";
- * using segment = Segment.create("/read-guard", { size: 65536 });
- * {
- *   using held = segment.rwlock("table").read({ timeoutMs: 1000 });
- *   if (held.ownerDied) {
- *     // held.exclusive is true: nobody else reads while we repair
- *     held.consistent();
- *   }
- * }
- * segment.unlink();
- * ```
- */
-export class RwLockReadGuard implements Disposable {
-  /** True if a writer died holding the lock; this hold is then exclusive. */
-  ownerDied: boolean;
-  /** True if this hold excludes every other reader and writer (only after `ownerDied`). */
-  readonly exclusive: boolean;
-  readonly #lock: RwLock;
-
-  /** @internal Made by its object, never by users. */
-  constructor(lock: RwLock, exclusive: boolean) {
-    this.#lock = lock;
-    this.exclusive = exclusive;
-    this.ownerDied = exclusive;
-  }
-
-  /** Marks the protected state as repaired after `ownerDied`. */
-  consistent(): void {
-    this.#lock.consistent();
-    this.ownerDied = false;
-  }
-
-  /** Releases this hold. */
-  unlock(): void {
-    if (this.exclusive) this.#lock.writeUnlock();
-    else this.#lock.readUnlock();
-  }
-
-  [Symbol.dispose](): void {
-    this.unlock();
-  }
-}
-
-/**
- * Proof of holding the write lock; disposing it unlocks. `ownerDied` as for
- * a mutex: repair, `consistent()`, then unlock.
- *
- * @example
- * ```ts
- * import { Segment } from "./mod.ts";
- * using segment = Segment.create("/write-guard", { size: 65536 });
- * const held = segment.rwlock("table").write({ timeoutMs: 1000 });
- * if (held.ownerDied) held.consistent(); // after repairing the table
- * held.unlock();
- * segment.unlink();
- * ```
- */
-export class RwLockWriteGuard implements Disposable {
-  /** True if the previous writer died while holding the lock. */
-  ownerDied = false;
-  readonly #lock: RwLock;
-
-  /** @internal Made by its object, never by users. */
-  constructor(lock: RwLock) {
-    this.#lock = lock;
-  }
-
-  /** Marks the protected state as repaired after `ownerDied`. */
-  consistent(): void {
-    this.#lock.consistent();
-    this.ownerDied = false;
-  }
-
-  /** Releases the write lock. */
-  unlock(): void {
-    this.#lock.writeUnlock();
-  }
-
-  [Symbol.dispose](): void {
-    this.#lock.writeUnlock();
-  }
-}
+export { RwLockReadGuard, RwLockWriteGuard } from "./rwlock_guard.ts";
 
 /**
  * Many readers or one writer. A writer that is waiting keeps new readers out,
@@ -128,7 +39,7 @@ export class RwLockWriteGuard implements Disposable {
  */
 // Each async lock call gets its own token, so that the core can tell which
 // call of this process holds a writer claim that is still draining
-// (wasm/rwlock.ts). 0 and 0xFFFFFFFF are not used: the core's own.
+// (wasm/rwlock/rwlock.ts). 0 and 0xFFFFFFFF are not used: the core's own.
 let nextToken = 0;
 
 function callToken(): number {

@@ -1,0 +1,130 @@
+/**
+ * The client's half of one channel exchange: the zero-copy call, its request
+ * area filled in place and its response read in place.
+ *
+ * @module
+ */
+
+import { type ChannelCallOptions, type ChannelPort, responseError } from "./channel_types.ts";
+import { argumentError, WshmError } from "./errors.ts";
+import { checkCallOptions, checkInteger } from "./names.ts";
+import { decodeJson, decodeText } from "./codec.ts";
+
+/**
+ * A client's zero-copy exchange (one per Channel handle, reused): `begin()`
+ * reserves the request area, you write into `request`, `send(length)`
+ * posts it and waits, the response is read in place, and `end()` (or
+ * disposal) finishes. The response stays valid until `end()`.
+ *
+ * @example
+ * ```ts
+ * import { Segment, writeText } from "./mod.ts";
+ * using segment = Segment.create("/call-example", { size: 1 << 20 });
+ * const channel = segment.channel("rpc", { capacity: 256 });
+ * // ... a server process answers on "rpc" ...
+ * {
+ *   using call = channel.begin({ timeoutMs: 1000 });
+ *   const n = writeText(call.request, "ping");
+ *   const length = call.send(n, { timeoutMs: 1000 });
+ *   console.log(call.responseText(), length);
+ * }
+ * segment.unlink();
+ * ```
+ */
+export class ChannelCall implements Disposable {
+  /** Offset of the request area in `channel.bytes`, while a call is open (else -1). */
+  requestAt = -1;
+  /** Where the response is, after `send`. */
+  responseAt = 0;
+  responseLength = 0;
+  readonly #port: ChannelPort;
+  readonly #views = new Map<number, Uint8Array>();
+
+  /** @internal Made by its object, never by users. */
+  constructor(port: ChannelPort) {
+    this.#port = port;
+  }
+
+  /** @internal */
+  open(options: ChannelCallOptions | undefined): this {
+    if (this.requestAt >= 0) {
+      throw argumentError("range", "This channel handle has a call open already; end() it first");
+    }
+    this.requestAt = this.#port.begin(options);
+    return this;
+  }
+
+  /** The request area: `channel.capacity` bytes to fill (the same view object each time for a place). */
+  get request(): Uint8Array {
+    if (this.requestAt < 0) throw argumentError("range", "No call is open: begin() first");
+    let view = this.#views.get(this.requestAt);
+    if (view === undefined) {
+      view = this.#port.view(this.requestAt, this.#port.channel.capacity);
+      this.#views.set(this.requestAt, view);
+    }
+    return view;
+  }
+
+  /** Sends the first `length` bytes of `request`, waits for the response; returns its length. */
+  send(length: number, options?: ChannelCallOptions): number {
+    checkCallOptions(options);
+    this.#post(length);
+    this.responseAt = this.#port.awaitResponse(options);
+    return this.#received();
+  }
+
+  /** Like `send`, without blocking the event loop. */
+  async sendAsync(length: number, options?: ChannelCallOptions): Promise<number> {
+    checkCallOptions(options);
+    this.#post(length);
+    this.responseAt = await this.#port.awaitResponseAsync(options);
+    return this.#received();
+  }
+
+  #post(length: number): void {
+    if (this.requestAt < 0) throw argumentError("range", "No call is open: begin() first");
+    const capacity = this.#port.channel.capacity;
+    checkInteger(length, "length", 0, 0x7FFFFFFF, "an integer >= 0");
+    if (length > capacity) {
+      throw new WshmError(
+        "TooLarge",
+        `Cannot send ${length} bytes on channel "${this.#port.channel.name}": it carries ${capacity}`,
+      );
+    }
+    this.#port.post(this.requestAt, length);
+  }
+
+  #received(): number {
+    const channel = this.#port.channel;
+    this.responseLength = channel.lastResponseLength;
+    if (channel.lastResponseStatus !== channel.segment.constants.CHANNEL_STATUS_OK) {
+      throw responseError(channel, channel.lastResponseStatus, this.response);
+    }
+    return this.responseLength;
+  }
+
+  /** The response in place (a view, valid until `end()`). */
+  get response(): Uint8Array {
+    return this.#port.view(this.responseAt, this.responseLength);
+  }
+
+  responseText(): string {
+    return decodeText(this.response);
+  }
+
+  responseJson<T = unknown>(): T {
+    return decodeJson<T>(this.response);
+  }
+
+  /** Finishes the call (after a response, or to give up before sending). Idempotent. */
+  end(): void {
+    if (this.requestAt < 0) return;
+    const at = this.requestAt;
+    this.requestAt = -1;
+    this.#port.end(at);
+  }
+
+  [Symbol.dispose](): void {
+    this.end();
+  }
+}

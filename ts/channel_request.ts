@@ -1,0 +1,131 @@
+/**
+ * The server's half of one channel exchange: a request received, read in
+ * place and answered by copy or in place.
+ *
+ * @module
+ */
+
+import type { ChannelPort } from "./channel_types.ts";
+import { argumentError, WshmError } from "./errors.ts";
+import { checkInteger } from "./names.ts";
+import { decodeJson, decodeText, encodeText, type Message, messageLength, writeMessage } from "./codec.ts";
+
+/** A server handler: returns the response (bytes or a string; nothing means empty), or calls `request.respond()` itself. */
+export type ChannelHandler = (request: ChannelRequest) => Message | void | Promise<Message | void>;
+
+/**
+ * A request the server received, in place. Read `bytes` (or `text()`,
+ * `json()`), then answer with `respond()`; or write the answer into
+ * `response` and call `respondWith(length)` (zero-copy). In classic mode the
+ * response area IS the request area: read the request before writing.
+ * The object is reused for later requests in the same place.
+ *
+ * @example
+ * ```ts
+ * import { Segment } from "./mod.ts";
+ * using segment = Segment.open("/rpc");
+ * const channel = segment.channel("echo", { create: false });
+ * const request = channel.receive({ timeoutMs: 1000 });
+ * request.respond(request.text().toUpperCase());
+ * ```
+ */
+export class ChannelRequest {
+  /** Offset of the request in `channel.bytes`. */
+  at = 0;
+  /** Request bytes. */
+  length = 0;
+  /** Offset of the response area (`channel.capacity` bytes) in `channel.bytes`. */
+  responseAt = 0;
+  /** True once answered. */
+  responded = false;
+  #token = 0;
+  readonly #port: ChannelPort;
+
+  /** @internal Made by its object, never by users. */
+  constructor(port: ChannelPort) {
+    this.#port = port;
+  }
+
+  /** @internal */
+  reset(at: number, length: number, responseAt: number, token: number): this {
+    this.at = at;
+    this.length = length;
+    this.responseAt = responseAt;
+    this.#token = token;
+    this.responded = false;
+    return this;
+  }
+
+  /** The request in shared memory (a view; valid until answered). */
+  get bytes(): Uint8Array {
+    return this.#port.view(this.at, this.length);
+  }
+
+  text(): string {
+    return decodeText(this.bytes);
+  }
+
+  json<T = unknown>(): T {
+    return decodeJson<T>(this.bytes);
+  }
+
+  /**
+   * The whole response area, `channel.capacity` bytes, to fill before
+   * `respondWith`. Throws `InvalidArgument` if the request is no longer this
+   * server's to answer (its client gave up, or the exchange was recovered),
+   * so that nothing is written into a buffer that has changed hands.
+   */
+  get response(): Uint8Array {
+    if (!this.#port.serving(this.#token)) {
+      throw new WshmError(
+        "InvalidArgument",
+        `Cannot answer on channel "${this.#port.channel.name}": the request is no longer being served`,
+      );
+    }
+    return this.#port.view(this.responseAt, this.#port.channel.capacity);
+  }
+
+  /**
+   * Answers with a copy of `message` (bytes or a string); throws `TooLarge`
+   * past capacity. The bytes are written only after the core confirmed that
+   * the request is still this server's to answer.
+   */
+  respond(message: Message = ""): void {
+    const length = messageLength(message);
+    this.#checkLength(length);
+    if (this.#port.serving(this.#token)) writeMessage(this.#port.channel.bytes, this.responseAt, message);
+    this.respondWith(length);
+  }
+
+  /** Answers with the first `length` bytes already written into `response`. */
+  respondWith(length: number): void {
+    this.#checkLength(length);
+    this.#port.respond(this.#token, length, this.#port.channel.segment.constants.CHANNEL_STATUS_OK);
+    this.responded = true;
+  }
+
+  /** Answers with a failure: the client's call throws `RemoteError` with this message. */
+  fail(message: string): void {
+    if (typeof message !== "string") {
+      throw argumentError("type", `The message of fail() must be a string, not ${typeof message}`);
+    }
+    if (this.responded) throw argumentError("range", "This request has been answered already");
+    const capacity = this.#port.channel.capacity;
+    let bytes = encodeText(message);
+    if (bytes.length > capacity) bytes = bytes.subarray(0, capacity);
+    if (this.#port.serving(this.#token)) this.#port.channel.bytes.set(bytes, this.responseAt);
+    this.#port.respond(this.#token, bytes.length, this.#port.channel.segment.constants.CHANNEL_STATUS_FAILED);
+    this.responded = true;
+  }
+
+  #checkLength(length: number): void {
+    if (this.responded) throw argumentError("range", "This request has been answered already");
+    checkInteger(length, "length", 0, 0x7FFFFFFF, "an integer >= 0");
+    if (length > this.#port.channel.capacity) {
+      throw new WshmError(
+        "TooLarge",
+        `Cannot respond with ${length} bytes on channel "${this.#port.channel.name}": it carries ${this.#port.channel.capacity}`,
+      );
+    }
+  }
+}

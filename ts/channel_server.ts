@@ -1,0 +1,156 @@
+/**
+ * The server side of a channel: the server role, the requests it receives
+ * (sync, try and async) and the serving loop. Not part of the public API:
+ * {@linkcode Channel} calls it.
+ *
+ * @module
+ */
+
+import type { Endpoint } from "./endpoint.ts";
+import { argumentError, WshmError } from "./errors.ts";
+import { checkCallOptions, checkOptions, shown } from "./names.ts";
+import { timeoutOption } from "./wait.ts";
+import type {
+  ChannelCallOptions,
+  ChannelPort,
+  ChannelReceiveOptions,
+  ServeOptions,
+} from "./channel_types.ts";
+import { type ChannelHandler, ChannelRequest } from "./channel_request.ts";
+
+function checkSignal(signal: unknown): void {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw argumentError("type", `Invalid signal ${shown(signal)}: it must be an AbortSignal`);
+  }
+}
+
+/** @internal The server operations of one channel handle. */
+export class ChannelServer {
+  readonly #end: Endpoint;
+  readonly #port: ChannelPort;
+  /** Client slots; 0 in classic mode. */
+  readonly #clients: number;
+  readonly #requests = new Map<number, ChannelRequest>();
+  #server = false;
+
+  constructor(end: Endpoint, port: ChannelPort, clients: number) {
+    this.#end = end;
+    this.#port = port;
+    this.#clients = clients;
+  }
+
+  attach(): boolean {
+    const end: Endpoint = this.#end;
+    end.segment.assertOpen();
+    const status = end.core.channelServerAttach(end.handle);
+    if (status === -end.k.EXISTS) {
+      const pid = end.core.channelInfo(end.handle, end.k.CHANNEL_INFO_SERVER);
+      throw new WshmError("Exists", `Cannot serve channel "${end.name}": process ${pid} serves it`);
+    }
+    if (status < 0) end.fail(status, "serve");
+    this.#server = true;
+    return status === end.k.OWNER_DIED;
+  }
+
+  #request(): ChannelRequest {
+    const s = this.#end.scratch;
+    let request = this.#requests.get(s[0]);
+    if (request === undefined) {
+      request = new ChannelRequest(this.#port);
+      this.#requests.set(s[0], request);
+    }
+    return request.reset(s[0], s[1], s[2], s[3]);
+  }
+
+  /** Classic mode serves one exchange at a time: a second receive before answering would wait forever. */
+  #checkAnswered(): void {
+    if (this.#clients !== 0) return;
+    for (const request of this.#requests.values()) {
+      if (!request.responded) {
+        throw argumentError(
+          "range",
+          `Answer the request received on channel "${this.#end.name}" before receiving the next`,
+        );
+      }
+    }
+  }
+
+  receive(options: ChannelCallOptions | undefined): ChannelRequest {
+    checkCallOptions(options);
+    if (!this.#server) this.attach();
+    this.#checkAnswered();
+    const end: Endpoint = this.#end;
+    const r = end.core.channelReceive(end.handle, timeoutOption(options?.timeoutMs), end.spins(options));
+    if (r < 0) end.fail(r, "receive a request on");
+    return this.#request();
+  }
+
+  tryReceive(): ChannelRequest | null {
+    if (!this.#server) this.attach();
+    this.#checkAnswered();
+    const end: Endpoint = this.#end;
+    const r = end.core.channelReceiveStep(end.handle, 0, 0, 0);
+    if (r === -end.k.MUST_WAIT) return null;
+    if (r < 0) end.fail(r, "receive a request on");
+    return this.#request();
+  }
+
+  async receiveAsync(options: ChannelReceiveOptions | undefined): Promise<ChannelRequest> {
+    checkCallOptions(options);
+    if (!this.#server) this.attach();
+    this.#checkAnswered();
+    const end: Endpoint = this.#end;
+    const core = end.core;
+    const signal = options?.signal;
+    checkSignal(signal);
+    const interrupt = () => core.channelInterrupt(end.handle);
+    signal?.addEventListener("abort", interrupt, { once: true });
+    let request: ChannelRequest | undefined;
+    try {
+      const r = await end.waitAsync(
+        (flags) => {
+          const at = core.channelReceiveStep(end.handle, 0, 0, flags);
+          if (at >= 0) request = this.#request();
+          return at;
+        },
+        () => core.channelReceiveCancel(end.handle, 0),
+        options,
+        signal,
+      );
+      if (r < 0) end.fail(r, "receive a request on");
+      return request!;
+    } finally {
+      signal?.removeEventListener("abort", interrupt);
+    }
+  }
+
+  async serve(handler: ChannelHandler, options: ServeOptions): Promise<void> {
+    if (typeof handler !== "function") {
+      throw argumentError("type", `The handler of serve() must be a function, not ${typeof handler}`);
+    }
+    const { signal } = checkOptions(options, "serve()");
+    checkSignal(signal);
+    if (!this.#server) this.attach();
+    while (!signal?.aborted) {
+      let request: ChannelRequest;
+      try {
+        request = this.tryReceive() ?? await this.receiveAsync({ signal, wait: options.wait });
+      } catch (error) {
+        if (signal?.aborted) return;
+        throw error;
+      }
+      try {
+        const result = await handler(request);
+        if (!request.responded) request.respond(result ?? "");
+      } catch (error) {
+        if (!request.responded) request.fail(error instanceof Error ? error.message : String(error));
+      }
+    }
+  }
+
+  /** Gives up the server role, if held. */
+  detach(): void {
+    if (this.#server) this.#end.core.channelServerDetach(this.#end.handle);
+    this.#server = false;
+  }
+}
