@@ -25,15 +25,6 @@ import type {
   ServeOptions,
 } from "./channel_types.ts";
 
-export type { ChannelHandler } from "./channel_request.ts";
-export type {
-  ChannelCallOptions,
-  ChannelOptions,
-  ChannelReceiveOptions,
-  ChannelStats,
-  ServeOptions,
-} from "./channel_types.ts";
-
 /**
  * A request/response channel. Client side: `request()` (copy in, copy
  * out), `requestAsync()`, and `begin()` for a zero-copy exchange. Server

@@ -25,6 +25,11 @@ export interface Taken {
   length: number;
 }
 
+/** @internal A record or message read in place: also its type. */
+export interface TakenMessage extends Taken {
+  type: number;
+}
+
 /**
  * @internal One open ring, queue or channel as its operation modules see it.
  * `owner` is the public object, whose `wait` (the handle's default mode)
@@ -141,6 +146,14 @@ export class Endpoint {
     scratch[1] = length;
     scratch[2] = type;
     return r;
+  }
+
+  /** Points `taken` (the handle's one reused record) at what a read handed out at `at`. */
+  fill<T extends TakenMessage>(taken: T, at: number): T {
+    taken.at = at;
+    taken.length = this.scratch[1];
+    taken.type = this.scratch[2];
+    return taken;
   }
 
   /** A private copy of what a read handed out, released at once (`release(at)`); null for null. */

@@ -35,14 +35,14 @@ export type { QueueOptions, QueueSendOptions, QueueStats, QueueWaitOptions } fro
 export { Channel } from "./channel.ts";
 export type {
   ChannelCallOptions,
-  ChannelHandler,
   ChannelOptions,
   ChannelReceiveOptions,
   ChannelStats,
   ServeOptions,
-} from "./channel.ts";
+} from "./channel_types.ts";
 export { ChannelCall } from "./channel_call.ts";
 export { ChannelRequest } from "./channel_request.ts";
+export type { ChannelHandler } from "./channel_request.ts";
 export {
   decodeJson,
   decodeText,

@@ -211,11 +211,7 @@ export class Queue {
   // ── consumers ─────────────────────────────────────────────────────────
 
   #fill(at: number): QueueMessage {
-    const message = this.#message;
-    message.at = at;
-    message.length = this.#end.scratch[1];
-    message.type = this.#end.scratch[2];
-    return message;
+    return this.#end.fill(this.#message, at);
   }
 
   /** Takes the next message if there is one now (in place; release it), else null. */

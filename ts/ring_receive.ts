@@ -31,11 +31,7 @@ export class RingConsumer {
   }
 
   #fill(payload: number): RingRecord {
-    const record = this.#record;
-    record.at = payload;
-    record.length = this.#end.scratch[1];
-    record.type = this.#end.scratch[2];
-    return record;
+    return this.#end.fill(this.#record, payload);
   }
 
   tryRead(): RingRecord | null {

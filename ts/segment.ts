@@ -8,7 +8,7 @@
 import type { Core, CoreConstants } from "./core.ts";
 import type { Posix } from "./platform/mod.ts";
 import { WshmError } from "./errors.ts";
-import { checkInteger, checkSegmentName } from "./names.ts";
+import { checkSegmentName } from "./names.ts";
 import {
   createMapping,
   type CreateOptions,
@@ -17,36 +17,18 @@ import {
   type OpenOptions,
   posix,
 } from "./segment_open.ts";
-import {
-  type FoundObject,
-  kindName,
-  Mapping,
-  type ObjectOptions,
-  type WaitingObjectOptions,
-} from "./mapping.ts";
+import { type FoundObject, Mapping, type ObjectOptions, type WaitingObjectOptions } from "./mapping.ts";
+import { listObjects, type ObjectInfo, openBytes } from "./segment_objects.ts";
 import { Mutex } from "./mutex.ts";
 import { Semaphore, type SemaphoreOptions } from "./semaphore.ts";
 import { RwLock, type RwLockOptions } from "./rwlock.ts";
 import { Event } from "./event.ts";
 import { Ring, type RingOptions } from "./ring.ts";
 import { Queue, type QueueOptions } from "./queue.ts";
-import { Channel, type ChannelOptions } from "./channel.ts";
+import { Channel } from "./channel.ts";
+import type { ChannelOptions } from "./channel_types.ts";
 
-export type { CreateOptions, ObjectOptions, OpenOptions, WaitingObjectOptions };
-
-/** One named object in a segment's directory. */
-export interface ObjectInfo {
-  name: string;
-  /** "bytes", "mutex", "semaphore", "rwlock", "event", "ring", "queue" or "channel". */
-  kind: string;
-  /** Offset from the start of the segment. */
-  offset: number;
-  size: number;
-  /** Its directory entry (0 to DIR_CAPACITY - 1). */
-  index: number;
-}
-
-const decoder = new TextDecoder();
+export type { CreateOptions, ObjectInfo, ObjectOptions, OpenOptions, WaitingObjectOptions };
 
 /**
  * A mapped segment. Create one with {@linkcode Segment.create}, attach to an
@@ -186,42 +168,7 @@ export class Segment implements Disposable {
    * whose directory is damaged is not one to go on using.
    */
   objects(): ObjectInfo[] {
-    const k = this.#map.constants;
-    const view = this.view();
-    const list: ObjectInfo[] = [];
-    for (let i = 0; i < k.DIR_CAPACITY; i++) {
-      const kind = this.#map.core.entryKind(i);
-      if (kind === 0) continue;
-      const entry = k.HEADER_DIRECTORY + i * k.DIR_ENTRY_SIZE;
-      const length = view.getUint32(entry + k.ENTRY_NAME_LENGTH, true);
-      const offset = this.#map.core.entryOffset(i) >>> 0;
-      const size = this.#map.core.entrySize(i) >>> 0;
-      const problem = length === 0 || length > k.NAME_MAX
-        ? `a name length of ${length} (1 to ${k.NAME_MAX})`
-        : kindName(k, kind).startsWith("kind ")
-        ? `an unknown kind ${kind}`
-        : !this.#withinObjects(offset, size)
-        ? `offset ${offset} and size ${size}, outside the objects area (${k.HEADER_SIZE} to ${this.size})`
-        : undefined;
-      if (problem !== undefined) {
-        throw new WshmError(
-          "Corrupt",
-          `Cannot list the objects of segment "${this.name}": directory entry ${i} has ${problem}`,
-        );
-      }
-      const nameBytes = new Uint8Array(
-        this.#map.memory.buffer,
-        k.SEGMENT_BASE + entry + k.ENTRY_NAME,
-        length,
-      );
-      list.push({ name: decoder.decode(nameBytes.slice()), kind: kindName(k, kind), offset, size, index: i });
-    }
-    return list;
-  }
-
-  /** True if `[offset, offset + size)` lies after the header and inside the segment (no wrap: Numbers). */
-  #withinObjects(offset: number, size: number): boolean {
-    return offset >= this.#map.constants.HEADER_SIZE && offset + size <= this.size;
+    return listObjects(this.#map);
   }
 
   /**
@@ -360,26 +307,7 @@ export class Segment implements Disposable {
    * ```
    */
   bytes(name: string, size: number, options: ObjectOptions = {}): Uint8Array {
-    this.#map.checkAccess(name, options, "bytes");
-    checkInteger(size, "size", 1, this.size, `an integer from 1 to ${this.size} for bytes "${name}"`);
-    const found = this.#map.findOrCreate(this.#map.constants.KIND_BYTES, name, options, size);
-    if (found.size < size) {
-      throw new WshmError(
-        "InvalidArgument",
-        `bytes "${name}" in segment "${this.name}" has ${found.size} bytes, fewer than ${size}`,
-      );
-    }
-    // The entry was checked when the segment was opened, but a peer may have written it since.
-    const offset = found.offset >>> 0;
-    const length = found.size >>> 0;
-    if (!this.#withinObjects(offset, length)) {
-      throw new WshmError(
-        "Corrupt",
-        `Cannot open bytes "${name}" in segment "${this.name}": its entry states offset ${offset} and ` +
-          `size ${length}, outside the objects area (${this.#map.constants.HEADER_SIZE} to ${this.size})`,
-      );
-    }
-    return new Uint8Array(this.#map.memory.buffer, this.#map.constants.SEGMENT_BASE + offset, length);
+    return openBytes(this.#map, name, size, options);
   }
 
   // ─── advanced: the internals, for tests, benchmarks and ts/advanced.ts ───

@@ -1,63 +1,41 @@
 // The POSIX operations wshm needs, built once over any backend's raw Libc:
-// errno mapped to coded errors, struct stat decoded per architecture, futex
-// waits that retry EINTR, and process identity read from /proc.
+// errno mapped to coded errors, struct stat decoded per architecture
+// (files.ts), futex waits that retry EINTR, and process identity read from
+// /proc (proc.ts).
 
-import { arch } from "./arch.ts";
 import type { Libc, RuntimeName } from "./types.ts";
 import { codeForErrno, errnoName, WshmError } from "../errors.ts";
+import {
+  cString,
+  decodeStat,
+  EINTR,
+  type FileStatus,
+  O_CLOEXEC,
+  O_CREAT,
+  O_EXCL,
+  O_RDWR,
+  readWholeFile,
+  STAT_SIZE,
+} from "./files.ts";
+import { procStat, startTicksOf } from "./proc.ts";
 
-const O_RDONLY = 0;
-const O_RDWR = 2;
-const O_CREAT = 0o100;
-const O_EXCL = 0o200;
-const O_CLOEXEC = 0o2000000;
+export type { FileStatus } from "./files.ts";
+
 const PROT_READ_WRITE = 1 | 2;
 const MAP_SHARED = 0x01;
 const MAP_PRIVATE = 0x02;
 const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
 const MAP_FAILED = 2 ** 64 - 1;
-const EINTR = 4;
 const EAGAIN = 11;
 const ETIMEDOUT = 110;
-
-// struct stat: st_size is at 48 on both; st_mode, st_uid and st_gid move.
-// x86_64: dev 0, ino 8, nlink 16 (u64), mode 24, uid 28, gid 32, pad 36, rdev 40, size 48 (144 bytes).
-// aarch64 (asm-generic): dev 0, ino 8, mode 16, nlink 20 (u32), uid 24, gid 28, rdev 32, pad 40,
-// size 48 (128 bytes); the buffer has the larger size.
-const STAT_SIZE = 144;
-const STAT_MODE = arch === "aarch64" ? 16 : 24;
-const STAT_UID = arch === "aarch64" ? 24 : 28;
-const STAT_GID = arch === "aarch64" ? 28 : 32;
-const STAT_FILE_SIZE = 48;
 /** (uid_t) -1 / (gid_t) -1: fchown leaves that id as it is. */
 const ID_UNCHANGED = 0xFFFFFFFF;
-
-/** What `fstat` says of a segment file. */
-export interface FileStatus {
-  /** True for a regular file (every segment is one; a FIFO or device in /dev/shm is not). */
-  regular: boolean;
-  size: number;
-  /** Permission bits (the low 12 bits of st_mode). */
-  mode: number;
-  /** The owner's user id. */
-  uid: number;
-  /** The file's group id. */
-  gid: number;
-}
 
 /** Outcome of a futex wait, the same numbers as the core's host.wait import. */
 export const WAIT_WOKEN = 0;
 export const WAIT_NOT_EQUAL = 1;
 export const WAIT_TIMED_OUT = 2;
-
-const encoder = new TextEncoder();
-
-function cString(text: string): Uint8Array {
-  const bytes = new Uint8Array(encoder.encode(text).length + 1);
-  encoder.encodeInto(text, bytes);
-  return bytes;
-}
 
 /** One process's view of the operating system, shared by every segment it opens. */
 export class Posix {
@@ -153,15 +131,7 @@ export class Posix {
   stat(fd: number, name: string): FileStatus {
     const bytes = this.#statBytes;
     if (this.#c.fstat(fd, bytes) !== 0) this.#fail(`Cannot stat segment "${name}"`, this.#c.errno());
-    const view = new DataView(bytes.buffer);
-    const mode = view.getUint32(STAT_MODE, true);
-    return {
-      regular: (mode & 0o170000) === 0o100000,
-      size: Number(view.getBigInt64(STAT_FILE_SIZE, true)),
-      mode: view.getUint32(STAT_MODE, true) & 0o7777,
-      uid: view.getUint32(STAT_UID, true),
-      gid: view.getUint32(STAT_GID, true),
-    };
+    return decodeStat(bytes);
   }
 
   /** The effective user id of this process, asked every time (a process may change it). */
@@ -187,30 +157,7 @@ export class Posix {
    * be opened. At most `limit` bytes.
    */
   readFile(path: string, limit = 16 << 20): Uint8Array | null {
-    const fd = this.#c.open(cString(path), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return null;
-    try {
-      // One fixed buffer per read, copied out: a view with an offset is not passed to the FFI.
-      const chunk = new Uint8Array(64 * 1024);
-      const parts: Uint8Array[] = [];
-      let length = 0;
-      while (length < limit) {
-        const n = this.#c.pread(fd, chunk, chunk.length, length);
-        if (n < 0 && this.#c.errno() === EINTR) continue;
-        if (n <= 0) break;
-        parts.push(chunk.slice(0, n));
-        length += n;
-      }
-      const whole = new Uint8Array(length);
-      let at = 0;
-      for (const part of parts) {
-        whole.set(part, at);
-        at += part.length;
-      }
-      return whole.subarray(0, Math.min(length, limit));
-    } finally {
-      this.#c.close(fd);
-    }
+    return readWholeFile(this.#c, path, limit);
   }
 
   /** Reads up to `count` bytes at `offset` without mapping anything. */
@@ -304,23 +251,9 @@ export class Posix {
     return this.#c.kill(pid, signal) === 0;
   }
 
-  /** Fields of /proc/PID/stat after the command name: [state, ppid, ...]; null if gone. */
-  #procStat(pid: number): string[] | null {
-    const fd = this.#c.open(cString(`/proc/${pid}/stat`), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return null;
-    const n = this.#c.pread(fd, this.#procBytes, this.#procBytes.length, 0);
-    this.#c.close(fd);
-    if (n <= 0) return null;
-    const text = new TextDecoder().decode(this.#procBytes.subarray(0, n));
-    // The command name is in parentheses and may itself hold spaces or ')'.
-    return text.slice(text.lastIndexOf(")") + 2).split(" ");
-  }
-
   /** The start time of `pid` in clock ticks after boot, or null if it does not exist. */
   processStartTicks(pid: number): bigint | null {
-    const fields = this.#procStat(pid);
-    // starttime is field 22 of stat; fields[0] here is field 3 (state).
-    return fields === null ? null : BigInt(fields[19]);
+    return startTicksOf(this.#procStat(pid));
   }
 
   /**
@@ -336,6 +269,10 @@ export class Posix {
       return this.#c.kill(pid, 0) === 0 || this.#c.errno() === 1;
     }
     if (fields[0] === "Z" || fields[0] === "X") return false;
-    return startTicks === 0n || BigInt(fields[19]) === startTicks;
+    return startTicks === 0n || startTicksOf(fields) === startTicks;
+  }
+
+  #procStat(pid: number): string[] | null {
+    return procStat(this.#c, pid, this.#procBytes);
   }
 }
