@@ -43,8 +43,9 @@
 // all three runtimes, default --pause: about 230 kills a minute in every mode
 // (--kills 30: 48 s for the five modes; --kills 100: 2.2 minutes, 227-243 a
 // minute; --kills 200: 4.5 minutes, 208-251 a minute). So 1,000 kills per
-// mode take about 4.5 minutes per mode, about 23 minutes for all five. A kill
-// costs about one process start of its replacement.
+// mode take about 4.5 minutes per mode: the full default run (--kills 1000,
+// run under nice at load 7-11) took 21.9 minutes, 215-249 kills a minute.
+// A kill costs about one process start of its replacement.
 
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
