@@ -1,5 +1,5 @@
 /*
- * wasm/channel_classic.ts, the classic request/response exchange over one
+ * wasm/channel/classic.ts, the classic request/response exchange over one
  * shared buffer, with server death and a successor server that recovers.
  *
  *   STATE   the exchange state: IDLE, REQUESTED, SERVING, RESPONDED and
@@ -20,53 +20,60 @@
  * Pids: clients 1 and 2, server 3 (attached at the start) and server 4, its
  * successor, which starts once 3 is dead and attaches by CAS on SPID. Each
  * client makes ITER exchanges. Every atomic.* of the code is one step, every
- * plain load/store its own step. Comments give channel_classic.ts lines of
- * the old protocol (commit e64d89b) where the fixed one keeps them.
+ * plain load/store its own step.
  *
- * The fixed protocol (default):
- *   client, on a slice end: observe s; SERVER_LOST: CAS(s, IDLE), PEER_DIED;
- *     REQUESTED/SERVING: read SPID, ask whether it lives; dead: CAS(s, IDLE)
- *     (failed: look again, a new server may have taken the request), PEER_DIED
- *   server: before it writes the response in place, STATE is still SERVING
- *     and SEQ its token
- *   recovery (successor): REQUESTED: post a fresh request permit; SERVING:
- *     CAS(SERVING, SERVER_LOST), post a response permit
+ * The fixed protocol (default) is the one committed in f4f609d,
+ * wasm/channel/classic.ts (comments give its lines): every change of state is
+ * a CAS from the state observed. Client, settling or awaiting: SERVER_LOST ->
+ * CAS to IDLE, PEER_DIED; REQUESTED/SERVING after a slice ran out: read SPID,
+ * ask whether it lives; dead: CAS(s, IDLE) (failed: look again), PEER_DIED;
+ * RESPONDED is delivered whether or not its permit came (192). Server: CAS
+ * REQUESTED -> SERVING, check SERVING and its token before writing the
+ * response in place (273), CAS SERVING -> RESPONDED (286). Recovery by the
+ * successor (classicFailPending): REQUESTED or SERVING -> SERVER_LOST by CAS,
+ * and a response permit. Plus one fix this model asks for (NO_REPOST leaves
+ * it out): a client that took access over from a dead one and finds
+ * REQUESTED posts a request permit. Servers never detach here, so noServer
+ * (SPID == 0, NO_SERVER) is left out; so are the length, status and counter
+ * fields (the status is always OK in the fixed protocol).
  *
  * Options (spin -D...):
  *   ITER=n          exchanges per client (2)
  *   CLIENT_DEATH    a client may die (once) anywhere in its exchange; the
  *                   other one takes access over and settles
+ *   GIVE_UP         a client's deadline may pass while it awaits the response:
+ *                   it ends the exchange (TIMED_OUT), leaving the state for
+ *                   the next client to settle
  *   STUCK_SLICES    a wait slice (livenessPollMs) runs out only when nothing
  *                   else can move (Promela timeout); by default it may run
  *                   out at any moment, as a real 100 ms slice does while the
  *                   server is busy; use with pan -DNP -l: no client waits
- *                   forever (every cycle passes an exchange's end)
- *   GIVE_UP         a client's deadline may pass while it awaits the response:
- *                   it ends the exchange (TIMED_OUT), leaving the state for
- *                   the next client to settle
+ *                   for ever (every cycle passes an exchange's end)
+ *   RECOVER_REPOST  the successor's recovery the issue described: REQUESTED
+ *                   gets a fresh request permit (the successor serves it)
+ *                   instead of SERVER_LOST
  *   NO_BUFFER_INVARIANT  leave out the two buffer-ownership assertions (to
  *                   show that the check of the response alone also catches
  *                   the broken variants)
  *   BROKEN_PLAIN_RESET  the client's recovery is "server dead -> plain store
- *                   STATE = IDLE" instead of a CAS from the state observed
- *                   (everything else fixed): spin must find a violation
+ *                   STATE = IDLE" instead of a CAS from the state observed.
+ *                   With RECOVER_REPOST spin finds a violation; with the
+ *                   committed recovery it does not (the successor never takes
+ *                   up a request left behind, so nobody else moves the state
+ *                   while the client looks)
  *   BROKEN_RESPONDED_NEEDS_PERMIT  a client delivers only after taking a
  *                   response permit, as in e64d89b: a server that dies between
- *                   its RESPONDED store and its post leaves the client waiting
- *                   for ever while a successor lives (found by this model; pan
- *                   -DNP -l with STUCK_SLICES reports the cycle). The fixed
- *                   model delivers a RESPONDED state seen when a slice ran out
- *   BROKEN_NO_REPOST  a client that takes access over from a dead one and
- *                   finds REQUESTED does not post a request permit, as in
- *                   e64d89b: a client that died between its REQUESTED store
- *                   and its post leaves its successor settling for ever while
- *                   the server waits for a request (found by this model; needs
- *                   CLIENT_DEATH; pan -DNP -l with STUCK_SLICES). The fixed
- *                   model posts a fresh permit (a hint, like every permit)
- *   OLD_PROTOCOL    the protocol of commit e64d89b: the plain store above,
- *                   the server writes the response before it checks the
- *                   state, recovery answers SERVING with SERVER_DIED
- *                   (CAS SERVING -> RESPONDED): spin must find a violation
+ *                   RESPONDED and its post leaves the client waiting for ever
+ *                   while a successor lives (pan -DNP -l, STUCK_SLICES)
+ *   NO_REPOST       the committed code as it is: a client that died between
+ *                   its REQUESTED and its post leaves the next client settling
+ *                   for ever while the server waits for a request (needs
+ *                   CLIENT_DEATH; pan -DNP -l, STUCK_SLICES)
+ *   OLD_PROTOCOL    the protocol of commit e64d89b (wasm/channel_classic.ts):
+ *                   plain stores in the client's recovery, the server writes
+ *                   the response before it checks the state, recovery answers
+ *                   SERVING with SERVER_DIED (CAS SERVING -> RESPONDED) and
+ *                   reposts REQUESTED: spin must find a violation
  *
  * Checked: a client that returns a response got F(its own request) (never a
  * response to another request, never its own request back); PEER_DIED only
@@ -87,7 +94,7 @@
 #ifdef OLD_PROTOCOL
 #define BROKEN_PLAIN_RESET
 #define BROKEN_RESPONDED_NEEDS_PERMIT
-#define BROKEN_NO_REPOST
+#define NO_REPOST
 #endif
 
 #define IDLE        0
@@ -182,6 +189,7 @@ byte cdeaths;
   fi
 #endif
 
+#ifdef OLD_PROTOCOL
 proctype Client(byte me) {
   byte k, s, st, req, r, sp;
   bool got, ok, dead, checkPeer, tookOver;
@@ -198,7 +206,7 @@ settle:
     s = STATE;                                                                        /* 96 */
     if
     :: s == IDLE -> s = 0; tookOver = false; goto write                               /* 97 */
-#ifndef BROKEN_NO_REPOST
+#ifndef NO_REPOST
     :: s == REQUESTED && tookOver ->   /* the dead holder may have died before its post: post afresh */
       tookOver = false; s = 0; REQ++; goto settle
 #endif
@@ -370,6 +378,185 @@ died:
   skip;
   d_step { s = 0; r = 0; token = 0; cur = 0; dead = false }
 }
+
+#else
+proctype Client(byte me) {
+  byte k, s, req, r, sp;
+  bool got, ok, dead, checkPeer, tookOver;
+
+  do
+  :: k < ITER -> k++; req = me * 4 + k;
+    /* step 1, classicAcquireStep (109-118): the access lock (abstract); a dead holder is taken over */
+    atomic { ACC == 0 || !alive[ACC] -> tookOver = ACC != 0; ACC = me };
+    MAYBE_CDIE;
+
+    /* step 2, classicSettleStep (121-152): wait out an exchange left with the server */
+    checkPeer = false;
+settle:
+    s = STATE;                                                                        /* 127 */
+    if
+    :: s == IDLE -> s = 0; tookOver = false; goto write                               /* 128-131 */
+#ifndef NO_REPOST
+    :: s == REQUESTED && tookOver ->   /* the fix proposed: the dead holder may have died before its post */
+      tookOver = false; s = 0; REQ++; goto settle
+#endif
+    :: s == RESPONDED || s == SERVER_LOST -> tookOver = false;                        /* 132-137 */
+      atomic { if :: RSP > 0 -> RSP-- :: else fi };                                   /* 134 */
+      MAYBE_CDIE;
+      atomic { if :: STATE == s -> STATE = IDLE :: else fi; s = 0 };                  /* 135 abandon */
+      goto settle
+    :: else -> tookOver = false
+    fi;
+    atomic { got = RSP > 0; if :: got -> RSP-- :: else fi };                          /* 139 */
+    if :: got -> got = false; goto settle :: else fi;
+    if
+    :: checkPeer -> checkPeer = false; CHECK_SERVER(settle)                           /* 140-144 */
+    :: else
+    fi;
+    s = 0;
+    if                                                                                /* 145-147 */
+    :: atomic { RSP > 0 -> RSP-- }; goto settle
+    :: SLICE_ENDS -> checkPeer = true; goto settle
+    fi;
+
+write:
+    skip;
+    /* step 3: the request into the buffer; no live server may be holding one */
+    d_step { BUFFER_ASSERT(!LIVE_SERVER_HOLDS); BUF = req };
+    MAYBE_CDIE;
+    /* step 4, classicPost (155-166) */
+    d_step { assert(STATE == IDLE) };                                                 /* 159 */
+    r = SEQ;                                                                          /* 161 */
+    SEQ = r + 1; r = 0;
+    d_step { assert(STATE == IDLE); STATE = REQUESTED };                              /* 163 CAS */
+    MAYBE_CDIE;
+    REQ++;                                                                            /* 164 */
+    MAYBE_CDIE;
+
+    /* step 8, classicAwaitStep (179-207) */
+    checkPeer = false;
+await:
+    atomic { got = RSP > 0; if :: got -> RSP-- :: else fi };                          /* 185 */
+    if
+    :: got -> got = false;
+      if :: STATE == RESPONDED -> goto deliver :: else fi                             /* 188 */
+    :: else
+    fi;
+    s = STATE;                                                                        /* 191 */
+    if
+#ifndef BROKEN_RESPONDED_NEEDS_PERMIT
+    :: s == RESPONDED -> s = 0; goto deliver                                          /* 192 */
+#endif
+    :: s == SERVER_LOST -> CHECK_SERVER(await)                                        /* 195-199 */
+    :: else -> assert(s != IDLE)                                                      /* 193: only we leave REQUESTED */
+    fi;
+    if
+    :: checkPeer -> checkPeer = false; CHECK_SERVER(await)                            /* 195-199 */
+    :: else
+    fi;
+    s = 0;
+    if                                                                                /* 200-202 */
+    :: atomic { RSP > 0 -> RSP-- }; goto await
+    :: SLICE_ENDS -> checkPeer = true; goto await
+#ifdef GIVE_UP
+    :: SLICE_ENDS -> goto end_exchange       /* the deadline passed: TIMED_OUT, the state left as it is */
+#endif
+    fi;
+
+deliver:
+    s = 0;
+    r = BUF;                                 /* the caller reads the response in place */
+    d_step { assert(r == F(req)); r = 0 };
+    MAYBE_CDIE;
+end_exchange:
+    /* step 9, classicEnd (210-216): abandon(RESPONDED) */
+    atomic { if :: STATE == RESPONDED -> STATE = IDLE :: else fi };                   /* 213 */
+    goto finish;
+
+peer_died:
+    assert(sdeaths > 0);
+    s = 0;
+
+finish:
+progress_exchange:
+    skip;
+    d_step { ACC = 0; checkPeer = false; req = 0 }
+  :: else -> break
+  od;
+  goto done;
+died:
+  skip;
+  d_step { s = 0; r = 0; req = 0; sp = 0; got = false; ok = false; dead = false; checkPeer = false; tookOver = false };
+done:
+  skip
+}
+
+proctype Server(byte me) {
+  byte s, r, token, cur;
+  bool dead;
+
+  if
+  :: me == FIRST_SERVER -> skip        /* attached before the clients start */
+  :: else ->
+end_wait:
+    atomic { !alive[FIRST_SERVER] -> skip };
+    /* channelServerAttach -> claimRole (base/waiting.ts) */
+claim:
+    cur = SPID;
+    d_step { dead = !alive[cur] };
+    assert(dead);                                       /* never busy here */
+    atomic { dead = false; if :: SPID == cur -> SPID = me :: else -> cur = 0 fi };
+    if :: cur == 0 -> goto claim :: else -> cur = 0 fi;
+    /* classicRecover -> classicFailPending (224-238) */
+    s = STATE;                                                                        /* 226 */
+    if
+#ifdef RECOVER_REPOST
+    :: s == REQUESTED -> REQ++; s = 0          /* the recovery of the brief: serve it afresh */
+    :: s == SERVING ->
+#else
+    :: s == REQUESTED || s == SERVING ->
+#endif
+      atomic { if :: STATE == s -> STATE = SERVER_LOST :: else -> s = 0 fi };         /* 228 */
+      if :: s != 0 -> RSP++ :: else fi
+    :: else
+    fi;
+    s = 0
+  fi;
+
+serve:
+  /* classicReceiveStep (241-263): a permit, then CAS REQUESTED -> SERVING */
+end_receive:
+  atomic { REQ > 0 -> REQ-- };                                                        /* 246, 251 */
+  MAYBE_SDIE;
+  atomic { s = STATE; if :: s == REQUESTED -> STATE = SERVING; holds[me] = true :: else fi }; /* 254 */
+  if :: s != REQUESTED -> s = 0; goto serve :: else -> s = 0 fi;
+  MAYBE_SDIE;
+  token = SEQ;                                                                        /* 260 */
+  r = BUF;                                      /* the handler reads the request */
+  MAYBE_SDIE;
+  /* classicResponseBuffer (269-275): still SERVING with our token before the buffer is written */
+  if :: STATE != SERVING -> goto drop :: else fi;                                     /* 273 */
+  if :: SEQ != token -> goto drop :: else fi;
+  d_step { BUFFER_ASSERT(STATE == SERVING); BUF = F(r); r = 0 };  /* the handler writes the response in place */
+  MAYBE_SDIE;
+  /* classicRespond (278-289): the same check (280), then CAS SERVING -> RESPONDED */
+  if :: STATE != SERVING -> goto drop :: else fi;
+  if :: SEQ != token -> goto drop :: else fi;
+  atomic { s = STATE; if :: s == SERVING -> STATE = RESPONDED; holds[me] = false :: else fi; token = 0 }; /* 286 */
+  if :: s != SERVING -> s = 0; goto drop :: else -> s = 0 fi;
+  MAYBE_SDIE;
+  RSP++;                                                                              /* 287 */
+  goto serve;
+drop:
+  skip;
+  d_step { holds[me] = false; token = 0; r = 0 };
+  goto serve;
+died:
+  skip;
+  d_step { s = 0; r = 0; token = 0; cur = 0; dead = false }
+}
+
+#endif
 
 init {
   atomic {

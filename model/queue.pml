@@ -461,23 +461,21 @@ done:
 }
 
 #define HELD_BY_TWO(p, q) (holds[p] != 0 && holds[p] == holds[q] && alive[p] && alive[q])
+#define DOUBLE_HOLD (HELD_BY_TWO(1, 2) || HELD_BY_TWO(1, 3) || HELD_BY_TWO(1, 4) || \
+                     HELD_BY_TWO(2, 3) || HELD_BY_TWO(2, 4) || HELD_BY_TWO(3, 4))
+/* a message is ready, every live consumer sleeps, and no wake is on its way */
+#define READY_UNSEEN (READY_AT_DPOS && !CAN_CONSUME(3) && !CAN_CONSUME(4) && pendNE == 0 && \
+                      (alive[3] && queued[3] || alive[4] && queued[4]))
+#define FREE_UNSEEN (FREE_AT_EPOS && !CAN_PRODUCE(1) && !CAN_PRODUCE(2) && pendNF == 0 && \
+                     (alive[1] && queued[1] || alive[2] && queued[2]))
 
 active proctype monitor() {
 end:
   do
-  :: d_step {
-      HELD_BY_TWO(1, 2) || HELD_BY_TWO(1, 3) || HELD_BY_TWO(1, 4) ||
-      HELD_BY_TWO(2, 3) || HELD_BY_TWO(2, 4) || HELD_BY_TWO(3, 4) -> assert(false)
-    }
+  :: d_step { DOUBLE_HOLD -> assert(!DOUBLE_HOLD) }
 #ifndef NO_WAKE_INVARIANT
-  :: d_step {
-      READY_AT_DPOS && !CAN_CONSUME(3) && !CAN_CONSUME(4) && pendNE == 0 &&
-      (alive[3] && queued[3] || alive[4] && queued[4]) -> assert(false)
-    }
-  :: d_step {
-      FREE_AT_EPOS && !CAN_PRODUCE(1) && !CAN_PRODUCE(2) && pendNF == 0 &&
-      (alive[1] && queued[1] || alive[2] && queued[2]) -> assert(false)
-    }
+  :: d_step { READY_UNSEEN -> assert(!READY_UNSEEN) }
+  :: d_step { FREE_UNSEEN -> assert(!FREE_UNSEEN) }
 #endif
   od
 }

@@ -1,6 +1,6 @@
-// Model checks of the lock protocols (model/*.pml, see model/README.md): for
+// Model checks of the lock and queue protocols (model/*.pml, see model/README.md): for
 // each configuration, spin generates a verifier, gcc compiles it and the
-// verifier explores every interleaving of 3 processes. Correct models must
+// verifier explores every interleaving of a few processes. Correct models must
 // come out with no error; the deliberately broken variants must be caught, so
 // that this suite proves it can fail. Without spin or gcc every check is
 // registered as skipped, never as passed.
@@ -10,6 +10,7 @@ import * as assert from "uvu/assert";
 import { execFile, spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import process from "node:process";
 import { join } from "node:path";
 import { root, runtime } from "./helpers.ts";
 
@@ -17,7 +18,7 @@ const test = suite(`Promela models (${runtime})`);
 
 interface Check {
   name: string;
-  model: "mutex" | "semaphore" | "event" | "rwlock";
+  model: "mutex" | "semaphore" | "event" | "rwlock" | "channel" | "ring" | "queue";
   defines: string[];
   /** Search for cycles without progress (pan -DNP, -l) instead of safety. */
   progress?: boolean;
@@ -32,23 +33,36 @@ const CHECKS: Check[] = [
   {
     name: "mutex: the same with spurious wake-ups and early slice ends",
     model: "mutex",
-    defines: ["-DSPURIOUS"],
+    defines: ["-DSPURIOUS", "-DGENS=1"],
   },
   {
     name: "mutex: holders die; waiters take over with OWNER_DIED; NOT_RECOVERABLE sticks",
     model: "mutex",
-    defines: ["-DDEATH"],
+    defines: ["-DDEATH", "-DGENS=1"],
   },
   {
     name: "mutex: holders die; no waiter times out forever (no non-progress cycle)",
     model: "mutex",
-    defines: ["-DDEATH"],
+    defines: ["-DDEATH", "-DGENS=1"],
     progress: true,
   },
   {
     name: "mutex: holders die, and slices also end early (live holders get checked)",
     model: "mutex",
-    defines: ["-DDEATH", "-DSPURIOUS"],
+    defines: ["-DDEATH", "-DSPURIOUS", "-DGENS=1"],
+  },
+  {
+    name: "mutex: a dead holder's pid is reused; the takeover CAS over word and generation steals no live lock",
+    model: "mutex",
+    defines: ["-DPID_REUSE", "-DDEATH", "-DEARLY_SLICES", "-DMAXDEATHS=1", "-DDIER=3", "-DITER=1"],
+  },
+  {
+    name: "mutex, broken (takeover CAS over the word only, pids reused): spin finds two live holders",
+    model: "mutex",
+    defines: [
+      "-DPID_REUSE", "-DDEATH", "-DEARLY_SLICES", "-DMAXDEATHS=1", "-DDIER=3", "-DITER=1", "-DBROKEN_NO_GENERATION",
+    ],
+    mustFail: /assertion violated\s+!\(twoHolders\)/,
   },
   {
     name: "mutex, broken (woken waiter drops WAITERS): spin finds the lost wake-up",
@@ -163,7 +177,142 @@ const CHECKS: Check[] = [
     defines: ["-DBROKEN_EXITS_FIRST", "-DNO_WAKE_INVARIANT"],
     mustFail: /invalid end state/,
   },
+  {
+    name: "channel: replies match their requests; the server dies, a successor recovers",
+    model: "channel",
+    defines: [],
+  },
+  {
+    name: "channel: a client also dies holding access; the next one settles its exchange",
+    model: "channel",
+    defines: ["-DCLIENT_DEATH"],
+  },
+  {
+    name: "channel: client deaths and deadlines; the state is left for the next client",
+    model: "channel",
+    defines: ["-DCLIENT_DEATH", "-DGIVE_UP"],
+  },
+  {
+    name: "channel: no client waits for ever while a live server exists (no non-progress cycle)",
+    model: "channel",
+    defines: ["-DSTUCK_SLICES", "-DCLIENT_DEATH", "-DGIVE_UP"],
+    progress: true,
+  },
+  {
+    name: "channel: a successor that serves a request left behind (fresh permit), deaths and deadlines",
+    model: "channel",
+    defines: ["-DRECOVER_REPOST", "-DCLIENT_DEATH", "-DGIVE_UP"],
+  },
+  {
+    name: "channel, broken (recovery by plain store after the liveness check): spin finds the clash",
+    model: "channel",
+    defines: ["-DRECOVER_REPOST", "-DBROKEN_PLAIN_RESET"],
+    mustFail: /assertion violated/,
+  },
+  {
+    name: "channel, broken, without the buffer invariant: a client gets a reply to another request",
+    model: "channel",
+    defines: ["-DRECOVER_REPOST", "-DBROKEN_PLAIN_RESET", "-DNO_BUFFER_INVARIANT"],
+    mustFail: /assertion violated \(r==\(req\+16\)\)/,
+  },
+  {
+    name: "channel, the old protocol (e64d89b): spin finds a reply to another request",
+    model: "channel",
+    defines: ["-DOLD_PROTOCOL", "-DNO_BUFFER_INVARIANT"],
+    mustFail: /assertion violated \(r==\(req\+16\)\)/,
+  },
+  {
+    name: "channel, broken (RESPONDED is read only with its permit): a client waits for ever",
+    model: "channel",
+    defines: ["-DSTUCK_SLICES", "-DBROKEN_RESPONDED_NEEDS_PERMIT"],
+    progress: true,
+    mustFail: /non-progress cycle/,
+  },
+  {
+    name: "channel as committed (no fresh permit after a client died before its post): the next one waits for ever",
+    model: "channel",
+    defines: ["-DSTUCK_SLICES", "-DCLIENT_DEATH", "-DNO_REPOST"],
+    progress: true,
+    mustFail: /non-progress cycle/,
+  },
+  {
+    name: "ring: records read once, whole, in order; the producer dies, a restart attaches",
+    model: "ring",
+    defines: [],
+  },
+  {
+    name: "ring: two restarts compete for the role of a dead producer",
+    model: "ring",
+    defines: ["-DPRODUCERS=3", "-DITER=1"],
+  },
+  {
+    name: "ring, broken (a dead producer cleared by plain store): spin finds a live producer robbed",
+    model: "ring",
+    defines: ["-DBROKEN_CLEAR_STORE"],
+    mustFail: /assertion violated \(PPID==me\)/,
+  },
+  {
+    name: "ring, broken (the same, robbed producers leave): spin finds an uncommitted record read",
+    model: "ring",
+    defines: ["-DPRODUCERS=3", "-DITER=1", "-DNOT_OWNER_LEAVES", "-DBROKEN_CLEAR_STORE"],
+    mustFail: /assertion violated/,
+  },
+  {
+    name: "ring, broken (role taken by plain store): spin finds two producers in one ring",
+    model: "ring",
+    defines: ["-DPRODUCERS=3", "-DITER=1", "-DNOT_OWNER_LEAVES", "-DBROKEN_ROLE_STORE"],
+    mustFail: /assertion violated/,
+  },
+  {
+    name: "queue: exactly once, no slot held twice; a holder dies, consumers recover its slot",
+    model: "queue",
+    defines: ["-DPRODUCERS=1"],
+  },
+  {
+    name: "queue: two producers, one consumer; a holder dies, producers recover its slot",
+    model: "queue",
+    defines: ["-DCONSUMERS=1", "-DITER2=1"],
+  },
+  {
+    name: "queue: both producers stuck behind a dead reader's slot recover it together",
+    model: "queue",
+    defines: ["-DDEAD_READER_AT_START", "-DITER=1"],
+  },
+  {
+    name: "queue: pid reuse; owners are told apart by their start times",
+    model: "queue",
+    defines: ["-DPRODUCERS=1", "-DCONSUMERS=1", "-DITER=3", "-DPID_REUSE"],
+  },
+  {
+    name: "queue: pid reuse; no wedge (no non-progress cycle)",
+    model: "queue",
+    defines: ["-DPRODUCERS=1", "-DCONSUMERS=1", "-DITER=3", "-DPID_REUSE", "-DSTUCK_SLICES"],
+    progress: true,
+  },
+  {
+    name: "queue, broken (tombstone without taking the slot by CAS): spin finds a message read twice",
+    model: "queue",
+    defines: ["-DPRODUCERS=1", "-DBROKEN_PLAIN_TOMBSTONE"],
+    mustFail: /assertion violated/,
+  },
+  {
+    name: "queue, broken (dead reader's slot freed by plain store): spin finds a slot taken from its holder",
+    model: "queue",
+    defines: ["-DDEAD_READER_AT_START", "-DITER=1", "-DBROKEN_PLAIN_FREE"],
+    mustFail: /assertion violated/,
+  },
+  {
+    name: "queue, broken (owner checked by pid only, pids reused): spin finds the queue wedged",
+    model: "queue",
+    defines: ["-DPRODUCERS=1", "-DCONSUMERS=1", "-DITER=3", "-DPID_REUSE", "-DSTUCK_SLICES", "-DBROKEN_PID_ONLY"],
+    progress: true,
+    mustFail: /non-progress cycle/,
+  },
 ];
+
+/** WSHM_MODELS=channel,ring runs only the checks of those models (for work on one model). */
+const only = process.env.WSHM_MODELS?.split(",").map((m) => m.trim()).filter((m) => m !== "");
+if (only && only.length > 0) CHECKS.splice(0, CHECKS.length, ...CHECKS.filter((c) => only.includes(c.model)));
 
 /** Longest a single spin, gcc or pan run may take before the check fails. */
 const STEP_TIMEOUT_MS = 180_000;
