@@ -29,6 +29,7 @@ const QUEUE_SLOTS = 4;
 const QUEUE_STRIDE = 8;
 const QUEUE_DEQUEUE_POS = 128;
 const QUEUE_SLOTS_START = 320;
+const CLASSIC_STATE = 320;
 
 test("many-client: a server that died between dequeuing a request and marking it taken costs its client PeerDied, not its timeout", async () => {
   const name = uniqueName("chan-dequeued");
@@ -127,5 +128,30 @@ for (const clients of [0, 2]) {
     serverSide.unlink();
   });
 }
+
+test("classic: an answer refused because the exchange was recovered is dropped, and the server handle serves on", async () => {
+  const name = uniqueName("chan-refused");
+  using serverSide = Segment.create(name, { size: 1 << 20 });
+  using clientSide = Segment.open(name);
+  const server = serverSide.channel("rpc", { capacity: 64 });
+  const client = clientSide.channel("rpc");
+  server.attachServer();
+  const first = client.requestAsync("first", { timeoutMs: 10_000 }).then(() => "answered", (e) => e.code);
+  const request = await within(server.receiveAsync({ timeoutMs: 10_000 }), 15_000, "the first request");
+  // A successor that thought this server dead recovered the exchange (classic state SERVER_LOST = 4).
+  serverSide.view().setUint32(offsetOf(serverSide, "rpc") + CLASSIC_STATE, 4, true);
+  request.respond("too late"); // dropped: no throw, and the handle is not left mid-answer
+  assert.is(
+    await within(first, 15_000, "the first client"),
+    "PeerDied",
+    "the client of the recovered exchange",
+  );
+  const second = client.requestAsync("second", { timeoutMs: 10_000 });
+  const next = await within(server.receiveAsync({ timeoutMs: 10_000 }), 15_000, "the next request");
+  assert.is(next.text(), "second", "the server handle receives the next request");
+  next.respond("ok");
+  assert.is(decodeText(await within(second, 15_000, "the second answer")), "ok", "and answers it");
+  serverSide.unlink();
+});
 
 test.run();

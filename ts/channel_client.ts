@@ -94,7 +94,11 @@ export class ChannelClient {
       serving: (token) => core.channelResponseBuffer(end.handle, token) >= 0,
       respond: (token, length, status) => {
         const r = core.channelRespond(end.handle, token, length, status);
-        if (r < 0) end.fail(r, "respond on");
+        // -INVALID_ARGUMENT: the request is no longer this server's to answer
+        // (its client gave up, or a server that attached after this one was
+        // thought dead recovered it): the answer is dropped, as in
+        // many-client mode, and the server goes on with the next request.
+        if (r < 0 && r !== -end.segment.constants.INVALID_ARGUMENT) end.fail(r, "respond on");
       },
     };
   }

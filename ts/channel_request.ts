@@ -100,8 +100,10 @@ export class ChannelRequest {
   /** Answers with the first `length` bytes already written into `response`. */
   respondWith(length: number): void {
     this.#checkLength(length);
-    this.#port.respond(this.#token, length, this.#port.channel.segment.constants.CHANNEL_STATUS_OK);
+    // Answered (or dropped, if no longer being served) whatever respond says:
+    // a handle is never left waiting for an answer it cannot give.
     this.responded = true;
+    this.#port.respond(this.#token, length, this.#port.channel.segment.constants.CHANNEL_STATUS_OK);
   }
 
   /** Answers with a failure: the client's call throws `RemoteError` with this message. */
@@ -114,8 +116,8 @@ export class ChannelRequest {
     let bytes = encodeText(message);
     if (bytes.length > capacity) bytes = bytes.subarray(0, capacity);
     if (this.#port.serving(this.#token)) this.#port.channel.bytes.set(bytes, this.responseAt);
-    this.#port.respond(this.#token, bytes.length, this.#port.channel.segment.constants.CHANNEL_STATUS_FAILED);
     this.responded = true;
+    this.#port.respond(this.#token, bytes.length, this.#port.channel.segment.constants.CHANNEL_STATUS_FAILED);
   }
 
   #checkLength(length: number): void {
