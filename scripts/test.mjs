@@ -1,5 +1,6 @@
 // Runs every uvu suite in test/ under Deno, Node and Bun, one process per file
-// and runtime, each with a watchdog; then checks that no test left a segment
+// and runtime (runtime-independent suites under the first runtime only), each
+// with a watchdog; then checks that no test left a segment
 // in /dev/shm. Ends with the line "N passed, N failed[, N skipped]".
 //
 //   node scripts/test.mjs [--runtime deno|node|bun]... [--no-build] [filter]
@@ -23,6 +24,10 @@ if (!args.includes("--no-build")) {
 const files = readdirSync(join(root, "test"))
   .filter((f) => f.endsWith(".test.ts") && (!filter || f.includes(filter)))
   .sort();
+
+// Suites that do not depend on the runtime (they drive external tools, such as
+// spin and gcc for the models): run once, under the first runtime requested.
+const RUNTIME_INDEPENDENT = new Set(["model.test.ts"]);
 
 function command(runtime, file) {
   const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -106,6 +111,7 @@ if (!filter) {
 }
 for (const runtime of runtimes) {
   for (const file of files) {
+    if (RUNTIME_INDEPENDENT.has(file) && runtime !== runtimes[0]) continue;
     const result = await runFile(runtime, file);
     const s = summary(result.output);
     const complete = s.total !== undefined && s.passed !== undefined;

@@ -52,7 +52,8 @@ const CHECKS: Check[] = [
     defines: ["-DDEATH", "-DSPURIOUS", "-DGENS=1"],
   },
   {
-    name: "mutex: a dead holder's pid is reused; the takeover CAS over word and generation steals no live lock",
+    name:
+      "mutex: a dead holder's pid is reused; the takeover CAS over word and generation steals no live lock",
     model: "mutex",
     defines: ["-DPID_REUSE", "-DDEATH", "-DEARLY_SLICES", "-DMAXDEATHS=1", "-DDIER=3", "-DITER=1"],
   },
@@ -60,7 +61,13 @@ const CHECKS: Check[] = [
     name: "mutex, broken (takeover CAS over the word only, pids reused): spin finds two live holders",
     model: "mutex",
     defines: [
-      "-DPID_REUSE", "-DDEATH", "-DEARLY_SLICES", "-DMAXDEATHS=1", "-DDIER=3", "-DITER=1", "-DBROKEN_NO_GENERATION",
+      "-DPID_REUSE",
+      "-DDEATH",
+      "-DEARLY_SLICES",
+      "-DMAXDEATHS=1",
+      "-DDIER=3",
+      "-DITER=1",
+      "-DBROKEN_NO_GENERATION",
     ],
     mustFail: /assertion violated\s+!\(twoHolders\)/,
   },
@@ -229,7 +236,8 @@ const CHECKS: Check[] = [
     mustFail: /non-progress cycle/,
   },
   {
-    name: "channel as committed (no fresh permit after a client died before its post): the next one waits for ever",
+    name:
+      "channel as committed (no fresh permit after a client died before its post): the next one waits for ever",
     model: "channel",
     defines: ["-DSTUCK_SLICES", "-DCLIENT_DEATH", "-DNO_REPOST"],
     progress: true,
@@ -304,7 +312,14 @@ const CHECKS: Check[] = [
   {
     name: "queue, broken (owner checked by pid only, pids reused): spin finds the queue wedged",
     model: "queue",
-    defines: ["-DPRODUCERS=1", "-DCONSUMERS=1", "-DITER=3", "-DPID_REUSE", "-DSTUCK_SLICES", "-DBROKEN_PID_ONLY"],
+    defines: [
+      "-DPRODUCERS=1",
+      "-DCONSUMERS=1",
+      "-DITER=3",
+      "-DPID_REUSE",
+      "-DSTUCK_SLICES",
+      "-DBROKEN_PID_ONLY",
+    ],
     progress: true,
     mustFail: /non-progress cycle/,
   },
