@@ -190,11 +190,6 @@ const CHECKS: Check[] = [
     defines: [],
   },
   {
-    name: "channel: a client also dies holding access; the next one settles its exchange",
-    model: "channel",
-    defines: ["-DCLIENT_DEATH"],
-  },
-  {
     name: "channel: client deaths and deadlines; the state is left for the next client",
     model: "channel",
     defines: ["-DCLIENT_DEATH", "-DGIVE_UP"],
@@ -275,11 +270,6 @@ const CHECKS: Check[] = [
     name: "queue: exactly once, no slot held twice; a holder dies, consumers recover its slot",
     model: "queue",
     defines: ["-DPRODUCERS=1"],
-  },
-  {
-    name: "queue: two producers, one consumer; a holder dies, producers recover its slot",
-    model: "queue",
-    defines: ["-DCONSUMERS=1", "-DITER2=1"],
   },
   {
     name: "queue: both producers stuck behind a dead reader's slot recover it together",
