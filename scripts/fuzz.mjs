@@ -15,9 +15,10 @@
 // --no-build    skip `node scripts/build.mjs ts` (Node runs the fixtures from dist/, and this
 //               script spawns children through dist/test/helpers.js).
 //
-// Throughput on this shared 2-core machine, --jobs 2, the fixed core: about 8-11 cases/s over
-// the three runtimes (5-6 cases/s per child), so 10,000 cases take 15-25 minutes; every case
-// that hangs costs its 20 s timeout on top. test/fuzz.test.ts runs 40 cases per runtime.
+// Throughput on this shared 2-core machine, --jobs 2, the fixed core: 8-11 cases/s over the
+// three runtimes (4-6 cases/s per child: deno, node and bun alike). 10,000 cases took 20.7
+// minutes at a load average of 8-10 (476,732 operations); every case that hangs costs its
+// 20 s timeout on top. test/fuzz.test.ts runs 40 cases per runtime (about 5 s).
 //
 // A case (test/fixtures/fuzz_case.ts) builds a segment holding one object of
 // every kind, does legitimate work, mutates the header, the directory or an
