@@ -112,7 +112,15 @@ export function classicAcquireStep(offset: u32, unused0: u32, unused1: u32, flag
   if (status == -MUST_WAIT) return -MUST_WAIT;
   if (status == -NOT_RECOVERABLE) return -CORRUPT;
   if (status < 0) return status;
-  if (status == OWNER_DIED) mutexConsistent(m);
+  if (status == OWNER_DIED) {
+    mutexConsistent(m);
+    // The dead client may have died between its CAS to REQUESTED and its post
+    // of the request semaphore: without a permit the server would never take
+    // that request, and this client would wait in settle for ever. Permits
+    // are hints (the server's CAS REQUESTED -> SERVING filters stale ones),
+    // so a fresh one is always safe (model/channel.pml, NO_REPOST).
+    if (atomic.load<u32>(at(offset) + STATE) == REQUESTED) semaphorePost(offset + REQUEST_SEM, 1);
+  }
   atomic.store<u32>(at(offset) + CLIENT_PID, selfPid);
   return OK;
 }
@@ -142,6 +150,10 @@ export function classicSettleStep(offset: u32, unused0: u32, unused1: u32, flags
       if (!abandon(a, state)) continue;
       return -gone;
     }
+    // A slice ran out on an earlier request still REQUESTED with a live
+    // server: its permit may be lost with a client that died before posting
+    // it; a fresh one costs nothing (the same reasoning as above).
+    if ((flags & STEP_CHECK_PEER) != 0 && state == REQUESTED) semaphorePost(offset + REQUEST_SEM, 1);
     if ((flags & STEP_PARK) != 0) {
       if (semaphoreWaitStep(response, 0, 0, STEP_PARK) == OK) continue;
       return -MUST_WAIT;
