@@ -1,5 +1,5 @@
 /*
- * wasm/event.ts, the sequence-number notifier (an eventcount), with 3
+ * wasm/event/event.ts, the sequence-number notifier (an eventcount), with 3
  * processes, used the way ts/event.ts waitUntil() uses it: a condition wait.
  *
  *   SEQ    sequence, the futex word: +1 per notify
@@ -8,7 +8,8 @@
  *
  * Every atomic.* of the code is one Promela step; plain loads and stores are
  * their own steps; what a step does besides is local or ghost bookkeeping.
- * Comments give event.ts lines (and ts/event.ts waitUntil for the loop).
+ * Comments give event/event.ts lines (W: base/waiting.ts, block(); and
+ * ts/event.ts waitUntil for the loop).
  *
  * A produce is items += 1, then eventNotify with count 1 (or all with
  * NOTIFY_ALL, or either with NOTIFY_MIXED). A consume is waitUntil(take one
@@ -121,7 +122,7 @@ proctype P(byte me) {
 consume:
       /* ts/event.ts waitUntil(condition) */
 top:
-      seen = SEQ;                                                            /* eventSequence, 62 */
+      seen = SEQ;                                                            /* eventSequence, 59 */
       try_take();
       if
       :: st == OK -> goto took
@@ -135,36 +136,40 @@ top:
 #ifdef BROKEN_WAIT_FRESH_SEQUENCE
       seen = SEQ;
 #endif
-      /* eventWait(seen), 111-132: SPINS loads first */
-      atomic { if :: SEQ != seen -> st = OK; goto waited :: else fi };      /* 115-117 */
-      registered = false;
+      /* eventWait(seen) 111-116: block (W:105-148); its first step (W:108, no flags) is
+         one load. The spin round (W:111-114) only loads the sequence again and steps on a
+         change, which would find what this load or the next step's finds (the sequence
+         never comes back): left out */
+      atomic { if :: SEQ != seen -> st = OK; goto waited :: else fi };      /* 88 */
 step:
-      /* eventWaitStep(seen, registered), 88-100 */
+      /* the park loop (W:134-147): eventWaitStep(seen, STEP_PARK [| STEP_REGISTERED]) 85-99;
+         `registered` is STEP_REGISTERED (W:146) */
       if
-      :: registered -> d_step { S--; registered = false }                    /* 90 */
+      :: registered -> d_step { S--; registered = false }                    /* 87 */
       :: else
       fi;
-      atomic { if :: SEQ != seen -> st = OK; goto waited :: else fi };      /* 91 */
-      d_step { S++ };                                                        /* 92 */
+      atomic { if :: SEQ != seen -> st = OK; goto waited :: else fi };      /* 88 */
+      d_step { S++ };                                                        /* 90 */
       atomic {
         if
-        :: SEQ != seen -> st = OK                                            /* 94 */
-        :: else -> st = MUST_WAIT; inflight[me] = false; waitSeq[me] = seen  /* 98-99 */
+        :: SEQ != seen -> st = OK                                            /* 92 */
+        :: else -> st = MUST_WAIT; inflight[me] = false; waitSeq[me] = seen  /* 97-98 */
         fi
       };
       if
-      :: st == OK -> d_step { S-- }; goto waited                             /* 95-96 */
+      :: st == OK -> d_step { S-- }; goto waited                             /* 93-94 */
       :: else -> st = 0
       fi;
-      registered = true;                                                     /* 123 */
-      /* 124-129: the deadline may have passed: eventCancelWait, then report what is true */
+      registered = true;
+      /* W:138-142: the deadline may have passed: eventWaitCancel (102-104), TIMED_OUT;
+         then 114: OK if the sequence moved meanwhile */
       if
       :: d_step { S--; registered = false };
         atomic { if :: SEQ != seen -> st = OK :: else -> st = TIMED_OUT fi };
         goto waited
       :: skip
       fi;
-      futex_wait(SEQ, seen);                                                 /* 130 */
+      futex_wait(SEQ, seen);                                                 /* W:145 */
       d_step { waitSeq[me] = 0; res = 0 };
       goto step;
 waited:
@@ -192,11 +197,11 @@ produce:
     count = NOTIFY_COUNT;
 #endif
     d_step { items++; pendingNotify++ };      /* the condition changes, then the notify */
-    /* eventNotify(count), 69-79 */
-    SEQ++;                                                                   /* 74 */
-    atomic { s = S; if :: s == 0 -> pendingNotify-- :: else fi };          /* 77 */
+    /* eventNotify(count), 66-76 */
+    SEQ++;                                                                   /* 71 */
+    atomic { s = S; if :: s == 0 -> pendingNotify-- :: else fi };          /* 74 */
     if
-    :: s != 0 -> atomic { futex_wake_body(count); pendingNotify--; k = 0 }   /* 78 */
+    :: s != 0 -> atomic { futex_wake_body(count); pendingNotify--; k = 0 }   /* 75 */
     :: else
     fi;
     d_step { s = 0; count = 0 };

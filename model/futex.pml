@@ -1,5 +1,5 @@
 /*
- * futex(2) as the core sees it through host.wait / host.wake (wasm/host.ts),
+ * futex(2) as the core sees it through host.wait / host.wake (wasm/base/host.ts),
  * shared by every model. Each model has ONE futex word, so one wait queue.
  *
  *   futex_wait(word, expected): in ONE atomic step, if word != expected return

@@ -1,5 +1,5 @@
 /*
- * wasm/rwlock.ts + rwlock_readers.ts, the reader-writer lock, with 3 live
+ * wasm/rwlock/ (rwlock.ts, readers.ts, locking.ts), the reader-writer lock, with 3 live
  * processes (no deaths): READERS readers (pids 1..READERS) and 3 - READERS
  * writers (the other pids).
  *
@@ -12,24 +12,35 @@
  *
  * Every atomic.* of the code is one Promela step; plain loads and stores are
  * their own steps; what a step does besides is local or ghost bookkeeping.
- * Comments give line numbers: rwlock.ts (plain), rwlock_readers.ts (R:).
+ * Comments give line numbers: rwlock/rwlock.ts (plain), rwlock/readers.ts (R:),
+ * rwlock/locking.ts (L:), base/waiting.ts (W:, block()).
  * Two futex words, so the futex of futex.pml (same semantics: check and
  * queue in one step, wake takes queued sleepers off) is written here per word.
  *
  * Left out, because nothing can read a difference without deaths:
  * CONSISTENCY (always CONSISTENT: only takers of a dead writer's lock and
- * unrepaired releases change it), so its loads (R:85, 72, 135, 228, 314)
+ * unrepaired releases change it), so its loads (R:85, 115, 179, L:42, L:96)
  * are not steps; the holder record (HOLDER_START, HOLDER_RECORD_PID) and the
  * slots' start times, read only by recordedHolderAlive / reapDead; slotCount (a
  * constant). checkHolder (after a sleep that ran its slice, SPURIOUS) only
  * adds loads then: every holder and slot owner is alive, so holderAlive is
  * true and reapDead frees nothing.
  *
- * A reader does ITER times rwlockRead (tryRead, one spin round, then the
- * rwlockReadStep / hostWait loop), reads, rwlockReadUnlock. A writer does
- * ITER times rwlockWrite (the rwlockWriteStep / rwlockDrainStep / hostWait
- * loop), writes, rwlockWriteUnlock. Both may give up after a MUST_WAIT (a
- * finite timeoutMs; a claimed writer then abandons).
+ * A reader does ITER times rwlockRead (tryRead, then block() over
+ * rwlockReadStep), reads, rwlockReadUnlock. A writer does ITER times
+ * rwlockWrite (block() over rwlockWriteStep, which continues the drain of a
+ * claim kept for its call token), writes, rwlockWriteUnlock. block() makes a
+ * first step, a spin round and then the park loop (step, deadline, hostWait);
+ * rwlock steps ignore STEP_PARK, so these are all the same step, and the
+ * model makes them one loop: step, deadline, futex_wait. The code's extra
+ * steps (the spin round's, and the park loop's first right after the first
+ * step) each follow a step without a sleep between: if the word the last
+ * step named has changed, futex_wait returns at once and the next step
+ * follows, as in the code; if not, the step finds what the last one found
+ * and names the same word and value again. The model may so give up one step
+ * earlier than the code can (more behaviours, not fewer). Both may give up
+ * after a MUST_WAIT (a finite timeoutMs; rwlockLockCancel then gives a
+ * draining claim up).
  *
  * Options (spin -D...):
  *   READERS=2     2 readers + 1 writer (default); READERS=1: 1 reader + 2 writers
@@ -64,9 +75,6 @@
 #define READERS 2
 #endif
 #define NS READERS
-#ifndef SPINS
-#define SPINS 1
-#endif
 
 #define WAITERS  128
 #define PID_MASK 63
@@ -188,7 +196,7 @@ proctype Reader(byte me) {
 
   do
   :: n < ITER -> n++;
-    ph = 1;                                   /* 277: rwlockTryRead (222-239) */
+    ph = 1;                                   /* L:58: rwlockTryRead (L:36-54) */
 enter:
     /* readEnter R:103-137 (slotCount R:104-105: a constant) */
     atomic {                                                                           /* R:106, R:85 */
@@ -257,58 +265,50 @@ entered:
     /* OK: reading */
     atomic { assert(nwriters == 0); nreaders++; st = 0; open = false; ph = 0 };
     d_step { nreaders-- };
-    /* rwlockReadUnlock 291-304 */
+    /* rwlockReadUnlock L:73-86 */
     d_step { i = 0; idx = me % NS };
     do
     :: i < NS ->
-      w = SLOT[idx];                                                                   /* 297 */
+      w = SLOT[idx];                                                                   /* L:79 */
       if
-      :: SPID(w) == me && CNT(w) != 0 -> break                                         /* 298 */
+      :: SPID(w) == me && CNT(w) != 0 -> break                                         /* L:80 */
       :: else -> d_step { w = 0; i++; idx = (idx + 1) % NS }
       fi
     :: else -> assert(false)                                                           /* NOT_OWNER: never */
     od;
-    leave_slot();                                                                      /* 299 */
+    leave_slot();                                                                      /* L:81 */
     d_step { i = 0; idx = 0 };
     goto next;
 
 would_block:
     open = false;
     if
-    :: ph == 1 ->
-      /* tryRead returns WOULD_BLOCK (228: CONSISTENCY is CONSISTENT); lockBlocking 243-251 */
-#if SPINS > 0
-      d_step { open = STATE == 0 };                                                    /* 246 */
-      if :: open -> open = false; ph = 2; goto enter :: else -> ph = 3; goto enter fi  /* 247 */
-#else
-      ph = 3; goto enter
-#endif
-    :: ph == 2 -> ph = 3; goto enter                                                   /* 248, then 258 */
-    :: ph == 3 ->
-      /* rwlockReadStep 166-170: claim(reader) 67-114 */
-      w = STATE;                                                                       /* 68 */
+    :: ph == 1 -> ph = 3; goto enter          /* L:59-60: tryRead WOULD_BLOCK (L:42: CONSISTENT); block's steps (W:108, W:136) */
+    :: else ->
+      /* rwlockReadStep 208-236 (no claim for its token, 210): readEnter WOULD_BLOCK, claim(reader) 110-159 (229) */
+      w = STATE;                                                                       /* 111 */
 rclaim:
       atomic {
         if
-        :: w == 0 -> goto enter                                                        /* 71-72: RETRY, 168 */
+        :: w == 0 -> goto enter                                                        /* 114-115: RETRY, 230 */
         :: else
         fi
       };
       atomic {
         if
-        :: (w & WAITERS) == 0 ->                                                       /* 104-105 */
+        :: (w & WAITERS) == 0 ->                                                       /* 147-148 */
           old = STATE;
           if :: old == w -> STATE = w | WAITERS :: else fi;
-          if :: old != w -> w = old; old = 0; goto rclaim :: else -> old = 0 fi        /* 106-108 */
+          if :: old != w -> w = old; old = 0; goto rclaim :: else -> old = 0 fi        /* 149-152 */
         :: else
         fi;
-        expected = w | WAITERS; w = 0                                                  /* 111 */
+        expected = w | WAITERS; w = 0                                                  /* 154-155 */
       };
       if
-      :: d_step { expected = 0; ph = 0 }; goto next                                    /* 264-267: TIMED_OUT */
+      :: d_step { expected = 0; ph = 0 }; goto next                                    /* W:138-142: TIMED_OUT (cancel: no claim, 249) */
       :: skip
       fi;
-      futex_wait(STATE, Q_STATE, expected);                                            /* 271 */
+      futex_wait(STATE, Q_STATE, expected);                                            /* W:145 */
       d_step { expected = 0; res = 0 };
       goto enter
     fi;
@@ -325,13 +325,15 @@ proctype Writer(byte me) {
   do
   :: n < ITER -> n++;
 step:
-    if :: claimed -> goto drain :: else fi;                                            /* 256-258 */
-    /* rwlockWriteStep 175-181: claim(writer) 67-114 */
-    w = STATE;                                                                         /* 68 */
+    /* rwlockWrite L:68-70: block (W:105-148) over rwlockWriteStep 239-245; `claimed`: a claim kept
+       for this call's token (continueDrain, 241) */
+    if :: claimed -> goto drain :: else fi;                                            /* 241 */
+    /* claim(writer) 110-159 (242) */
+    w = STATE;                                                                         /* 111 */
 claim_loop:
     atomic {
       if
-      :: w == 0 ->                                                                     /* 71-79 */
+      :: w == 0 ->                                                                     /* 114-122 */
         old = STATE;
         if :: old == 0 -> STATE = me :: else fi;
 #ifdef COVER_BACKOFF
@@ -343,23 +345,23 @@ claim_loop:
     };
     atomic {
       if
-      :: (w & WAITERS) == 0 ->                                                         /* 104-110 */
+      :: (w & WAITERS) == 0 ->                                                         /* 147-153 */
         old = STATE;
         if :: old == w -> STATE = w | WAITERS :: else fi;
         if :: old != w -> w = old; old = 0; goto claim_loop :: else -> old = 0 fi
       :: else
       fi;
-      expected = w | WAITERS; w = 0; q = Q_STATE                                       /* 111 */
+      expected = w | WAITERS; w = 0; q = Q_STATE                                       /* 154-155 */
     };
     goto must_wait;
 
 record:
-    /* recordHolder 46-52: the record stores are left out (read only by recordedHolderAlive) */
-    PHASE = DRAINING;                                                                  /* 51 */
+    /* recordHolder 89-95: the record stores are left out (read only by recordedHolderAlive) */
+    PHASE = DRAINING;                                                                  /* 94 */
 drain:
-    /* drain 117-136 */
+    /* drain 162-180 (slotCount 163-167: a constant) */
     atomic { claimed = false; i = 0; present = false };
-    do                                                                                 /* 123: readersPresent R:43-48 */
+    do                                                                                 /* 168: readersPresent R:43-48 */
     :: i < NS -> d_step { present = CNT(SLOT[i]) != 0; i++ }; if :: present -> break :: else fi
     :: else -> break
     od;
@@ -377,45 +379,47 @@ drain:
         if :: old == x -> old = 0; x = x | SLEEPING; break :: else -> x = old; old = 0 fi /* R:55-56 */
       :: else -> break
       od;
-      do                                                                               /* 128: readersPresent again */
+      do                                                                               /* 173: readersPresent again */
       :: i < NS -> d_step { present = CNT(SLOT[i]) != 0; i++ }; if :: present -> break :: else fi
       :: else -> break
       od;
       if
-      :: present -> d_step { expected = x; x = 0; i = 0; present = false; q = Q_EXITS; claimed = true }; goto must_wait /* 129-131 */
+      :: present -> d_step { expected = x; x = 0; i = 0; present = false; q = Q_EXITS; claimed = true }; goto must_wait /* 174-175; drainClaimed keeps the claim (194) */
       :: else -> d_step { x = 0 }
       fi
     :: else
     fi;
     d_step { i = 0; present = false };
-    PHASE = HOLDING;                                                                   /* 134 */
+    PHASE = HOLDING;                                                                   /* 178 */
 #ifdef COVER_BACKOFF
     writing++;
 #endif
-    /* 135: CONSISTENT, so OK */
+    /* 179: CONSISTENT, so OK; continueDrain clears the token (187) */
     d_step { assert(nwriters == 0 && nreaders == 0); nwriters++ };
     d_step { nwriters-- };
-    /* rwlockWriteUnlock 307-326 */
-    d_step { w = STATE; assert((w & PID_MASK) == me); w = 0 };                         /* 309-310 */
-    d_step { assert(PHASE == HOLDING) };                                               /* 311 */
-    PHASE = DRAINING;                                                                  /* 313 (312: record) */
-    d_step { old = STATE; STATE = 0; if :: old & WAITERS -> pendingState++ :: else fi }; /* 323 */
+    /* rwlockWriteUnlock L:89-108 */
+    d_step { w = STATE; assert((w & PID_MASK) == me); w = 0 };                         /* L:91-92 */
+    d_step { assert(PHASE == HOLDING) };                                               /* L:93 */
+    PHASE = DRAINING;                                                                  /* L:95 (L:94: record) */
+    d_step { old = STATE; STATE = 0; if :: old & WAITERS -> pendingState++ :: else fi }; /* L:105 */
 #ifdef COVER_BACKOFF
     writing--;
 #endif
     if
-    :: old & WAITERS -> d_step { futex_wake_all(Q_STATE); pendingState--; old = 0 }  /* 324 */
+    :: old & WAITERS -> d_step { futex_wake_all(Q_STATE); pendingState--; old = 0 }  /* L:106 */
     :: else
     fi;
     goto next;
 
 must_wait:
-    /* lockBlocking 259-271 */
+    /* W:138-142: the deadline may have passed: rwlockLockCancel 248-256, TIMED_OUT */
     if
-    :: claimed ->                                                                      /* 264-267: give up */
-      d_step { old = STATE; assert((old & PID_MASK) == me); STATE = 0; if :: old & WAITERS -> pendingState++ :: else fi; expected = 0; q = 0; claimed = false }; /* abandon 58 */
+    :: claimed ->
+      /* the cancel's loads (252-253) find its own claim DRAINING (asserted), so they are one
+         step with abandon's swap (98-103; 99: the record, left out) */
+      d_step { old = STATE; assert((old & PID_MASK) == me && PHASE == DRAINING); STATE = 0; if :: old & WAITERS -> pendingState++ :: else fi; expected = 0; q = 0; claimed = false }; /* 101 */
       if
-      :: old & WAITERS -> d_step { futex_wake_all(Q_STATE); pendingState--; old = 0 }  /* 59 */
+      :: old & WAITERS -> d_step { futex_wake_all(Q_STATE); pendingState--; old = 0 }  /* 102 */
       :: else
       fi;
       goto next
@@ -423,7 +427,7 @@ must_wait:
     :: skip
     fi;
     if
-    :: q == Q_STATE -> futex_wait(STATE, Q_STATE, expected)                            /* 271 */
+    :: q == Q_STATE -> futex_wait(STATE, Q_STATE, expected)                            /* W:145 */
     :: q == Q_EXITS -> futex_wait(EXITS, Q_EXITS, expected)
     fi;
     d_step { expected = 0; res = 0; q = 0 };

@@ -1,15 +1,17 @@
 /*
- * wasm/semaphore.ts, the counting semaphore, with 3 processes.
+ * wasm/semaphore/semaphore.ts, the counting semaphore, with 3 processes,
+ * waiting through block() (wasm/base/waiting.ts).
  *
  *   V  value, the futex word: permits available now
  *   S  sleepers: processes registered as (about to be) asleep
  *
  * Every atomic.* of the code is one Promela step; plain loads and stores are
  * their own steps; what a step does besides is local or ghost bookkeeping.
- * Comments give semaphore.ts lines.
+ * Comments give semaphore/semaphore.ts lines (W: base/waiting.ts).
  *
- * A wait is semaphoreWait (which may give up after a failed step, as a finite
- * timeout does); a post is semaphorePost of 1, or 2 with POST2. Every
+ * A wait is semaphoreWait (which may give up after a failed park step, as a
+ * finite timeout does, withdrawing its registration and passing on a wake-up
+ * it may have taken, semaphoreCancelWait); a post is semaphorePost of 1, or 2 with POST2. Every
  * workload can satisfy all its waits, so a process left asleep at the end is
  * a lost post, not a starved workload (ghost `credit`: INIT plus posts
  * started, minus waits started, plus waits given up; it ends equal to V):
@@ -24,6 +26,7 @@
  *
  * Options (spin -D...):
  *   SPURIOUS  futex waits also end spuriously or by their time slice
+ *   SPINS=0   no spin round before parking (default 1)
  *   POST2     posts of 2 as well (one wake of count 2)
  *   INIT=n    initial value (default 0; 1 for WORKLOAD=1)
  *   MAXV=n    maximum (default: room for every post of the workload); with
@@ -49,6 +52,9 @@
 #endif
 #ifndef WORKLOAD
 #define WORKLOAD 0
+#endif
+#ifndef SPINS
+#define SPINS 1
 #endif
 #ifndef INIT
 #if WORKLOAD == 1
@@ -80,29 +86,29 @@ byte finished;
 
 #include "futex.pml"
 
-/* semaphoreTryWait, 70-84: st = OK (took one) or WOULD_BLOCK */
+/* semaphoreTryWait, 76-89: st = OK (took one) or WOULD_BLOCK */
 inline try_wait() {
-  d_step { v = V; st = WOULD_BLOCK };                                        /* 73 */
+  d_step { v = V; st = WOULD_BLOCK };                                        /* 78 */
   do
   :: atomic {
-       v > 0 ->                                                              /* 74 */
-       old = V;                                                              /* 76 */
+       v > 0 ->                                                              /* 79 */
+       old = V;                                                              /* 81 */
        if
        :: V == v -> V = v - 1; taken++; st = OK
        :: else
        fi;
        if
-       :: old == v -> v = 0; old = 0; break                                  /* 77-79 */
-       :: else -> v = old; old = 0                                           /* 81 */
+       :: old == v -> v = 0; old = 0; break                                  /* 82-85 */
+       :: else -> v = old; old = 0                                           /* 86 */
        fi
      }
-  :: atomic { v == 0 -> break }                                              /* 83 */
+  :: atomic { v == 0 -> break }                                              /* 88 */
   od
 }
 
 proctype P(byte me) {
   byte v, old, st, res, k, n, count, s;
-  bool registered, again;
+  bool park, registered, again;
 
   do
   :: n < ITER -> n++;
@@ -127,81 +133,104 @@ proctype P(byte me) {
     fi;
 #endif
 wait:
-      /* semaphoreWait, 114-133 */
-      try_wait();                                                            /* 115 */
+      /* semaphoreWait 132-135: tryWait (133), then block (W:105-148), whose first step
+         (W:108, no flags) is one more tryWait and MUST_WAIT: it is left out, as the spin
+         round's step covers a permit that comes in between */
+      try_wait();                                                            /* 133 */
       if
       :: st == OK -> goto took
       :: else
       fi;
-      /* 117-119: one spin round: load, and try only if it looks non-zero */
-      atomic { v = V; if :: v == 0 -> goto parked :: else -> v = 0 fi };
-      try_wait();
+      /* W:111-114: one spin round (SPINS=0: none): a step (no flags) if the value moved */
+#if SPINS > 0
       if
-      :: st == OK -> goto took
-      :: else
+      :: atomic { V != 0 -> skip }; goto step
+      :: skip
       fi;
-parked:
-      registered = false;
+#endif
+      park = true;                                                           /* W:134 */
 step:
-      /* semaphoreWaitStep(registered), 93-106 */
+      /* semaphoreWaitStep(flags) 97-113: flags are `park` (STEP_PARK) and `registered` (STEP_REGISTERED) */
       if
-      :: registered -> d_step { S--; registered = false }                    /* 95 */
+      :: registered -> d_step { S--; registered = false }                    /* 99 */
       :: else
       fi;
-step_loop:
-      try_wait();                                                            /* 97 */
+      try_wait();                                                            /* 100 */
       if
       :: st == OK -> goto took
       :: else
       fi;
-      d_step { S++ };                                                        /* 98 */
+      if
+      :: !park -> goto must_wait                                             /* 101-104 */
+      :: else
+      fi;
+      d_step { S++; registered = true };                                     /* 105 */
       atomic {
-        v = V;                                                               /* 100 */
+        v = V;                                                               /* 107 */
         if
-        :: v == 0 -> v = 0; inflight[me] = false; st = MUST_WAIT             /* 101-102 */
+        :: v == 0 -> v = 0; inflight[me] = false; st = MUST_WAIT             /* 111 */
         :: else -> v = 0; st = 0
         fi
       };
       if
-      :: st == MUST_WAIT -> st = 0
-      :: else -> d_step { S-- }; goto step_loop                              /* 104 */
+      :: st == MUST_WAIT -> st = 0; goto must_wait
+      :: else
       fi;
-      registered = true;                                                     /* 125 */
-      /* 126-130: the deadline may have passed: semaphoreCancelWait, TIMED_OUT */
+      try_wait();                                                            /* 107 */
       if
-      :: d_step { S--; credit++; registered = false }; goto next
+      :: st == OK -> d_step { S--; registered = false }; goto took           /* 108-109 */
+      :: else -> d_step { inflight[me] = false; st = 0 }                     /* 111 */
+      fi;
+must_wait:
+      if
+      :: !park -> park = true; goto step                                   /* W:134-136 */
+      :: else
+      fi;
+      /* W:138-142: the deadline may have passed: semaphoreWaitCancel (120-129), TIMED_OUT */
+      if
+      :: d_step { S--; s = S; credit++; registered = false; park = false };  /* 122 */
+        if
+        :: s != 0 -> atomic { v = V; if :: v != 0 -> pendingPost++ :: else fi }    /* 123 */
+        :: else
+        fi;
+        if
+        :: v != 0 -> atomic { futex_wake_body(1); pendingPost--; k = 0; v = 0 }      /* 123 */
+        :: else
+        fi;
+        s = 0;
+        goto next
       :: skip
       fi;
-      futex_wait(V, 0);                                                      /* 131 */
-      res = 0;
+      futex_wait(V, 0);                                                      /* W:145 */
+      res = 0;                                                               /* W:146: STEP_PARK | STEP_REGISTERED */
       goto step;
 took:
       skip;
-      d_step { inflight[me] = false; st = 0 };
+      d_step { inflight[me] = false; st = 0; park = false };
 #if WORKLOAD == 1
       d_step { count = 1; credit = credit + 1 }; goto post;
 #endif
       goto next;
 post:
-    /* semaphorePost(count), 136-151 */
+    /* semaphorePost(count), 142-162 */
 #ifdef BROKEN_STALE_SLEEPERS
     s = S;
 #endif
-    v = V;                                                                   /* 140 */
+    v = V;                                                                   /* 146 */
     do
     :: atomic {
-         (count > MAXV || v > MAXV - count) -> v = 0; st = OVERFLOW; break   /* 142 */
+         (count > MAXV || v > MAXV - count) -> v = 0; st = OVERFLOW; break   /* 149 */
        }
     :: atomic {
          !(count > MAXV || v > MAXV - count) ->
-         old = V;                                                            /* 144 */
+         old = V;                                                            /* 151 */
          if
          :: V == v -> V = v + count; posted = posted + count; pendingPost++
          :: else
          fi;
          if
-         :: old == v -> v = 0; old = 0; st = OK; break                       /* 145 */
-         :: else -> v = old; old = 0                                         /* 146 */
+         :: old == v -> v = 0; old = 0; st = OK; break                       /* 152-155 */
+         :: else -> v = old; old = 0                                         /* 156 */
          fi
        }
     od;
@@ -215,7 +244,7 @@ post:
 #endif
     atomic {
 #ifndef BROKEN_STALE_SLEEPERS
-      s = S;                                                                 /* 149 */
+      s = S;                                                                 /* 160 */
 #endif
       if
       :: s == 0 -> pendingPost--
@@ -223,7 +252,7 @@ post:
       fi
     };
     if
-    :: s != 0 -> atomic { futex_wake_body(count); pendingPost--; k = 0 }     /* 149 */
+    :: s != 0 -> atomic { futex_wake_body(count); pendingPost--; k = 0 }     /* 160 */
     :: else
     fi;
     d_step { s = 0; count = 0; st = 0 };
