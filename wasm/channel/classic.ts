@@ -54,7 +54,7 @@
 import { requestWait, selfPid } from "../base/context";
 import { mutexConsistent, mutexHolder, mutexLockStep, mutexUnlock } from "../mutex/mutex";
 import {
-  semaphoreCancelWait, semaphorePost, semaphoreTryWait, semaphoreWaitStep,
+  semaphoreCancelWait, semaphoreMaximum, semaphoreValue, semaphorePost, semaphoreTryWait, semaphoreWaitStep,
 } from "../semaphore/semaphore";
 import {
   CORRUPT, INVALID_ARGUMENT, MUST_WAIT, NO_SERVER, NOT_OWNER, NOT_RECOVERABLE, OK, OWNER_DIED,
@@ -64,7 +64,7 @@ import { roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/w
 import {
   ACCESS, at, BODY, CLIENT_PID, FIRST_FIELD, REQUEST_LENGTH, REQUEST_SEM, RESPONSE_LENGTH,
   RESPONSE_SEM, RESPONSE_STATUS, SEQUENCE, SERVED, SERVER_PID, SERVER_RECORD_PID, SERVER_START,
-  STATE, channelScratch,
+  STATE, channelScratch, PERMITS_MAX,
 } from "./layout";
 
 // @ts-ignore: decorator
@@ -95,6 +95,16 @@ export function noServer(offset: u32): bool {
  */
 function abandon(a: u32, state: u32): bool {
   return atomic.cmpxchg<u32>(a + STATE, state, IDLE) == state;
+}
+
+/**
+ * True if a semaphore of the exchange holds more permits than it can: each
+ * loop below skips stale permits one by one, so the permits bound the loop,
+ * and a value past PERMITS_MAX is a corrupt channel (was: minutes of
+ * skipping with a value of 2^31; found by the fuzzer).
+ */
+function permitsCorrupt(semaphore: u32): bool {
+  return semaphoreValue(semaphore) > PERMITS_MAX || semaphoreMaximum(semaphore) != PERMITS_MAX;
 }
 
 /** Why an exchange in `state` cannot finish, if it cannot: NO_SERVER, PEER_DIED, or 0. */
@@ -130,7 +140,9 @@ export function classicSettleStep(offset: u32, unused0: u32, unused1: u32, flags
   const a = at(offset);
   const response = offset + RESPONSE_SEM;
   if ((flags & STEP_REGISTERED) != 0) semaphoreCancelWait(response);
-  while (true) {
+  if (permitsCorrupt(offset + RESPONSE_SEM)) return -CORRUPT;
+  // Bounded: a round either returns or consumes a permit (at most PERMITS_MAX, checked).
+  for (let round: u32 = 0; round <= PERMITS_MAX; round++) {
     // SYNC: acquire; pairs with the server's release of RESPONDED: it is done with the buffer.
     const state = atomic.load<u32>(a + STATE);
     if (state == IDLE) {
@@ -161,6 +173,7 @@ export function classicSettleStep(offset: u32, unused0: u32, unused1: u32, flags
     requestWait(at(response) + FIRST_FIELD, 0);
     return -MUST_WAIT;
   }
+  return -CORRUPT;
 }
 
 /** Steps 3-4: the request (`length` bytes in the buffer) goes to the server. */
@@ -193,7 +206,9 @@ export function classicAwaitStep(offset: u32, capacity: u32, flags: u32): i32 {
   const response = offset + RESPONSE_SEM;
   if (mutexHolder(offset + ACCESS) != <i32>selfPid) return -NOT_OWNER;
   if ((flags & STEP_REGISTERED) != 0) semaphoreCancelWait(response);
-  while (true) {
+  if (permitsCorrupt(offset + RESPONSE_SEM)) return -CORRUPT;
+  // Bounded: a round either returns or consumes a permit (at most PERMITS_MAX, checked).
+  for (let round: u32 = 0; round <= PERMITS_MAX; round++) {
     if (semaphoreTryWait(response) == OK) {
       // A permit whose state is not RESPONDED is stale (from an abandoned
       // exchange), or says SERVER_LOST: either way, look at the state.
@@ -216,6 +231,7 @@ export function classicAwaitStep(offset: u32, capacity: u32, flags: u32): i32 {
     requestWait(at(response) + FIRST_FIELD, 0);
     return -MUST_WAIT;
   }
+  return -CORRUPT;
 }
 
 /** Step 9: the exchange is over; unlock access. Unfinished exchanges are left for settling. */
@@ -254,7 +270,9 @@ export function classicReceiveStep(offset: u32, capacity: u32, flags: u32): i32 
   const a = at(offset);
   const request = offset + REQUEST_SEM;
   if ((flags & STEP_REGISTERED) != 0) semaphoreCancelWait(request);
-  while (true) {
+  if (permitsCorrupt(offset + REQUEST_SEM)) return -CORRUPT;
+  // Bounded: a round either returns or consumes a permit (at most PERMITS_MAX, checked).
+  for (let round: u32 = 0; round <= PERMITS_MAX; round++) {
     if (semaphoreTryWait(request) != OK) {
       if ((flags & STEP_PARK) == 0) {
         requestWait(at(request) + FIRST_FIELD, 0);
@@ -272,6 +290,7 @@ export function classicReceiveStep(offset: u32, capacity: u32, flags: u32): i32 
     store<u32>(channelScratch + 12, load<u32>(a + SEQUENCE));
     return <i32>(offset + BODY);
   }
+  return -CORRUPT;
 }
 
 /**

@@ -87,7 +87,7 @@ export const CHANNEL_STATUS_NO_SERVER: u32 = 3;
 
 /** Semaphore maxima: stale permits are tolerated (the state word is the truth), so never OVERFLOW. */
 // @ts-ignore: decorator
-@inline const PERMITS_MAX: u32 = 1 << 20;
+@inline export const PERMITS_MAX: u32 = 1 << 20;
 
 /**
  * Private results (page 0). After a receive: request offset, request
