@@ -69,6 +69,15 @@ test("RwLock.write() times out while a read is held, and the abandoned claim let
   await within(rw.writeAsync({ timeoutMs: 30 }).catch((e) => (code = e.code)), 5000, "writeAsync");
   assert.is(code, "Timeout", "writeAsync rejects with Timeout");
   assert.is(rw.writer, 0, "the async claim was given up too");
+  // A time-out of 0 and the spin mode never park: the claim their first step made must go too.
+  throwsCode(() => rw.write({ timeoutMs: 0 }), "Timeout", "write with timeout 0");
+  assert.is(rw.writer, 0, "the claim of a write with timeout 0 was given up");
+  throwsCode(() => rw.write({ timeoutMs: 20, wait: "spin" }), "Timeout", "spinning write");
+  assert.is(rw.writer, 0, "the claim of a spinning write was given up");
+  code = "";
+  await within(rw.writeAsync({ timeoutMs: 0 }).catch((e) => (code = e.code)), 5000, "writeAsync, timeout 0");
+  assert.is(code, "Timeout", "writeAsync with timeout 0 rejects with Timeout");
+  assert.is(rw.writer, 0, "the claim of an async write with timeout 0 was given up");
   reading.unlock();
   const again = rw.tryRead();
   assert.ok(again !== null, "readers get in after the time-outs");

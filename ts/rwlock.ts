@@ -119,21 +119,26 @@ export class RwLock {
   }
 
   /** Drives one lock call's steps without blocking the event loop; a time-out gives a writer claim up. */
-  #steps(write: boolean, options: LockOptions | undefined): Promise<number> {
+  async #steps(write: boolean, options: LockOptions | undefined): Promise<number> {
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const mode = options?.wait ?? this.#mode;
     spinsFor(this.segment.constants, mode);
     const core = this.segment.core;
     const token = callToken();
     const step = write ? core.rwlockWriteStep : core.rwlockReadStep;
-    return awaitStep(
+    const cancel = () => core.rwlockLockCancel(this.handle, token);
+    const status = await awaitStep(
       this.segment,
       this.#words,
       (flags) => step(this.handle, token, 0, flags),
-      () => core.rwlockLockCancel(this.handle, token),
+      cancel,
       timeoutMs,
       mode,
     );
+    // The driver cancels only parked steps' registrations; a writer claim a
+    // probing step made (timeout 0, spinning) is given up here (a no-op otherwise).
+    if (status < 0) cancel();
+    return status;
   }
 
   /**

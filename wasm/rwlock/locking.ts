@@ -57,7 +57,11 @@ export function rwlockTryRead(offset: u32): i32 {
 export function rwlockRead(offset: u32, timeoutMs: f64, spins: i32): i32 {
   const status = rwlockTryRead(offset);
   if (status != -WOULD_BLOCK) return status;
-  return block(rwlockReadStep, rwlockLockCancel, offset, BLOCKING_TOKEN, 0, timeoutMs, spins);
+  const r = block(rwlockReadStep, rwlockLockCancel, offset, BLOCKING_TOKEN, 0, timeoutMs, spins);
+  // block() cancels only registrations of parked steps; a claim that a
+  // probing step made (timeout 0, or spinning) is given up here.
+  if (r < 0) rwlockLockCancel(offset, BLOCKING_TOKEN);
+  return r;
 }
 
 /**
@@ -66,7 +70,10 @@ export function rwlockRead(offset: u32, timeoutMs: f64, spins: i32): i32 {
  * A writer that times out gives its claim up.
  */
 export function rwlockWrite(offset: u32, timeoutMs: f64, spins: i32): i32 {
-  return block(rwlockWriteStep, rwlockLockCancel, offset, BLOCKING_TOKEN, 0, timeoutMs, spins);
+  const r = block(rwlockWriteStep, rwlockLockCancel, offset, BLOCKING_TOKEN, 0, timeoutMs, spins);
+  // As in rwlockRead: a claim a probing step made is given up on failure.
+  if (r < 0) rwlockLockCancel(offset, BLOCKING_TOKEN);
+  return r;
 }
 
 /** Releases one read hold of this process: OK, -NOT_OWNER if it holds none, or -CORRUPT. */

@@ -87,8 +87,12 @@ function repairAfterDeadCreator(): void {
     if (atomic.load<u32>(entryAt(i) + ENTRY_STATE) == ENTRY_READY) count++;
   }
   const end = publishedEnd();
-  // A corrupt directory keeps its top; createLocked refuses to allocate.
-  if (end != 0) store<u32>(SEGMENT_BASE + HEADER_ALLOC_TOP, end);
+  // Only ever raise the top (or replace an impossible one): lowering it to
+  // the published end would reclaim what a dead creator allocated and did
+  // not publish, and hand out again bytes that an entry may once have
+  // covered. A corrupt directory keeps its top; createLocked refuses then.
+  const top = load<u32>(SEGMENT_BASE + HEADER_ALLOC_TOP);
+  if (end != 0 && (top < end || !inSegment(0, top))) store<u32>(SEGMENT_BASE + HEADER_ALLOC_TOP, end);
   store<u32>(SEGMENT_BASE + HEADER_OBJECT_COUNT, count);
   mutexConsistent(HEADER_DIR_LOCK);
 }
