@@ -1,5 +1,5 @@
 // The async side of every blocking object, locks and queues alike: drive the
-// core's step function (one contract for all, wasm/waiting.ts), and whenever
+// core's step function (one contract for all, wasm/base/waiting.ts), and whenever
 // it answers -MUST_WAIT, wait on the futex it names off the JavaScript
 // thread, so that the event loop keeps running.
 
@@ -64,7 +64,7 @@ export function timeoutOption(timeoutMs: number | undefined): number {
  */
 export type WaitMode = "adaptive" | "spin" | "park";
 
-/** The core's `spins` argument for a wait mode (see wasm/waiting.ts). */
+/** The core's `spins` argument for a wait mode (see wasm/base/waiting.ts). */
 export function spinsFor(k: Readonly<Record<string, number>>, mode: WaitMode): number {
   if (mode === "adaptive") return k.WAIT_ADAPTIVE;
   if (mode === "spin") return k.WAIT_SPIN;
@@ -87,7 +87,7 @@ async function yieldToEventLoop(): Promise<void> {
 
 /**
  * Drives a step of the core (`step(flags)` returns a result >= 0 or a
- * negative status, -MUST_WAIT to wait; see wasm/waiting.ts) without blocking
+ * negative status, -MUST_WAIT to wait; see wasm/base/waiting.ts) without blocking
  * the event loop, and fast: it first polls the futex word the step named
  * with Atomics.load on this thread (for ASYNC_SPIN_MS, or in "spin" mode until
  * done, yielding to the event loop every millisecond), which catches a quick
