@@ -75,6 +75,8 @@ export class Mutex {
   readonly handle: number;
   readonly #guard: MutexGuard;
   readonly #wait: WaitMode;
+  // The core's spins for #wait, worked out once: lock() runs on every acquisition.
+  readonly #spins: number;
   readonly #words: Int32Array;
   // Bound once: these run on every lock and unlock.
   readonly #lock: (handle: number, timeoutMs: number, spins: number) => number;
@@ -87,7 +89,7 @@ export class Mutex {
     this.segment = segment;
     this.name = name;
     this.handle = handle;
-    spinsFor(segment.constants, wait);
+    this.#spins = spinsFor(segment.constants, wait);
     this.#wait = wait;
     this.#words = new Int32Array(segment.memory.buffer);
     this.#guard = new MutexGuard(this);
@@ -124,7 +126,7 @@ export class Mutex {
    */
   lock(options?: LockOptions): MutexGuard {
     checkCallOptions(options);
-    const spins = spinsFor(this.segment.constants, options?.wait ?? this.#wait);
+    const spins = options?.wait === undefined ? this.#spins : spinsFor(this.segment.constants, options.wait);
     const status = this.#lock(this.handle, timeoutOption(options?.timeoutMs), spins);
     return this.#held(status, "lock");
   }
