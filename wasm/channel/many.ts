@@ -35,6 +35,10 @@ import {
   WORD,
 } from "./many_layout";
 
+/** CAS rounds on a slot word before a step lets its caller wait (a bound against a peer flipping the word). */
+// @ts-ignore: decorator
+@inline const WORD_ROUNDS: i32 = 64;
+
 /** Takes a free client slot (or one whose owner died): its index, or -FULL. */
 export function manyClientAttach(offset: u32, capacity: u32, clients: u32): i32 {
   for (let i: u32 = 0; i < clients; i++) {
@@ -80,7 +84,8 @@ export function manySettleStep(offset: u32, capacity: u32, clients: u32, index: 
   const s = ownSlot(offset, capacity, clients, index);
   if (s == 0) return -NOT_OWNER;
   if ((flags & STEP_REGISTERED) != 0) atomic.store<u32>(s + SLEEPING, 0);
-  while (true) {
+  // Bounded: a round continues only after a failed CAS (another party moved the word).
+  for (let round = 0; round < WORD_ROUNDS; round++) {
     const word = atomic.load<u32>(s + WORD);
     const phase = word & PHASE;
     if (phase == IDLE || phase == DONE) return OK;
@@ -96,6 +101,8 @@ export function manySettleStep(offset: u32, capacity: u32, clients: u32, index: 
     if (waitOnWord(s, word, flags) == OK) continue;
     return -MUST_WAIT;
   }
+  requestWait(s + WORD, <i32>atomic.load<u32>(s + WORD));
+  return -MUST_WAIT;
 }
 
 /** NO_SERVER if no server holds the role, PEER_DIED if (checking) its process is gone, else 0. */
@@ -146,7 +153,8 @@ export function manyAwaitStep(offset: u32, capacity: u32, clients: u32, index: u
   const s = ownSlot(offset, capacity, clients, index);
   if (s == 0) return -NOT_OWNER;
   if ((flags & STEP_REGISTERED) != 0) atomic.store<u32>(s + SLEEPING, 0);
-  while (true) {
+  // Bounded: a round continues only after a failed CAS (another party moved the word).
+  for (let round = 0; round < WORD_ROUNDS; round++) {
     // SYNC: acquire; pairs with the server's release of DONE.
     const word = atomic.load<u32>(s + WORD);
     const phase = word & PHASE;
@@ -170,6 +178,8 @@ export function manyAwaitStep(offset: u32, capacity: u32, clients: u32, index: u
     if (waitOnWord(s, word, flags) == OK) continue;
     return -MUST_WAIT;
   }
+  requestWait(s + WORD, <i32>atomic.load<u32>(s + WORD));
+  return -MUST_WAIT;
 }
 
 export function manyAwaitCancel(offset: u32, capacity: u32, clients: u32, index: u32): void {

@@ -78,6 +78,10 @@ export const MUTEX_SIZE: u32 = 64;
 // @ts-ignore: decorator
 @inline const STEP_ATTEMPTS: i32 = 64;
 
+/** CAS rounds a release makes against a word that keeps changing (legitimately: a few, as WAITERS is set). */
+// @ts-ignore: decorator
+@inline const REPLACE_ATTEMPTS: i32 = 4096;
+
 export const CONSISTENT: u32 = 0;
 export const INCONSISTENT: u32 = 1;
 export const UNRECOVERABLE: u32 = 2;
@@ -217,10 +221,15 @@ export function mutexLock(offset: u32, timeoutMs: f64, spins: i32): i32 {
   return block(mutexLockStep, mutexLockCancel, offset, 0, 0, timeoutMs, spins);
 }
 
-/** Sets the word to `word` by CAS, keeping the generation; returns the word replaced. */
+/**
+ * Sets the word to `word` by CAS, keeping the generation; returns the word
+ * replaced, or WORD_NOT_RECOVERABLE if the word kept changing under
+ * REPLACE_ATTEMPTS rounds (only a peer flipping it can do that: the caller
+ * then reports NOT_OWNER rather than loop without bound).
+ */
 function replaceWord(a: u32, word: u32): u32 {
   let lock = atomic.load<u64>(a + LOCK);
-  while (true) {
+  for (let attempt = 0; attempt < REPLACE_ATTEMPTS; attempt++) {
     const replaced = (lock & 0xFFFFFFFF00000000) | <u64>word;
     const old = atomic.cmpxchg<u64>(a + LOCK, lock, replaced);
     if (old == lock) return wordOf(lock);
@@ -229,6 +238,7 @@ function replaceWord(a: u32, word: u32): u32 {
     if ((wordOf(old) & PID_MASK) != selfPid) return wordOf(old);
     lock = old;
   }
+  return WORD_NOT_RECOVERABLE;
 }
 
 /** Releases the lock: OK, or -NOT_OWNER if this process does not hold it. */
