@@ -93,16 +93,30 @@ export function manySettleStep(offset: u32, capacity: u32, clients: u32, index: 
       if (atomic.cmpxchg<u32>(s + WORD, word, word & ~PHASE) == word) return OK;
       continue;
     }
-    const gone = serverGone(offset, flags);
-    if (gone != 0) {
-      if (atomic.cmpxchg<u32>(s + WORD, word, word & ~PHASE) != word) continue;
-      return -gone;
-    }
+    const gone = withdrawIfServerGone(offset, s, word, flags);
+    if (gone < 0) return gone;
+    if (gone == LOOK_AGAIN) continue;
     if (waitOnWord(s, word, flags) == OK) continue;
     return -MUST_WAIT;
   }
   requestWait(s + WORD, <i32>atomic.load<u32>(s + WORD));
   return -MUST_WAIT;
+}
+
+// @ts-ignore: decorator
+@inline const LOOK_AGAIN: i32 = 1;
+
+/**
+ * With no server (or, checking, a dead one), withdraws the request the slot
+ * word `word` shows, by CAS from that word: -NO_SERVER / -PEER_DIED once
+ * withdrawn, LOOK_AGAIN if the word moved meanwhile (a server took the
+ * request, WAITING -> TAKEN, or answered it), 0 while the server is there.
+ */
+function withdrawIfServerGone(offset: u32, s: u32, word: u32, flags: u32): i32 {
+  const gone = serverGone(offset, flags);
+  if (gone == 0) return 0;
+  if (atomic.cmpxchg<u32>(s + WORD, word, word & ~PHASE) != word) return LOOK_AGAIN;
+  return -gone;
 }
 
 /** NO_SERVER if no server holds the role, PEER_DIED if (checking) its process is gone, else 0. */
@@ -168,13 +182,9 @@ export function manyAwaitStep(offset: u32, capacity: u32, clients: u32, index: u
       return <i32>response;
     }
     if (phase == IDLE) return -INVALID_ARGUMENT;
-    const gone = serverGone(offset, flags);
-    if (gone != 0) {
-      // CAS from the word observed: if a server took the request meanwhile
-      // (WAITING -> TAKEN) or answered it, look again instead.
-      if (atomic.cmpxchg<u32>(s + WORD, word, word & ~PHASE) != word) continue;
-      return -gone;
-    }
+    const gone = withdrawIfServerGone(offset, s, word, flags);
+    if (gone < 0) return gone;
+    if (gone == LOOK_AGAIN) continue;
     if (waitOnWord(s, word, flags) == OK) continue;
     return -MUST_WAIT;
   }
