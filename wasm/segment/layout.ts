@@ -39,7 +39,7 @@ export const SEGMENT_BASE: u32 = 65536;
 export const CACHE_LINE: u32 = 64;
 
 export const MAGIC: u32 = 0x4D485357; // "WSHM" read as little-endian bytes
-export const LAYOUT_VERSION: u32 = 2;
+export const LAYOUT_VERSION: u32 = 3;
 
 export const STATE_INITIALISING: u32 = 0;
 export const STATE_READY: u32 = 1;
@@ -86,4 +86,6 @@ export const KIND_EVENT: u32 = 5;
 export const KIND_RING: u32 = 6;
 export const KIND_QUEUE: u32 = 7;
 export const KIND_CHANNEL: u32 = 8;
-export const KIND_MAX: u32 = 8;
+export const KIND_TOPIC: u32 = 9;
+export const KIND_BLACKBOARD: u32 = 10;
+export const KIND_MAX: u32 = 10;
