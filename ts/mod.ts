@@ -32,6 +32,15 @@ export { Ring, RingRecord } from "./ring.ts";
 export type { RingOptions, RingSendOptions, RingStats, RingWaitOptions } from "./ring.ts";
 export { Queue, QueueMessage } from "./queue.ts";
 export type { QueueOptions, QueueSendOptions, QueueStats, QueueWaitOptions } from "./queue.ts";
+export { Topic, TopicMessage, TopicSubscriber } from "./topic.ts";
+export type {
+  TopicOptions,
+  TopicPolicy,
+  TopicPublishOptions,
+  TopicStats,
+  TopicSubscriberStats,
+  TopicWaitOptions,
+} from "./topic.ts";
 export { Channel } from "./channel.ts";
 export type {
   ChannelCallOptions,

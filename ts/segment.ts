@@ -26,6 +26,7 @@ import { Event } from "./event.ts";
 import { Ring, type RingOptions } from "./ring.ts";
 import { Queue, type QueueOptions } from "./queue.ts";
 import { Channel } from "./channel.ts";
+import { Topic, type TopicOptions } from "./topic.ts";
 import type { ChannelOptions } from "./channel_types.ts";
 
 export type { CreateOptions, ObjectInfo, ObjectOptions, OpenOptions, WaitingObjectOptions };
@@ -254,6 +255,15 @@ export class Segment implements Disposable {
    */
   ring(name: string, options: RingOptions = {}): Ring {
     return Ring.open(this.#map, name, options);
+  }
+
+  /**
+   * The publish/subscribe topic `name`, created on first use (see
+   * {@linkcode Topic} for the options: maxMessage, depth, subscribers,
+   * history, policy).
+   */
+  topic(name: string, options: TopicOptions = {}): Topic {
+    return Topic.open(this.#map, name, options);
   }
 
   /**

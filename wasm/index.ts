@@ -73,3 +73,18 @@ export {
   channelReceiveCancel, channelReceive, channelResponseBuffer, channelRespond, channelInterrupt,
   channelInfo,
 } from "./abi/channel";
+export {
+  TOPIC_MAX_MESSAGE, TOPIC_MAX_DEPTH, TOPIC_MIN_DEPTH, TOPIC_MAX_SUBSCRIBERS, TOPIC_TYPE_MAX,
+  TOPIC_POLICY_BLOCK, TOPIC_POLICY_OVERWRITE, TOPIC_SLOT_HEADER, topicScratch,
+} from "./topic/layout";
+export {
+  TOPIC_INFO_MAX_MESSAGE, TOPIC_INFO_DEPTH, TOPIC_INFO_SUBSCRIBERS, TOPIC_INFO_HISTORY,
+  TOPIC_INFO_POLICY, TOPIC_INFO_PUBLISHER, TOPIC_INFO_HEAD, TOPIC_INFO_SUBSCRIBER_PID,
+  TOPIC_INFO_SUBSCRIBER_CURSOR, TOPIC_INFO_SUBSCRIBER_MISSED, TOPIC_INFO_SUBSCRIBER_RECEIVED,
+  TOPIC_INFO_PUBLISHED,
+} from "./topic/subscriber";
+export {
+  topicPublisherAttach, topicPublisherDetach, topicLoan, topicLoanStep, topicLoanWait, topicPublish,
+  topicAbort, topicSubscriberAttach, topicSubscriberDetach, topicRead, topicReadStep, topicReadWait,
+  topicCancelWait, topicRelease, topicInfo, topicChangeWord,
+} from "./abi/topic";

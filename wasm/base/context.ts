@@ -120,3 +120,18 @@ export function waitAddress(): u32 {
 export function waitValue(): i32 {
   return pendingWaitValue;
 }
+
+/** A private word (page 0) that fullFence() updates. */
+const fenceWord: usize = memory.data(8);
+
+/**
+ * A full memory barrier: plain loads and stores before it are ordered before
+ * those after it. AssemblyScript's atomic.fence() does not validate with the
+ * Binaryen it ships, so a sequentially consistent read-modify-write of a
+ * private word stands in (a locked instruction on x86-64, an acquire/release
+ * exclusive pair on AArch64). Seqlocks need it (topic/, blackboard/).
+ */
+// @ts-ignore: decorator
+@inline export function fullFence(): void {
+  atomic.add<u32>(fenceWord, 0);
+}
