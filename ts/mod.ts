@@ -41,6 +41,8 @@ export type {
   TopicSubscriberStats,
   TopicWaitOptions,
 } from "./topic.ts";
+export { WaitSet } from "./wait_set.ts";
+export type { WaitSetAsyncOptions, WaitSetOptions, WaitSource } from "./wait_set.ts";
 export { Channel } from "./channel.ts";
 export type {
   ChannelCallOptions,

@@ -70,6 +70,17 @@ export class TopicSubscriber implements Disposable {
     return m;
   }
 
+  /** @internal What a wait set polls: the segment, the topic's handle and this subscriber's record. */
+  pollTarget(): { map: Endpoint["segment"]; handle: number; index: number } {
+    this.#assertOpen();
+    return { map: this.#end.segment, handle: this.#handle, index: this.index };
+  }
+
+  /** The topic's name. */
+  get topicName(): string {
+    return this.#topic.name;
+  }
+
   /** Messages this subscriber never got whole (overwritten before or while it read them). */
   get missed(): number {
     return this.#end.core.topicInfo(this.#handle, this.#end.k.TOPIC_INFO_SUBSCRIBER_MISSED, this.index);

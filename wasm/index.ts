@@ -86,5 +86,6 @@ export {
 export {
   topicPublisherAttach, topicPublisherDetach, topicLoan, topicLoanStep, topicLoanWait, topicPublish,
   topicAbort, topicSubscriberAttach, topicSubscriberDetach, topicRead, topicReadStep, topicReadWait,
-  topicCancelWait, topicRelease, topicInfo, topicChangeWord,
+  topicCancelWait, topicRelease, topicInfo, topicChangeWord, topicPollStep,
 } from "./abi/topic";
+export { ringPollStep, queuePollStep } from "./abi/poll";

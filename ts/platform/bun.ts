@@ -2,7 +2,7 @@
 // wait runs in a small pool of worker threads (bun_waiter.ts), each of which
 // makes the blocking call and posts the result back.
 
-import { FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX } from "./syscalls.ts";
+import { CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -54,6 +54,10 @@ export function loadBunLibc(ffi: BunFfi): Libc {
       waiters ??= new BunWaiterPool();
       return waiters.wait(address, expected, timespec);
     },
+    // futex_waitv(waiters, count, flags 0, timeout, clockid) in the same 7-argument shape.
+    // No off-thread variant: Bun has no async FFI call (the wait set polls there).
+    futexWaitv: (waiters, count, timespec) =>
+      c.syscall(SYS_FUTEX_WAITV, waiters, count, 0, timespec, CLOCK_REALTIME, 0),
     errno: () => ffi.read.i32(errnoPointer, 0),
     addressOf: (buffer) => Number(ffi.ptr(new Uint8Array(buffer))),
   };

@@ -3,7 +3,7 @@
 // 64-bit parameters get BigInts: Deno's fast call path takes BigInt for them,
 // and a Number there costs about 170 ns more per call (measured on a futex wake).
 
-import { FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX } from "./syscalls.ts";
+import { CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
 const symbols = {
@@ -57,6 +57,8 @@ const symbols = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 const FUTEX_NR = BigInt(SYS_FUTEX);
+const WAITV_NR = BigInt(SYS_FUTEX_WAITV);
+const CLOCK_REALTIME_BIG = BigInt(CLOCK_REALTIME);
 
 // The BigInt of each futex address, made once: a process waits and wakes on a
 // few words over and over, and a new BigInt per call would be garbage per
@@ -98,6 +100,11 @@ export function loadDenoLibc(): Libc {
       c.syscall_wake(FUTEX_NR, bigAddress(address), FUTEX_WAKE, count, 0n, 0n, 0),
     futexWaitAsync: (address, expected, timespec) =>
       c.syscall_async(FUTEX_NR, bigAddress(address), FUTEX_WAIT, expected, timespec, 0n, 0),
+    // futex_waitv(waiters, count, flags 0, timeout, clockid) in the same 7-argument shape.
+    futexWaitv: (waiters, count, timespec) =>
+      c.syscall(WAITV_NR, bigAddress(waiters), count, 0, timespec, CLOCK_REALTIME_BIG, 0),
+    futexWaitvAsync: (waiters, count, timespec) =>
+      c.syscall_async(WAITV_NR, bigAddress(waiters), count, 0, timespec, CLOCK_REALTIME_BIG, 0),
     errno: () => new Deno.UnsafePointerView(errnoPointer!).getInt32(),
     addressOf: (buffer) => Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(new Uint8Array(buffer)))),
   };

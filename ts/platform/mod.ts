@@ -5,7 +5,7 @@ import { Posix } from "./posix.ts";
 import type { Libc } from "./types.ts";
 import { WshmError } from "../errors.ts";
 
-export { Posix, WAIT_NOT_EQUAL, WAIT_TIMED_OUT, WAIT_WOKEN } from "./posix.ts";
+export { FUTEX_WAITV_MAX, FutexVector, Posix, WAIT_NOT_EQUAL, WAIT_TIMED_OUT, WAIT_WOKEN } from "./posix.ts";
 export type { FileStatus } from "./posix.ts";
 export type { RuntimeName } from "./types.ts";
 

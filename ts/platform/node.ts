@@ -3,7 +3,7 @@
 // concurrent waits get threads of their own (node_waiter.ts says why).
 
 import { nodeWaiter } from "./node_waiter.ts";
-import { FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX } from "./syscalls.ts";
+import { CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -66,6 +66,22 @@ export function loadNodeLibc(koffi: any): Libc {
         );
       })
     ),
+    // futex_waitv(waiters, count, flags 0, timeout, clockid) in the same 7-argument shape.
+    futexWaitv: (waiters, count, timespec) =>
+      syscall(SYS_FUTEX_WAITV, waiters, count, 0, timespec, CLOCK_REALTIME, 0),
+    futexWaitvAsync: (waiters, count, timespec) =>
+      new Promise((resolve, reject) => {
+        syscall.async(
+          SYS_FUTEX_WAITV,
+          waiters,
+          count,
+          0,
+          timespec,
+          CLOCK_REALTIME,
+          0,
+          (error: unknown, result: number) => error ? reject(error) : resolve(result),
+        );
+      }),
     errno: () => koffi.errno(),
     addressOf: (buffer) => Number(koffi.address(new Uint8Array(buffer))),
   };

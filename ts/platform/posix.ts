@@ -18,6 +18,7 @@ import {
   STAT_SIZE,
 } from "./files.ts";
 import { procStat, startTicksOf } from "./proc.ts";
+import { FUTEX2_SIZE_U32 } from "./syscalls.ts";
 
 export type { FileStatus } from "./files.ts";
 
@@ -231,6 +232,38 @@ export class Posix {
     return this.#c.futexWaitAsync(address, expected | 0, spec);
   }
 
+  /**
+   * Sleeps until one of the futex words described in `waiters` (a buffer of
+   * `count` struct futex_waitv, see FutexVector) is woken or no longer holds
+   * its value, at most `timeoutMs` (negative: no limit). Returns the index of
+   * the word woken (>= 0), or -WAIT_NOT_EQUAL, -WAIT_TIMED_OUT.
+   */
+  futexWaitv(waiters: FutexVector, timeoutMs: number): number {
+    const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+    while (true) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return -WAIT_TIMED_OUT;
+      const spec = remaining === Infinity ? null : waiters.deadline(remaining);
+      const r = this.#c.futexWaitv(waiters.address, waiters.count, spec);
+      if (r >= 0) return r;
+      const errno = this.#c.errno();
+      if (errno === EAGAIN) return -WAIT_NOT_EQUAL;
+      if (errno === ETIMEDOUT) return -WAIT_TIMED_OUT;
+      if (errno !== EINTR) this.#fail("futex_waitv failed", errno);
+    }
+  }
+
+  /** True if this runtime can run futexWaitv off the JavaScript thread. */
+  get futexWaitvAsyncAvailable(): boolean {
+    return this.#c.futexWaitvAsync !== undefined;
+  }
+
+  /** The same wait off the JavaScript thread (see futexWaitvAsyncAvailable): the syscall's result. */
+  futexWaitvAsync(waiters: FutexVector, timeoutMs: number): Promise<number> {
+    const spec = timeoutMs < 0 ? null : waiters.deadline(timeoutMs);
+    return this.#c.futexWaitvAsync!(waiters.address, waiters.count, spec);
+  }
+
   /** Wakes at most `count` sleepers on the word at `address`. */
   futexWake(address: number, count: number): number {
     const n = this.#c.futexWake(address, count);
@@ -274,5 +307,48 @@ export class Posix {
 
   #procStat(pid: number): string[] | null {
     return procStat(this.#c, pid, this.#procBytes);
+  }
+}
+
+/** The most words one futex_waitv call takes (the kernel's FUTEX_WAITV_MAX). */
+export const FUTEX_WAITV_MAX = 128;
+const WAITV_ENTRY = 24;
+
+/**
+ * An array of struct futex_waitv { u64 val; u64 uaddr; u32 flags; u32
+ * reserved; } in memory of its own (so it has a fixed address), plus the
+ * absolute timeout futex_waitv takes. Filled by the wait set before each wait.
+ */
+export class FutexVector {
+  /** How many entries the next wait uses. */
+  count = 0;
+  readonly address: number;
+  readonly #words: BigUint64Array;
+  readonly #flags: Uint32Array;
+  readonly #timespec = new BigInt64Array(2);
+  readonly #timespecBytes = new Uint8Array(this.#timespec.buffer);
+
+  constructor(posix: { addressOf(buffer: SharedArrayBuffer): number }) {
+    const buffer = new SharedArrayBuffer(FUTEX_WAITV_MAX * WAITV_ENTRY);
+    this.#words = new BigUint64Array(buffer);
+    this.#flags = new Uint32Array(buffer);
+    this.address = posix.addressOf(buffer);
+  }
+
+  /** Entry `index`: wait while the 32-bit word at real address `address` holds `value`. */
+  set(index: number, address: number, value: number): void {
+    const w = index * 3;
+    this.#words[w] = BigInt(value >>> 0);
+    this.#words[w + 1] = BigInt(address);
+    this.#flags[w * 2 + 4] = FUTEX2_SIZE_U32;
+    this.#flags[w * 2 + 5] = 0;
+  }
+
+  /** The absolute CLOCK_REALTIME time `timeoutMs` from now, as futex_waitv's timespec. */
+  deadline(timeoutMs: number): Uint8Array {
+    const at = Date.now() + Math.max(0, timeoutMs);
+    this.#timespec[0] = BigInt(Math.floor(at / 1000));
+    this.#timespec[1] = BigInt(Math.floor((at % 1000) * 1e6));
+    return this.#timespecBytes;
   }
 }

@@ -48,6 +48,16 @@ export interface Libc {
    * result. errno is not available (it belongs to another thread).
    */
   futexWaitAsync(address: number, expected: number, timespec: Uint8Array | null): Promise<number>;
+  /**
+   * `syscall(SYS_futex_waitv, waiters, count, 0, timespec, CLOCK_REALTIME)`:
+   * sleeps until one of `count` futex words (an array of struct futex_waitv
+   * at address `waiters`) is woken or does not hold its value; `timespec` is
+   * an absolute CLOCK_REALTIME time, or null for no limit. Returns the index
+   * of the word woken, or -1 and errno.
+   */
+  futexWaitv(waiters: number, count: number, timespec: Uint8Array | null): number;
+  /** The same wait off the JavaScript thread, or undefined if this runtime has no off-thread call for it. */
+  futexWaitvAsync?: (waiters: number, count: number, timespec: Uint8Array | null) => Promise<number>;
   /** The calling thread's errno. */
   errno(): number;
   /** The address of the first byte of a SharedArrayBuffer (a wasm memory's buffer). */

@@ -15,7 +15,7 @@ import {
 import {
   topicCancelWait as cancelWait, topicChangeWord as changeWord, topicInfo as info,
   topicRead as read, topicReadStep as readStep, topicReadWait as readWait,
-  topicRelease as release, topicSubscriberAttach as subscriberAttach,
+  topicPollStep as pollStep, topicRelease as release, topicSubscriberAttach as subscriberAttach,
   topicSubscriberDetach as subscriberDetach,
 } from "../topic/subscriber";
 
@@ -102,4 +102,9 @@ export function topicInfo(handle: u32, what: u32, index: u32): f64 {
 export function topicChangeWord(handle: u32): u32 {
   const o = topicAt(handle);
   return o == 0 ? 0 : changeWord(o);
+}
+
+export function topicPollStep(handle: u32, index: u32, unused: u32, flags: u32): i32 {
+  const o = topicAt(handle);
+  return o == 0 ? -INVALID_ARGUMENT : pollStep(o, index, unused, flags);
 }

@@ -280,3 +280,38 @@ export function topicChangeWord(offset: u32): u32 {
   return at(offset) + HEAD_WORD;
 }
 
+
+/**
+ * Readiness of subscriber `index` without taking anything (the wait set's
+ * step, ts/wait_set.ts): 1 if topicRead would hand out a message (or report
+ * a lap), else -MUST_WAIT with headWord requested. STEP_PARK registers as a
+ * parked subscriber, withdrawn by topicCancelWait(subscriber).
+ */
+export function topicPollStep(offset: u32, index: u32, unused: u32, flags: u32): i32 {
+  if (!topicGeometry(offset)) return -CORRUPT;
+  const a = at(offset);
+  const r = ownRecord(a, index);
+  if (r == 0) return -NOT_OWNER;
+  if ((flags & STEP_REGISTERED) != 0) atomic.sub<u32>(a + SUB_SLEEPERS, 1);
+  if (pollOnce(a, r)) return 1;
+  if ((flags & STEP_PARK) != 0) {
+    atomic.add<u32>(a + SUB_SLEEPERS, 1);
+    if (pollOnce(a, r)) {
+      atomic.sub<u32>(a + SUB_SLEEPERS, 1);
+      return 1;
+    }
+  }
+  return -MUST_WAIT;
+}
+
+/** True if the message at readEnd is there or lapped; else headWord is requested. */
+function pollOnce(a: u32, r: u32): bool {
+  const c = load<u64>(r + READ_END);
+  const word = atomic.load<u32>(a + HEAD_WORD);
+  if (atomic.load<u64>(slotAt(a, c) + STAMP) == c + 1) return true;
+  // SYNC: seq_cst loads after any registration; pairs with the publisher's
+  // store of headWord, then load of the sleepers word.
+  if (atomic.load<u64>(a + HEAD) > c) return true;
+  requestWait(a + HEAD_WORD, <i32>word);
+  return false;
+}
