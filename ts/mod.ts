@@ -42,6 +42,8 @@ export type {
   TopicWaitOptions,
 } from "./topic.ts";
 export { WaitSet } from "./wait_set.ts";
+export { BroadcastChannel } from "./broadcast.ts";
+export type { BroadcastChannelOptions } from "./broadcast.ts";
 export type { WaitSetAsyncOptions, WaitSetOptions, WaitSource } from "./wait_set.ts";
 export { Channel } from "./channel.ts";
 export type {

@@ -265,7 +265,7 @@ export class Topic implements Disposable {
       }
       return r;
     };
-    const r = await end.waitAsync(step, () => core.topicCancelWait(this.handle, 0), options);
+    const r = await end.waitAsync(step, () => core.topicCancelWait(this.handle, 0), options, options?.signal);
     if (r < 0) end.fail(r, `publish ${length} bytes to`);
   }
 

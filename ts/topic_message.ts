@@ -40,6 +40,8 @@ export interface TopicWaitOptions {
   timeoutMs?: number;
   /** This call's wait mode (default: the handle's). */
   wait?: WaitMode;
+  /** Async calls only: abort the wait (the promise rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 export interface TopicPublishOptions extends TopicWaitOptions {

@@ -70,6 +70,12 @@ export class TopicSubscriber implements Disposable {
     return m;
   }
 
+  /** @internal Wakes every parked reader of this topic in this process and others (a close that must be seen now). */
+  wakeAll(): void {
+    const map = this.#end.segment;
+    if (!map.closed) map.posix.futexWake(map.base + this.#end.core.topicChangeWord(this.#handle), 0x7FFFFFFF);
+  }
+
   /** @internal What a wait set polls: the segment, the topic's handle and this subscriber's record. */
   pollTarget(): { map: Endpoint["segment"]; handle: number; index: number } {
     this.#assertOpen();
@@ -121,7 +127,7 @@ export class TopicSubscriber implements Disposable {
       }
       return r;
     };
-    const r = await end.waitAsync(step, () => core.topicCancelWait(this.#handle, 1), options);
+    const r = await end.waitAsync(step, () => core.topicCancelWait(this.#handle, 1), options, options?.signal);
     if (r < 0) end.fail(r, "read from");
     const s = end.scratch;
     [s[1], s[2], s[3], s[4], s[5], s[6]] = [length, type, seqLow, seqHigh, skippedLow, skippedHigh];
@@ -203,7 +209,8 @@ export class TopicSubscriber implements Disposable {
       }
       return r;
     };
-    const r = await end.waitAsync(step, () => core.topicCancelWait(this.#handle, 1), options, undefined, timeoutMs);
+    const cancel = () => core.topicCancelWait(this.#handle, 1);
+    const r = await end.waitAsync(step, cancel, options, options?.signal, timeoutMs);
     if (r < 0 || copy === undefined) end.fail(r < 0 ? r : -end.k.TIMED_OUT, "read from");
     return copy as Uint8Array;
   }
