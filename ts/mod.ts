@@ -43,6 +43,15 @@ export type {
 } from "./topic.ts";
 export { WaitSet } from "./wait_set.ts";
 export { BroadcastChannel } from "./broadcast.ts";
+export { discover, waitForService } from "./discovery.ts";
+export type {
+  DiscoverOptions,
+  Discovery,
+  DiscoveryProblem,
+  ServiceInfo,
+  ServiceParty,
+  WaitForServiceOptions,
+} from "./discovery.ts";
 export type { BroadcastChannelOptions } from "./broadcast.ts";
 export type { WaitSetAsyncOptions, WaitSetOptions, WaitSource } from "./wait_set.ts";
 export { Channel } from "./channel.ts";
