@@ -1,5 +1,5 @@
 /**
- * The `wshm` command: serve, client, demo, ls, inspect, rm, gc, bench.
+ * The `wshm` command: serve, client, pub, sub, demo, ls, inspect, rm, gc, bench.
  * Run with the permissions listed in docs/cli.md:
  *
  * ```sh
@@ -151,6 +151,48 @@ export function buildProgram(): Command {
     .addOption(trustOwner())
     .addOption(json())
     .action(async (name, messages, options) => (await import("./client.ts")).client(name, messages, options));
+
+  program
+    .command("pub")
+    .summary("publish messages to a topic (creating it if needed)")
+    .description(
+      "Publishes each MESSAGE (or, with none, each line of stdin) to topic TOPIC of segment NAME, creating " +
+        "the segment and the topic if they do not exist. The segment stays when pub exits (late subscribers " +
+        "get the history); `wshm gc` removes it once nobody maps it, or pass --remove.",
+    )
+    .argument("<name>", "segment name")
+    .argument("<topic>", "topic name")
+    .argument("[message...]", "messages to publish")
+    .addOption(new Option("--size <bytes>", "segment size if created").argParser(bytes(65536, 1 << 30)).default(4 << 20, "4M"))
+    .addOption(
+      new Option("--max-message <bytes>", "longest message, if created").argParser(bytes(1, 1 << 20)).default(4096, "4k"),
+    )
+    .option("--depth <n>", "messages the topic holds, a power of two, if created", integer(2, 65536), 64)
+    .option("--subscribers <n>", "subscribers at once, if created", integer(1, 64), 16)
+    .option("--history <n>", "messages a late subscriber gets, if created", integer(0, 65536), 16)
+    .addOption(
+      new Option("--policy <policy>", "slow subscribers: wait for them, or overwrite and count what they miss")
+        .choices(["block", "overwrite"]).default("block"),
+    )
+    .option("--type <n>", "message type", integer(0, 0x7FFFFFFF), 0)
+    .option("--timeout <ms>", "give up on one message after this long (block policy)", integer(0), 10_000)
+    .option("--remove", "remove the segment when pub exits, if pub created it")
+    .addOption(json())
+    .action(async (name, topic, messages, options) => (await import("./pubsub.ts")).pub(name, topic, messages, options));
+
+  program
+    .command("sub")
+    .summary("print the messages of a topic as they arrive")
+    .description(
+      "Waits for topic TOPIC of segment NAME to appear, subscribes, and prints each message as a line " +
+        "(with --json: {seq, type, skipped, text | base64}) until --count messages, or Ctrl-C.",
+    )
+    .argument("<name>", "segment name")
+    .argument("<topic>", "topic name")
+    .option("--count <n>", "exit after this many messages", integer(1))
+    .option("--timeout <ms>", "give up if the topic does not appear within this long", integer(0))
+    .addOption(json())
+    .action(async (name, topic, options) => (await import("./pubsub.ts")).sub(name, topic, options));
 
   program
     .command("demo")
