@@ -12,6 +12,9 @@ import {
   compileC,
   docFiles,
   makeWorkspace,
+  parseAnnotation,
+  parseMarkdown,
+  programs as group,
   removeWorkspace,
   runAlone,
   runServer,
@@ -59,6 +62,57 @@ for (const program of programs.filter((p) => p.kind === "shell")) {
       runServer(program, "shell", context));
   } else test(`${where} runs in bash`, () => runAlone(program, "shell", context));
 }
+
+// The checker itself: each of these must be caught, or the doc tests could pass on wrong docs.
+test("the checker rejects an unannotated block, a bare skip and an unknown runtime", () => {
+  const { errors } = parseMarkdown(
+    "x.md",
+    "```ts\n1\n```\n\n<!-- doctest: skip -->\n```ts\n2\n```\n<!-- doctest: deno nod -->\n```ts\n3\n```\n",
+  );
+  assert.equal(errors.map((e) => e.line), [1, 6, 10], errors.map((e) => e.message).join("\n"));
+  assert.equal(parseAnnotation("deno bun node-tsc server"), {
+    kind: "program",
+    runtimes: ["deno", "bun", "node-tsc"],
+    role: "server",
+  });
+});
+
+const markdownProgram = (text: string) =>
+  group(parseMarkdown("self-test.md", text).blocks, "markdown").programs;
+
+test("the checker fails a program that exits non-zero, prints other output or leaks a segment", async () => {
+  const [failing, wrongOutput, leaking] = markdownProgram(
+    "<!-- doctest: shell -->\n```sh\nfalse\n```\n" +
+      "<!-- doctest: shell -->\n```sh\necho one\n```\n<!-- doctest: output of the previous block -->\n```text\ntwo\n```\n" +
+      '<!-- doctest: shell -->\n```sh\nname=/leak\ntouch "/dev/shm$name"\n```\n',
+  );
+  const rejects = async (run: Promise<void>, pattern: RegExp) => {
+    try {
+      await run;
+    } catch (e) {
+      assert.match((e as Error).message, pattern);
+      return;
+    }
+    assert.unreachable(`expected a failure matching ${pattern}`);
+  };
+  await rejects(runAlone(failing, "shell", context), /failed: exit 1/);
+  await rejects(runAlone(wrongOutput, "shell", context), /documented output is\ntwo/);
+  await rejects(runAlone(leaking, "shell", context), /left segments behind: \/wshm-test-doc-\d+-\d+-leak/);
+});
+
+test("the checker fails a server that does not exit 0 on SIGTERM", async () => {
+  const [server] = markdownProgram(
+    "<!-- doctest: shell server -->\n```sh\nbash -c 'trap \"exit 3\" TERM; echo ready; while :; do sleep 0.1; done'\n```\n" +
+      "<!-- doctest: shell client -->\n```sh\ntrue\n```\n",
+  );
+  try {
+    await runServer(server, "shell", context);
+  } catch (e) {
+    assert.match((e as Error).message, /did not exit 0 on SIGTERM: exit 3/);
+    return;
+  }
+  assert.unreachable("a server that exits 3 on SIGTERM passed");
+});
 
 test("the doc-test conventions are written down", () => {
   const text = readFileSync(join(root, "docs", "contributing.md"), "utf8");
