@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
- * import { internals } from "./advanced.ts";
+ * import { Segment } from "wshm";
+ * import { internals } from "wshm/advanced";
  * using segment = Segment.create("/advanced-example", { size: 65536 });
  * const { core, constants } = internals(segment);
  * console.log(core.directoryLockHolder() === 0, constants.LAYOUT_VERSION);

@@ -41,7 +41,7 @@ import type {
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * // server process
  * using segment = Segment.create("/rpc", { size: 1 << 20 });
  * const channel = segment.channel("echo", { capacity: 4096 });

@@ -18,16 +18,20 @@ import { decodeJson, decodeText } from "./codec.ts";
  *
  * @example
  * ```ts
- * import { Segment, writeText } from "./mod.ts";
+ * import { Segment, writeText } from "wshm";
  * using segment = Segment.create("/call-example", { size: 1 << 20 });
  * const channel = segment.channel("rpc", { capacity: 256 });
- * // ... a server process answers on "rpc" ...
+ * // The server, usually another process; here an async one in this process.
+ * const stop = new AbortController();
+ * const serving = channel.serve((request) => request.text().toUpperCase(), { signal: stop.signal });
  * {
  *   using call = channel.begin({ timeoutMs: 1000 });
  *   const n = writeText(call.request, "ping");
- *   const length = call.send(n, { timeoutMs: 1000 });
- *   console.log(call.responseText(), length);
+ *   const length = await call.sendAsync(n, { timeoutMs: 1000 }); // call.send(n) blocks, as for another process
+ *   console.log(call.responseText(), length); // PONG 4
  * }
+ * stop.abort();
+ * await serving;
  * segment.unlink();
  * ```
  */

@@ -22,11 +22,15 @@ export type ChannelHandler = (request: ChannelRequest) => Message | void | Promi
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
- * using segment = Segment.open("/rpc");
- * const channel = segment.channel("echo", { create: false });
- * const request = channel.receive({ timeoutMs: 1000 });
+ * import { Segment } from "wshm";
+ * using segment = Segment.create("/rpc", { size: 1 << 20 });
+ * const channel = segment.channel("echo");
+ * // A client, usually another process; here an async request of this one.
+ * const reply = channel.requestAsync("hi", { timeoutMs: 1000 });
+ * const request = await channel.receiveAsync({ timeoutMs: 1000 }); // receive() blocks the thread
  * request.respond(request.text().toUpperCase());
+ * console.log(new TextDecoder().decode(await reply)); // HI
+ * segment.unlink();
  * ```
  */
 export class ChannelRequest {

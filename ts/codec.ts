@@ -19,7 +19,7 @@ export type Message = Uint8Array | string;
  *
  * @example
  * ```ts
- * import { utf8Length } from "./codec.ts";
+ * import { utf8Length } from "wshm";
  * console.log(utf8Length("héllo")); // 6
  * ```
  */
@@ -51,7 +51,7 @@ export function utf8Length(text: string): number {
  *
  * @example
  * ```ts
- * import { messageLength } from "./codec.ts";
+ * import { messageLength } from "wshm";
  * console.log(messageLength("é"), messageLength(new Uint8Array(3))); // 2 3
  * ```
  */
@@ -87,7 +87,7 @@ export function writeMessage(target: Uint8Array, at: number, message: Message): 
  *
  * @example
  * ```ts
- * import { writeText } from "./codec.ts";
+ * import { writeText } from "wshm";
  * const buffer = new Uint8Array(16);
  * const n = writeText(buffer, "hello"); // 5
  * ```
@@ -105,7 +105,7 @@ export function writeText(target: Uint8Array, text: string): number {
  *
  * @example
  * ```ts
- * import { encodeText, decodeText } from "./codec.ts";
+ * import { encodeText, decodeText } from "wshm";
  * console.log(decodeText(encodeText("hi"))); // "hi"
  * ```
  */
@@ -118,7 +118,7 @@ export function encodeText(text: string): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeText } from "./codec.ts";
+ * import { decodeText } from "wshm";
  * console.log(decodeText(new Uint8Array([104, 105]))); // "hi"
  * ```
  */
@@ -131,7 +131,7 @@ export function decodeText(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
- * import { decodeJson, encodeJson } from "./codec.ts";
+ * import { decodeJson, encodeJson } from "wshm";
  * const back = decodeJson<{ n: number }>(encodeJson({ n: 1 }));
  * ```
  */
@@ -146,7 +146,7 @@ export function encodeJson(value: unknown): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeJson, encodeText } from "./codec.ts";
+ * import { decodeJson, encodeText } from "wshm";
  * console.log(decodeJson<number[]>(encodeText("[1,2]"))); // [1, 2]
  * ```
  */

@@ -42,7 +42,7 @@ export type WshmErrorCode =
  *
  * @example
  * ```ts
- * import { Segment, WshmError } from "./mod.ts";
+ * import { Segment, WshmError } from "wshm";
  * try {
  *   Segment.open("/missing");
  * } catch (e) {

@@ -33,7 +33,7 @@ function checkCondition(condition: unknown): void {
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/event-example", { size: 65536 });
  * const changed = segment.event("changed");
  * const flag = new Int32Array(segment.memory.buffer, segment.bytes("flag", 4).byteOffset, 1);
@@ -103,7 +103,7 @@ export class Event {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/event-wait", { size: 65536 });
    * const event = segment.event("e");
    * const seen = event.sequence;
@@ -132,7 +132,7 @@ export class Event {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/event-wait-async", { size: 65536 });
    * const event = segment.event("e");
    * const seen = event.sequence;
@@ -170,7 +170,7 @@ export class Event {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/event-until", { size: 65536 });
    * const event = segment.event("e");
    * let ready = true; // really: a value in shared memory

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/hello", { size: 1 << 20 });
  * using held = segment.mutex("lock").lock();
  * segment.unlink();

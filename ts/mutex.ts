@@ -56,7 +56,7 @@ export class MutexGuard implements Disposable {
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/mutex-example", { size: 65536 });
  * const mutex = segment.mutex("jobs");
  * {

@@ -36,7 +36,7 @@ export type { QueueOptions, QueueSendOptions, QueueStats, QueueWaitOptions } fro
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/queue-example", { size: 1 << 20 });
  * const jobs = segment.queue("jobs", { slotSize: 128, slots: 256 });
  * jobs.send(JSON.stringify({ id: 1 }));

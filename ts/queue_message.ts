@@ -65,7 +65,7 @@ export interface MessageSource {
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/message-example", { size: 1 << 20 });
  * const queue = segment.queue("q");
  * queue.send("job", { timeoutMs: 100 });

@@ -40,7 +40,7 @@ export type { RingOptions, RingSendOptions, RingStats, RingWaitOptions } from ".
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/ring-example", { size: 1 << 20 });
  * const ring = segment.ring("events", { capacity: 1 << 16 });
  * ring.send("hello", { type: 1 });

@@ -61,7 +61,7 @@ export interface RingStats {
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/record-example", { size: 1 << 20 });
  * const ring = segment.ring("r");
  * ring.send('{"n":1}', { type: 2 });

@@ -22,7 +22,7 @@ export { RwLockReadGuard, RwLockWriteGuard } from "./rwlock_guard.ts";
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/rwlock-example", { size: 65536 });
  * const config = segment.rwlock("config");
  * {
@@ -147,7 +147,7 @@ export class RwLock {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/rwlock-read", { size: 65536 });
    * using held = segment.rwlock("table").read({ timeoutMs: 500 });
    * segment.unlink();
@@ -170,7 +170,7 @@ export class RwLock {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/rwlock-read-async", { size: 65536 });
    * using held = await segment.rwlock("table").readAsync({ timeoutMs: 500 });
    * segment.unlink();
@@ -189,7 +189,7 @@ export class RwLock {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/rwlock-write", { size: 65536 });
    * using held = segment.rwlock("table").write({ timeoutMs: 500 });
    * if (held.ownerDied) held.consistent();

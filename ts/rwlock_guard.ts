@@ -24,7 +24,7 @@ export interface HeldLock {
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/read-guard", { size: 65536 });
  * {
  *   using held = segment.rwlock("table").read({ timeoutMs: 1000 });
@@ -73,7 +73,7 @@ export class RwLockReadGuard implements Disposable {
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/write-guard", { size: 65536 });
  * const held = segment.rwlock("table").write({ timeoutMs: 1000 });
  * if (held.ownerDied) held.consistent(); // after repairing the table

@@ -38,7 +38,7 @@ export type { CreateOptions, ObjectInfo, ObjectOptions, OpenOptions, WaitingObje
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/example", { size: 1 << 20 });
  * const counter = new DataView(segment.bytes("counter", 8).buffer);
  * using held = segment.mutex("counter-lock").lock();
@@ -70,9 +70,10 @@ export class Segment implements Disposable {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/jobs", { size: 4 << 20 });
    * // For the users of one group: Segment.create("/jobs", { size, mode: 0o660, group: "jobs" })
+   * segment.unlink(); // the name goes now, the memory when the last process closes it
    * ```
    */
   static create(name: string, options: CreateOptions): Segment {
@@ -89,9 +90,11 @@ export class Segment implements Disposable {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
+   * using created = Segment.create("/jobs", { size: 1 << 20 }); // usually by another process
    * using segment = Segment.open("/jobs", { timeoutMs: 2000 });
    * // A segment that user "jobs" created: Segment.open("/jobs", { trustOwner: "jobs" })
+   * Segment.unlink("/jobs");
    * ```
    */
   static open(name: string, options?: OpenOptions): Segment {
@@ -104,7 +107,8 @@ export class Segment implements Disposable {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
+   * Segment.create("/jobs", { size: 1 << 20 }).close(); // the segment outlives its handle
    * Segment.unlink("/jobs");
    * ```
    */
@@ -177,7 +181,7 @@ export class Segment implements Disposable {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/mutex-method", { size: 65536 });
    * using held = segment.mutex("jobs").lock();
    * segment.unlink();
@@ -194,7 +198,7 @@ export class Segment implements Disposable {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/semaphore-method", { size: 65536 });
    * const slots = segment.semaphore("slots", { initial: 3, maximum: 3 });
    * using _permit = slots.wait({ timeoutMs: 100 });
@@ -211,7 +215,7 @@ export class Segment implements Disposable {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/rwlock-method", { size: 65536 });
    * using held = segment.rwlock("table", { readers: 8 }).read({ timeoutMs: 100 });
    * segment.unlink();
@@ -226,7 +230,7 @@ export class Segment implements Disposable {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/event-method", { size: 65536 });
    * const jobs = segment.event("jobs");
    * const seen = jobs.sequence;
@@ -246,7 +250,7 @@ export class Segment implements Disposable {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/ring-method", { size: 1 << 20 });
    * const ring = segment.ring("log", { capacity: 1 << 16 });
    * ring.send("started");
@@ -273,7 +277,7 @@ export class Segment implements Disposable {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/queue-method", { size: 1 << 20 });
    * const jobs = segment.queue("jobs", { slotSize: 512, slots: 128 });
    * jobs.send("job 1");
@@ -292,7 +296,7 @@ export class Segment implements Disposable {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/channel-method", { size: 1 << 20 });
    * const rpc = segment.channel("rpc", { capacity: 1024, clients: 8 });
    * console.log(rpc.stats().mode); // "many-client"
@@ -309,7 +313,7 @@ export class Segment implements Disposable {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/bytes-example", { size: 65536 });
    * const counter = new BigInt64Array(segment.memory.buffer, segment.bytes("n", 8).byteOffset, 1);
    * Atomics.add(counter, 0, 1n);

@@ -15,7 +15,7 @@ import { checkCallOptions, checkInteger } from "./names.ts";
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/semaphore-options", { size: 65536 });
  * const pool = segment.semaphore("connections", { initial: 8, maximum: 8 });
  * segment.unlink();
@@ -42,7 +42,7 @@ export interface SemaphoreOptions {
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/permit-example", { size: 65536 });
  * const slots = segment.semaphore("slots", { initial: 4 });
  * {
@@ -77,7 +77,7 @@ export class SemaphorePermit implements Disposable {
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/semaphore-example", { size: 65536 });
  * const ready = segment.semaphore("ready", { initial: 0, maximum: 100 });
  * ready.post();                     // another process would usually do this
@@ -152,7 +152,7 @@ export class Semaphore {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/semaphore-wait", { size: 65536 });
    * const jobs = segment.semaphore("jobs", { initial: 1 });
    * jobs.wait({ timeoutMs: 100 });
@@ -178,7 +178,7 @@ export class Semaphore {
    *
    * @example
    * ```ts
-   * import { Segment } from "./mod.ts";
+   * import { Segment } from "wshm";
    * using segment = Segment.create("/semaphore-async", { size: 65536 });
    * const done = segment.semaphore("done");
    * setTimeout(() => done.post(), 10);

@@ -55,7 +55,7 @@ export function timeoutOption(timeoutMs: number | undefined): number {
  *
  * @example
  * ```ts
- * import { Segment } from "./mod.ts";
+ * import { Segment } from "wshm";
  * using segment = Segment.create("/wait-example", { size: 1 << 20 });
  * const ring = segment.ring("r", { wait: "spin" });  // this handle's default
  * ring.send("x", { timeoutMs: 100, wait: "park" });  // this call's

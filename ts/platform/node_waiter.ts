@@ -28,7 +28,8 @@ type PoolWait = (address: number, expected: number, timespec: Uint8Array | null)
  * import { nodeWaiter } from "./node_waiter.ts";
  * // In place of a libuv-pool call: a stand-in that reports "not equal" at once.
  * const futexWaitAsync = nodeWaiter(() => Promise.resolve(-1));
- * await futexWaitAsync(address, 0, null);
+ * const word = 0; // really the address of a futex word
+ * console.log(await futexWaitAsync(word, 0, null)); // -1
  * ```
  */
 export function nodeWaiter(poolWait: PoolWait): PoolWait {

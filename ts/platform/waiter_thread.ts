@@ -37,6 +37,7 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
  * idle between waits without keeping the process alive.
  *
  * @example
+ * <!-- doctest: node-tsc -->
  * ```ts
  * import { platform } from "./mod.ts";
  * import { WaiterThread } from "./waiter_thread.ts";
