@@ -527,7 +527,10 @@ async function startProgram(
   const [command, argv] = runtime === "shell"
     ? shellCommand(program, context)
     : await programCommand(program, runtime, context, tag);
-  return start(command, argv, runtime === "shell" ? context.root : context.workspace, timeoutMs);
+  if (runtime !== "shell") return start(command, argv, context.workspace, timeoutMs);
+  // Shell blocks see the project's tools (deno, bun) on PATH, as `npm run` and `npx` give them.
+  const path = `${join(context.root, "node_modules", ".bin")}:${process.env.PATH ?? ""}`;
+  return start(command, argv, context.root, timeoutMs, { PATH: path });
 }
 
 function label(program: Program, runtime: string): string {
