@@ -18,6 +18,25 @@ export function disableColors(): void {
   current = pc.createColors(false);
 }
 
+/**
+ * Whether the CLI colours its output: picocolors' decision (NO_COLOR,
+ * FORCE_COLOR, CI, TERM=dumb, a terminal on stdout), or off after
+ * --no-color/--json. Commander's help is told the same, so that it never asks
+ * Node's `hasColors()`, which in Deno reads variables the CLI has no
+ * permission for (TMUX, COLORTERM, NODE_DISABLE_COLORS, ...).
+ */
+export function colorsEnabled(): boolean {
+  return current.isColorSupported;
+}
+
+/** The reader of stdout went away (`wshm ... | head -1`): not an error, the command just ends. */
+export class StdoutClosed extends Error {
+  constructor() {
+    super("stdout was closed by its reader");
+    this.name = "StdoutClosed";
+  }
+}
+
 /** True when stdout is a terminal (live status lines, in-place refresh). */
 export function stdoutIsTerminal(): boolean {
   return Deno.stdout.isTerminal();
@@ -130,8 +149,25 @@ export function printJson(data: unknown): void {
   console.log(JSON.stringify(data, null, 2));
 }
 
-/** Writes text to stdout without a newline (status lines), all of it. */
-export function writeOut(text: string): void {
+function writeAll(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): void {
   const bytes = new TextEncoder().encode(text);
-  for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+  try {
+    for (let done = 0; done < bytes.length;) done += stream.writeSync(bytes.subarray(done));
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) throw new StdoutClosed();
+    throw error;
+  }
+}
+
+/**
+ * Writes text to stdout without a newline (status lines, help), all of it.
+ * Throws StdoutClosed when the reader has gone.
+ */
+export function writeOut(text: string): void {
+  writeAll(Deno.stdout, text);
+}
+
+/** Writes text to stderr, all of it (commander's messages). */
+export function writeErr(text: string): void {
+  writeAll(Deno.stderr, text);
 }

@@ -21,7 +21,6 @@ import {
   explainForeign,
   holderPeers,
   livenessWord,
-  normaliseName,
   type SegmentReport,
 } from "./shm.ts";
 import { platform } from "../ts/platform/mod.ts";
@@ -125,8 +124,7 @@ function toJson(s: Snapshot, r: Map<string, Record<string, number>>) {
 }
 
 /** Runs `inspect`. */
-export async function inspect(name: string, options: InspectOptions): Promise<void> {
-  const segmentName = normaliseName(name);
+export async function inspect(segmentName: string, options: InspectOptions): Promise<void> {
   let report = await examine(segmentName, { objects: false });
   if (report === null) {
     throw new CliError("BadMagic", `Cannot inspect "${segmentName}": it is not a wshm segment`);

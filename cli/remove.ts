@@ -16,7 +16,7 @@ import { Segment, WshmError } from "../ts/mod.ts";
 import { CliError } from "./errors.ts";
 import { colors, printJson } from "./format.ts";
 import { describePeers } from "./ls.ts";
-import { examine, identity, listSegments, normaliseName, pathOf, type SegmentReport } from "./shm.ts";
+import { examine, identity, listSegments, pathOf, type SegmentReport } from "./shm.ts";
 
 async function unlinkIfSame(report: SegmentReport): Promise<boolean> {
   const now = await identity(report.name).catch(() => null);
@@ -29,8 +29,7 @@ async function unlinkIfSame(report: SegmentReport): Promise<boolean> {
 export async function rm(names: string[], options: { force?: boolean; json?: boolean }): Promise<void> {
   const removed: string[] = [];
   const c = colors();
-  for (const raw of names) {
-    const name = normaliseName(raw);
+  for (const name of names) {
     const report = await examine(name).catch((error) => {
       if (error instanceof WshmError && error.code === "NotFound") {
         throw new WshmError("NotFound", `Cannot remove segment "${name}": it does not exist`);
@@ -68,7 +67,7 @@ export async function gc(names: string[], options: { dryRun?: boolean; json?: bo
   const c = colors();
   const removed: string[] = [];
   const kept: Array<{ name: string; reason: string }> = [];
-  const only = new Set(names.map(normaliseName));
+  const only = new Set(names);
   const candidates = only.size === 0
     ? await listSegments()
     : await listSegments({ filter: (name) => only.has(name) });
