@@ -3,7 +3,7 @@
 // that reports latency percentiles and throughput.
 
 import { type ClientEnd, connect, type LoadMeasurement, runLoad } from "./exchange.ts";
-import { colors, formatMicros, formatRate, printJson, stderrIsTerminal, table } from "./format.ts";
+import { colors, formatMicros, formatRate, jsonText, printJson, stderrIsTerminal, table } from "./format.ts";
 import { explainForeign } from "./shm.ts";
 import { platform } from "../ts/platform/mod.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -79,7 +79,7 @@ export async function client(segmentName: string, messages: string[], options: C
       }
       const us = (performance.now() - started) * 1000;
       if (options.json) {
-        console.log(JSON.stringify({ request: text, response: decoder.decode(response), roundTripUs: us }));
+        console.log(jsonText({ request: text, response: decoder.decode(response), roundTripUs: us }));
       } else {
         console.log(decoder.decode(response));
       }

@@ -107,11 +107,11 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** A count per second, readable: "1.2M/s", "850/s". */
+/** A count per second, one format at every size: "850/s", "6.2k/s", "60.0k/s", "1.23M/s". */
 export function formatRate(perSecond: number): string {
   if (!Number.isFinite(perSecond)) return "-";
-  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M/s`;
-  if (perSecond >= 1e4) return `${(perSecond / 1e3).toFixed(1)}k/s`;
+  if (perSecond >= 999_950) return `${(perSecond / 1e6).toFixed(2)}M/s`;
+  if (perSecond >= 999.5) return `${(perSecond / 1e3).toFixed(1)}k/s`;
   return `${Math.round(perSecond)}/s`;
 }
 
@@ -144,9 +144,29 @@ export function parseSize(text: string): number | null {
 export { percentiles } from "./stats.ts";
 export type { Percentiles } from "./stats.ts";
 
+/** Significant digits kept of a measured (fractional) number in --json output. */
+const JSON_DIGITS = 6;
+
+/**
+ * `data` as JSON, with fractional numbers cut to 6 significant digits
+ * (1791.5899999999992 -> 1791.59): they are measurements, and the float
+ * noise past that is no information. Integers (counts, pids, epoch ms) are
+ * kept whole.
+ */
+export function jsonText(data: unknown, indent?: number): string {
+  return JSON.stringify(
+    data,
+    (_key, value) =>
+      typeof value === "number" && Number.isFinite(value) && !Number.isInteger(value)
+        ? Number(value.toPrecision(JSON_DIGITS))
+        : value,
+    indent,
+  );
+}
+
 /** Prints data as one JSON document (for --json). */
 export function printJson(data: unknown): void {
-  console.log(JSON.stringify(data, null, 2));
+  console.log(jsonText(data, 2));
 }
 
 function writeAll(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): void {

@@ -9,6 +9,7 @@ import {
   formatBytes,
   formatMode,
   formatRate,
+  jsonText,
   printJson,
   stdoutIsTerminal,
   table,
@@ -152,7 +153,7 @@ export async function inspect(segmentName: string, options: InspectOptions): Pro
       report.inUse = report.peers.some((p) => p.alive !== false);
       if (options.json) {
         const data = toJson(now, r);
-        if (options.watch) console.log(JSON.stringify(data));
+        if (options.watch) console.log(jsonText(data));
         else printJson(data);
       } else if (terminal && options.watch) {
         writeOut(

@@ -28,7 +28,7 @@ import { ls } from "./ls.ts";
 import { inspect } from "./inspect.ts";
 import { gc, rm } from "./remove.ts";
 import { HANDLERS } from "./handlers.ts";
-import { ignoreTerminationWhileExiting } from "./signals.ts";
+import { endBySignal, ignoreTerminationWhileExiting, terminatingSignal } from "./signals.ts";
 
 const VERSION = "0.1.0";
 
@@ -303,5 +303,9 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exitCode = await main(Deno.args);
+  const code = await main(Deno.args);
+  // Interrupted, and cleaned up: end by the signal, as the shell expects (signals.ts).
+  const signal = terminatingSignal();
+  if (signal !== undefined) endBySignal(signal);
+  Deno.exitCode = code;
 }

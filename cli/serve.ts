@@ -7,7 +7,7 @@
 
 import { createServer } from "./exchange.ts";
 import { HANDLERS } from "./handlers.ts";
-import { colors, formatRate, stdoutIsTerminal, writeOut } from "./format.ts";
+import { colors, formatRate, jsonText, stdoutIsTerminal, writeOut } from "./format.ts";
 import { onTerminate } from "./signals.ts";
 
 const WAIT_SLICE_MS = 50;
@@ -52,7 +52,7 @@ export async function serve(segmentName: string, options: ServeOptions): Promise
   const live = stdoutIsTerminal() && !options.quiet && !options.json;
   try {
     if (options.json) {
-      console.log(JSON.stringify({
+      console.log(jsonText({
         event: "ready",
         name: segmentName,
         pid: Deno.pid,
@@ -98,7 +98,7 @@ export async function serve(segmentName: string, options: ServeOptions): Promise
     if (live) writeOut("\r\x1b[K");
     if (options.json) {
       console.log(
-        JSON.stringify({
+        jsonText({
           event: "stopped",
           name: segmentName,
           requests: served,
