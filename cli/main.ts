@@ -287,8 +287,10 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof StdoutClosed) return EXIT_OK;
     if (error instanceof CommanderError) {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT_OK;
-      // A bare `wshm` prints help to stderr and counts as bad usage.
-      if (error.code === "commander.help") return EXIT_USAGE;
+      // A bare `wshm` prints help to stderr and counts as bad usage; `wshm help` asked for it.
+      if (error.code === "commander.help") {
+        return args.find((a) => !a.startsWith("-")) === "help" ? EXIT_OK : EXIT_USAGE;
+      }
       // A segment name's message is complete on its own ("Invalid segment name ...").
       const message = error.message.replace(/^error: /, "")
         .replace(/^command-argument value '.*' is invalid for argument '[^']+'\. (?=Invalid )/s, "");
