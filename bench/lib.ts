@@ -427,7 +427,15 @@ export function printRows(rows: Row[], json: boolean): void {
     if (unit === "ns") {
       return v >= 1e5 ? `${(v / 1000).toFixed(0)} µs` : `${(v / 1000).toFixed(v >= 1e4 ? 1 : 2)} µs`;
     }
-    if (/\/s$/.test(unit)) return `${v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v.toFixed(0)} ${unit}`;
+    // Rates as `wshm bench` shows them (cli/format.ts formatRate): 850, 42.0k, 11.43M.
+    if (/\/s$/.test(unit)) {
+      const scaled = v >= 999_950
+        ? `${(v / 1e6).toFixed(2)}M`
+        : v >= 999.5
+        ? `${(v / 1e3).toFixed(1)}k`
+        : v.toFixed(0);
+      return `${scaled} ${unit}`;
+    }
     return `${v.toFixed(2)} ${unit}`;
   };
   const table = rows.map((row) => {

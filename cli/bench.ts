@@ -12,7 +12,7 @@
 //   - it exits 0 on success.
 
 import cliProgress from "cli-progress";
-import { colors, formatMicros, printJson, stderrIsTerminal, table } from "./format.ts";
+import { colors, formatMicros, formatRate, printJson, stderrIsTerminal, table } from "./format.ts";
 import { CliError } from "./errors.ts";
 import { type Lane, latencyChart } from "./svg.ts";
 import { bunCandidates } from "./permissions.ts";
@@ -161,20 +161,43 @@ const NS_PER: Record<string, number> = {
   s: 1e9,
 };
 
-function formatValue(value: number | undefined, unit: string): string {
+/**
+ * A value in the one format of every CLI table: times as `formatMicros`
+ * ("1.08 µs", "120 µs"), rates as `formatRate` with their noun kept
+ * ("11.43M msgs/s", "42.0k msgs/s"), other units with thousands grouped.
+ */
+export function formatValue(value: number | undefined, unit: string): string {
   if (value === undefined) return "-";
   const scale = NS_PER[unit];
   if (scale !== undefined) return formatMicros((value * scale) / 1000);
+  if (unit.endsWith("/s")) {
+    const noun = unit.slice(0, -2).trim();
+    const rate = formatRate(value);
+    return noun === "" ? rate : `${rate.slice(0, -2)} ${noun}/s`;
+  }
   const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
   return `${value.toLocaleString("en-US", { maximumFractionDigits: digits })} ${unit}`;
 }
 
-function formatRatio(row: Row): string {
+/**
+ * "3.10x faster", with " vs CASE" only when the row's baseline is not the
+ * one every other row of its bench, runtime and unit is compared with (the
+ * table marks that one "baseline"): the column stays narrow.
+ */
+function formatRatio(row: Row, rows: Row[]): string {
   const c = colors();
   if (isBaseline(row)) return c.dim("baseline");
   if (row.ratio === undefined) return "";
   const text = row.ratio >= 1 ? `${row.ratio.toFixed(2)}x faster` : `${(1 / row.ratio).toFixed(2)}x slower`;
-  return `${row.ratio >= 1 ? c.green(text) : c.red(text)} ${c.dim(`vs ${row.vs}`)}`;
+  const baselines = new Set(
+    rows.filter((r) => r.bench === row.bench && r.runtime === row.runtime && r.unit === row.unit && r.vs)
+      .map((r) => r.vs),
+  );
+  const implicit = rows.some((r) =>
+    r.bench === row.bench && r.runtime === row.runtime && r.case === row.vs && isBaseline(r)
+  );
+  const vs = baselines.size > 1 || !implicit ? c.dim(` vs ${row.vs}`) : "";
+  return `${row.ratio >= 1 ? c.green(text) : c.red(text)}${vs}`;
 }
 
 async function runJob(job: Job, timeoutS: number, onProgress: (f: number) => void) {
@@ -281,23 +304,33 @@ export async function bench(options: BenchOptions): Promise<void> {
   }
 }
 
+/**
+ * The results table, about 100 columns: one central value (MEDIAN, the
+ * median of the script's rounds, which the ratio compares) and the tail
+ * (P99 over every sample); p50 and p90 are in the JSON and the chart. The
+ * bench name is shown once per group.
+ */
+export function benchTable(rows: Row[]): string {
+  const c = colors();
+  return table(
+    ["BENCH", "RUNTIME", "CASE", "MEDIAN", "P99", "VS BASELINE"],
+    rows.map((r, i) => [
+      i > 0 && rows[i - 1].bench === r.bench ? "" : r.bench,
+      r.runtime,
+      isBaseline(r) ? c.dim(r.case) : r.case,
+      c.bold(formatValue(r.median, r.unit)),
+      formatValue(r.p99, r.unit),
+      formatRatio(r, rows),
+    ]),
+    ["left", "left", "left", "right", "right"],
+  );
+}
+
 function printTable(rows: Row[]): void {
   if (rows.length === 0) return;
-  const c = colors();
+  console.log(benchTable(rows));
   console.log(
-    table(
-      ["BENCH", "RUNTIME", "CASE", "MEDIAN", "P50", "P99", "VS BASELINE"],
-      rows.map((r) => [
-        r.bench,
-        r.runtime,
-        isBaseline(r) ? c.dim(r.case) : r.case,
-        c.bold(formatValue(r.median, r.unit)),
-        formatValue(r.p50, r.unit),
-        formatValue(r.p99, r.unit),
-        formatRatio(r),
-      ]),
-      ["left", "left", "left", "right", "right", "right"],
-    ),
+    colors().dim("MEDIAN: median of the rounds; P99: of every sample. p50/p90 in the JSON and the chart."),
   );
 }
 
@@ -320,7 +353,7 @@ async function writeResults(rows: Row[], failures: unknown[], options: BenchOpti
     .map((r) => {
       const ns = (v: number | undefined) => (v === undefined ? undefined : v * NS_PER[r.unit]);
       return {
-        label: `${r.runtime} · ${r.bench} · ${r.case}`.slice(0, 60),
+        label: `${r.runtime} · ${r.bench} · ${r.case}`,
         median: ns(r.median)!,
         p50: ns(r.p50),
         p90: ns(r.p90),

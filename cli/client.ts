@@ -3,8 +3,8 @@
 // that reports latency percentiles and throughput.
 
 import { type ClientEnd, connect, type LoadMeasurement, runLoad } from "./exchange.ts";
-import { colors, formatMicros, formatRate, printJson, stderrIsTerminal, table } from "./format.ts";
-import { explainForeign, normaliseName } from "./shm.ts";
+import { colors, formatMicros, formatRate, jsonText, printJson, stderrIsTerminal, table } from "./format.ts";
+import { explainForeign } from "./shm.ts";
 import { platform } from "../ts/platform/mod.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { HANDLERS } from "./handlers.ts";
@@ -53,8 +53,7 @@ function explain(error: unknown, name: string): unknown {
 }
 
 /** Runs `client`. */
-export async function client(name: string, messages: string[], options: ClientOptions): Promise<void> {
-  const segmentName = normaliseName(name);
+export async function client(segmentName: string, messages: string[], options: ClientOptions): Promise<void> {
   if (options.count !== undefined && messages.length > 0) {
     throw new UsageError("Give either messages or --count, not both");
   }
@@ -80,7 +79,7 @@ export async function client(name: string, messages: string[], options: ClientOp
       }
       const us = (performance.now() - started) * 1000;
       if (options.json) {
-        console.log(JSON.stringify({ request: text, response: decoder.decode(response), roundTripUs: us }));
+        console.log(jsonText({ request: text, response: decoder.decode(response), roundTripUs: us }));
       } else {
         console.log(decoder.decode(response));
       }

@@ -18,6 +18,25 @@ export function disableColors(): void {
   current = pc.createColors(false);
 }
 
+/**
+ * Whether the CLI colours its output: picocolors' decision (NO_COLOR,
+ * FORCE_COLOR, CI, TERM=dumb, a terminal on stdout), or off after
+ * --no-color/--json. Commander's help is told the same, so that it never asks
+ * Node's `hasColors()`, which in Deno reads variables the CLI has no
+ * permission for (TMUX, COLORTERM, NODE_DISABLE_COLORS, ...).
+ */
+export function colorsEnabled(): boolean {
+  return current.isColorSupported;
+}
+
+/** The reader of stdout went away (`wshm ... | head -1`): not an error, the command just ends. */
+export class StdoutClosed extends Error {
+  constructor() {
+    super("stdout was closed by its reader");
+    this.name = "StdoutClosed";
+  }
+}
+
 /** True when stdout is a terminal (live status lines, in-place refresh). */
 export function stdoutIsTerminal(): boolean {
   return Deno.stdout.isTerminal();
@@ -88,11 +107,11 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** A count per second, readable: "1.2M/s", "850/s". */
+/** A count per second, one format at every size: "850/s", "6.2k/s", "60.0k/s", "1.23M/s". */
 export function formatRate(perSecond: number): string {
   if (!Number.isFinite(perSecond)) return "-";
-  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M/s`;
-  if (perSecond >= 1e4) return `${(perSecond / 1e3).toFixed(1)}k/s`;
+  if (perSecond >= 999_950) return `${(perSecond / 1e6).toFixed(2)}M/s`;
+  if (perSecond >= 999.5) return `${(perSecond / 1e3).toFixed(1)}k/s`;
   return `${Math.round(perSecond)}/s`;
 }
 
@@ -125,13 +144,50 @@ export function parseSize(text: string): number | null {
 export { percentiles } from "./stats.ts";
 export type { Percentiles } from "./stats.ts";
 
-/** Prints data as one JSON document (for --json). */
-export function printJson(data: unknown): void {
-  console.log(JSON.stringify(data, null, 2));
+/** Significant digits kept of a measured (fractional) number in --json output. */
+const JSON_DIGITS = 6;
+
+/**
+ * `data` as JSON, with fractional numbers cut to 6 significant digits
+ * (1791.5899999999992 -> 1791.59): they are measurements, and the float
+ * noise past that is no information. Integers (counts, pids, epoch ms) are
+ * kept whole.
+ */
+export function jsonText(data: unknown, indent?: number): string {
+  return JSON.stringify(
+    data,
+    (_key, value) =>
+      typeof value === "number" && Number.isFinite(value) && !Number.isInteger(value)
+        ? Number(value.toPrecision(JSON_DIGITS))
+        : value,
+    indent,
+  );
 }
 
-/** Writes text to stdout without a newline (status lines), all of it. */
-export function writeOut(text: string): void {
+/** Prints data as one JSON document (for --json). */
+export function printJson(data: unknown): void {
+  console.log(jsonText(data, 2));
+}
+
+function writeAll(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): void {
   const bytes = new TextEncoder().encode(text);
-  for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+  try {
+    for (let done = 0; done < bytes.length;) done += stream.writeSync(bytes.subarray(done));
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) throw new StdoutClosed();
+    throw error;
+  }
+}
+
+/**
+ * Writes text to stdout without a newline (status lines, help), all of it.
+ * Throws StdoutClosed when the reader has gone.
+ */
+export function writeOut(text: string): void {
+  writeAll(Deno.stdout, text);
+}
+
+/** Writes text to stderr, all of it (commander's messages). */
+export function writeErr(text: string): void {
+  writeAll(Deno.stderr, text);
 }

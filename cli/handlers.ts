@@ -21,8 +21,13 @@ export type Handler = (request: Uint8Array) => Uint8Array;
 export const HANDLERS: Record<string, { describe: string; handle: Handler }> = {
   echo: { describe: "returns the request unchanged", handle: (request) => request },
   upper: {
-    describe: "upper-cases ASCII letters",
+    describe: "upper-cases the text (every script: wide world -> WIDE WORLD, wöß -> WÖSS)",
     handle: (request) => {
+      // ASCII (the common case, and the load runs) in place; anything else
+      // through String.prototype.toUpperCase, which may change the length.
+      for (let i = 0; i < request.length; i++) {
+        if (request[i] >= 0x80) return encoder.encode(decoder.decode(request).toUpperCase());
+      }
       for (let i = 0; i < request.length; i++) {
         const b = request[i];
         if (b >= 0x61 && b <= 0x7a) request[i] = b - 0x20;

@@ -9,6 +9,7 @@ import {
   formatBytes,
   formatMode,
   formatRate,
+  jsonText,
   printJson,
   stdoutIsTerminal,
   table,
@@ -21,7 +22,6 @@ import {
   explainForeign,
   holderPeers,
   livenessWord,
-  normaliseName,
   type SegmentReport,
 } from "./shm.ts";
 import { platform } from "../ts/platform/mod.ts";
@@ -125,8 +125,7 @@ function toJson(s: Snapshot, r: Map<string, Record<string, number>>) {
 }
 
 /** Runs `inspect`. */
-export async function inspect(name: string, options: InspectOptions): Promise<void> {
-  const segmentName = normaliseName(name);
+export async function inspect(segmentName: string, options: InspectOptions): Promise<void> {
   let report = await examine(segmentName, { objects: false });
   if (report === null) {
     throw new CliError("BadMagic", `Cannot inspect "${segmentName}": it is not a wshm segment`);
@@ -154,7 +153,7 @@ export async function inspect(name: string, options: InspectOptions): Promise<vo
       report.inUse = report.peers.some((p) => p.alive !== false);
       if (options.json) {
         const data = toJson(now, r);
-        if (options.watch) console.log(JSON.stringify(data));
+        if (options.watch) console.log(jsonText(data));
         else printJson(data);
       } else if (terminal && options.watch) {
         writeOut(

@@ -11,14 +11,24 @@
  * @module
  */
 
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { disableColors, parseMode, parseSize } from "./format.ts";
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { WshmError } from "../ts/mod.ts";
+import { checkSegmentName } from "../ts/names.ts";
+import {
+  colorsEnabled,
+  disableColors,
+  parseMode,
+  parseSize,
+  StdoutClosed,
+  writeErr,
+  writeOut,
+} from "./format.ts";
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, reportError, UsageError } from "./errors.ts";
 import { ls } from "./ls.ts";
 import { inspect } from "./inspect.ts";
 import { gc, rm } from "./remove.ts";
 import { HANDLERS } from "./handlers.ts";
-import { ignoreTerminationWhileExiting } from "./signals.ts";
+import { endBySignal, ignoreTerminationWhileExiting, terminatingSignal } from "./signals.ts";
 
 const VERSION = "0.1.0";
 
@@ -55,6 +65,34 @@ function userOrGroup(text: string): number | string {
   return /^\d+$/.test(t) ? Number(t) : t;
 }
 
+/**
+ * A segment name, checked by the library's own rule ("/" then 1 to 255
+ * bytes, no other "/"), so that a name the CLI takes is one the library
+ * takes: a bad one is a usage error (exit 2), before anything runs.
+ */
+function segmentName(text: string): string {
+  try {
+    checkSegmentName(text);
+  } catch (error) {
+    if (error instanceof WshmError) {
+      const hint = !text.startsWith("/") && text !== "" && !text.includes("/") ? ` (try "/${text}")` : "";
+      throw new InvalidArgumentError(`${error.message}${hint}`);
+    }
+    throw error;
+  }
+  return text;
+}
+
+/** The same for each name of a variadic argument. */
+function segmentNames(text: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), segmentName(text)];
+}
+
+const nameArgument = (spec: "<name>") =>
+  new Argument(spec, 'segment name, such as "/jobs"').argParser(segmentName);
+const namesArgument = (spec: "<name...>" | "[name...]", description: string) =>
+  new Argument(spec, description).argParser(segmentNames);
+
 const trustOwner = () =>
   new Option(
     "--trust-owner <uid|name|any>",
@@ -84,7 +122,17 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .option("--no-color", "no colours (also: NO_COLOR=1)")
     .exitOverride()
-    .configureOutput({ outputError: () => {} })
+    .configureOutput({
+      // Errors are reported by main() with their code; help and version go
+      // through writes that turn a closed pipe into StdoutClosed rather than
+      // an EPIPE stack trace, and colour is decided once (format.ts), never
+      // by Node's hasColors() (which needs env permissions Deno lacks).
+      outputError: () => {},
+      writeOut,
+      writeErr,
+      getOutHasColors: colorsEnabled,
+      getErrHasColors: colorsEnabled,
+    })
     .showSuggestionAfterError(true)
     .addHelpText(
       "after",
@@ -99,7 +147,7 @@ export function buildProgram(): Command {
       "Creates segment NAME with a request/response channel and answers requests with a handler until " +
         "SIGINT or SIGTERM, then removes the segment. Shows a live status line on a terminal.",
     )
-    .argument("<name>", 'segment name ("jobs" or "/jobs")')
+    .addArgument(nameArgument("<name>"))
     .addOption(
       new Option("--size <bytes>", "segment size").argParser(bytes(65536, 1 << 30)).default(1 << 20, "1M"),
     )
@@ -138,7 +186,7 @@ export function buildProgram(): Command {
         "each response. With --count, sends that many requests of --size bytes and reports latency " +
         "percentiles and throughput instead.",
     )
-    .argument("<name>", "segment name")
+    .addArgument(nameArgument("<name>"))
     .argument("[message...]", "messages to send")
     .option("--count <n>", "load mode: number of requests", integer(1))
     .option("--size <bytes>", "load mode: request size", bytes(0, 16 << 20), 64)
@@ -220,7 +268,7 @@ export function buildProgram(): Command {
   program
     .command("inspect")
     .summary("show a segment's header, objects, lock holders and queue depths")
-    .argument("<name>", "segment name")
+    .addArgument(nameArgument("<name>"))
     .option("-w, --watch", "refresh in place until Ctrl-C")
     .option("--interval <ms>", "refresh period with --watch", integer(50, 3_600_000), 1000)
     .option("--frames <n>", "with --watch: stop after N refreshes", integer(1))
@@ -231,7 +279,7 @@ export function buildProgram(): Command {
   program
     .command("rm")
     .summary("remove segments (refuses one in use unless --force)")
-    .argument("<name...>", "segment names")
+    .addArgument(namesArgument("<name...>", "segment names"))
     .option("-f, --force", "remove even if in use, or not a wshm segment")
     .addOption(json())
     .action((names, options) => rm(names, options));
@@ -244,7 +292,7 @@ export function buildProgram(): Command {
         "channel parties) are all dead. Keeps any segment with a live or uncheckable peer, and corrupt ones. " +
         "With NAMEs, considers only those segments.",
     )
-    .argument("[name...]", "only consider these segments")
+    .addArgument(namesArgument("[name...]", "only consider these segments"))
     .option("-n, --dry-run", "only say what would be removed")
     .addOption(json())
     .action((names, options) => gc(names, options));
@@ -276,11 +324,19 @@ export async function main(args: string[]): Promise<number> {
     await program.parseAsync(args, { from: "user" });
     return EXIT_OK;
   } catch (error) {
+    // `wshm ... | head -1`: the reader has what it wanted; like console.log
+    // (which Deno lets write into a closed pipe silently), that is no failure.
+    if (error instanceof StdoutClosed) return EXIT_OK;
     if (error instanceof CommanderError) {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT_OK;
-      // A bare `wshm` prints help to stderr and counts as bad usage.
-      if (error.code === "commander.help") return EXIT_USAGE;
-      reportError(new UsageError(error.message.replace(/^error: /, "")), wantsJson);
+      // A bare `wshm` prints help to stderr and counts as bad usage; `wshm help` asked for it.
+      if (error.code === "commander.help") {
+        return args.find((a) => !a.startsWith("-")) === "help" ? EXIT_OK : EXIT_USAGE;
+      }
+      // A segment name's message is complete on its own ("Invalid segment name ...").
+      const message = error.message.replace(/^error: /, "")
+        .replace(/^command-argument value '.*' is invalid for argument '[^']+'\. (?=Invalid )/s, "");
+      reportError(new UsageError(message), wantsJson);
       return EXIT_USAGE;
     }
     reportError(error, wantsJson);
@@ -291,5 +347,9 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exitCode = await main(Deno.args);
+  const code = await main(Deno.args);
+  // Interrupted, and cleaned up: end by the signal, as the shell expects (signals.ts).
+  const signal = terminatingSignal();
+  if (signal !== undefined) endBySignal(signal);
+  Deno.exitCode = code;
 }

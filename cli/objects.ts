@@ -78,18 +78,41 @@ function camel(constant: string): string {
   return constant.toLowerCase().replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
 }
 
+// How a field is labelled on screen when its constant's name is not a word
+// a reader knows (--json keeps the field names).
+const LABELS: Record<string, string> = {
+  accessHolder: "client",
+  state: "exchange",
+  slotSize: "slot size",
+  readerSlots: "reader slots",
+};
+
+// CHANNEL_INFO_STATE of a classic channel, as docs/ABI.md numbers them.
+const EXCHANGE_STATES = ["idle", "requested", "serving", "responded", "server lost"];
+
+function shownValue(state: ObjectState, field: string, value: number): string {
+  if (PID_FIELDS.has(field)) return value > 0 ? `pid ${value}` : value < 0 ? "not recoverable" : "none";
+  if (state.kind === "channel" && field === "state") return EXCHANGE_STATES[value] ?? `unknown (${value})`;
+  return value.toLocaleString("en-US");
+}
+
 function record(state: ObjectState, field: string, raw: unknown): void {
   const value = typeof raw === "bigint" ? Number(raw) : raw;
   if (typeof value !== "number") return;
   state.values[field] = value;
-  const shown = !PID_FIELDS.has(field)
-    ? value.toLocaleString("en-US")
-    : value > 0
-    ? `pid ${value}`
-    : value < 0
-    ? "not recoverable"
-    : "none";
-  state.facts.push([field, shown]);
+  // A many-client channel has no single exchange: its client and state fields are always 0.
+  const manyClients = state.kind === "channel" && typeof state.values.clients === "number" &&
+    state.values.clients > 0;
+  if (manyClients && (field === "accessHolder" || field === "state")) return;
+  if (state.kind === "channel" && field === "clients") {
+    state.facts.push(
+      value > 0 ? ["client slots", value.toLocaleString("en-US")] : ["mode", "classic exchange"],
+    );
+    return;
+  }
+  // Attached clients are counted in many-client mode only.
+  if (state.kind === "channel" && field === "attached" && !manyClients) return;
+  state.facts.push([LABELS[field] ?? field, shownValue(state, field, value)]);
 }
 
 function mutexState(core: Core, state: ObjectState): void {

@@ -16,7 +16,7 @@ import { Segment, WshmError } from "../ts/mod.ts";
 import { CliError } from "./errors.ts";
 import { colors, printJson } from "./format.ts";
 import { describePeers } from "./ls.ts";
-import { examine, identity, listSegments, normaliseName, pathOf, type SegmentReport } from "./shm.ts";
+import { examine, identity, listSegments, pathOf, type SegmentReport } from "./shm.ts";
 
 async function unlinkIfSame(report: SegmentReport): Promise<boolean> {
   const now = await identity(report.name).catch(() => null);
@@ -29,8 +29,7 @@ async function unlinkIfSame(report: SegmentReport): Promise<boolean> {
 export async function rm(names: string[], options: { force?: boolean; json?: boolean }): Promise<void> {
   const removed: string[] = [];
   const c = colors();
-  for (const raw of names) {
-    const name = normaliseName(raw);
+  for (const name of names) {
     const report = await examine(name).catch((error) => {
       if (error instanceof WshmError && error.code === "NotFound") {
         throw new WshmError("NotFound", `Cannot remove segment "${name}": it does not exist`);
@@ -63,15 +62,20 @@ export async function rm(names: string[], options: { force?: boolean; json?: boo
   if (options.json) printJson({ removed });
 }
 
-/** Runs `gc`. */
+/**
+ * Runs `gc`. With --dry-run nothing is removed, so --json lists the segments
+ * under "wouldRemove" (and "removed" is empty); NAMEs that name no segment are
+ * listed under "missing" (not an error: there is nothing to collect).
+ */
 export async function gc(names: string[], options: { dryRun?: boolean; json?: boolean }): Promise<void> {
   const c = colors();
-  const removed: string[] = [];
+  const chosen: string[] = [];
   const kept: Array<{ name: string; reason: string }> = [];
-  const only = new Set(names.map(normaliseName));
+  const only = new Set(names);
   const candidates = only.size === 0
     ? await listSegments()
     : await listSegments({ filter: (name) => only.has(name) });
+  const missing = [...only].filter((name) => !candidates.some((report) => report.name === name));
   for (const report of candidates) {
     let reason: string | undefined;
     if (report.state === "corrupt" || report.state === "unreadable") {
@@ -83,15 +87,30 @@ export async function gc(names: string[], options: { dryRun?: boolean; json?: bo
       kept.push({ name: report.name, reason });
       continue;
     }
-    if (options.dryRun || (await unlinkIfSame(report))) removed.push(report.name);
+    if (options.dryRun || (await unlinkIfSame(report))) chosen.push(report.name);
   }
+  const dryRun = options.dryRun === true;
   if (options.json) {
-    printJson({ removed, kept, dryRun: options.dryRun === true });
+    printJson({
+      dryRun,
+      removed: dryRun ? [] : chosen,
+      ...(dryRun ? { wouldRemove: chosen } : {}),
+      kept,
+      missing,
+    });
     return;
   }
-  const verb = options.dryRun ? "would remove" : "removed";
-  for (const name of removed) console.log(`${c.green(verb)} ${name}`);
+  const verb = dryRun ? "would remove" : "removed";
+  for (const name of chosen) console.log(`${c.green(verb)} ${name}`);
   for (const k of kept) console.log(`${c.dim("kept")} ${k.name} ${c.dim(`(${k.reason})`)}`);
-  if (removed.length === 0 && kept.length === 0) console.log(c.dim("No wshm segments in /dev/shm."));
-  else if (removed.length === 0) console.log(c.dim("Nothing to remove."));
+  for (const name of missing) {
+    console.log(
+      `${c.dim("no segment")} ${name} ${c.dim(`(${pathOf(name)} does not exist or is not a wshm segment)`)}`,
+    );
+  }
+  if (chosen.length === 0 && kept.length === 0 && missing.length === 0) {
+    console.log(c.dim("No wshm segments in /dev/shm."));
+  } else if (chosen.length === 0) {
+    console.log(c.dim(dryRun ? "Nothing would be removed." : "Nothing to remove."));
+  }
 }

@@ -7,8 +7,7 @@
 
 import { createServer } from "./exchange.ts";
 import { HANDLERS } from "./handlers.ts";
-import { colors, formatRate, stdoutIsTerminal, writeOut } from "./format.ts";
-import { normaliseName } from "./shm.ts";
+import { colors, formatRate, jsonText, stdoutIsTerminal, writeOut } from "./format.ts";
 import { onTerminate } from "./signals.ts";
 
 const WAIT_SLICE_MS = 50;
@@ -35,8 +34,7 @@ export interface ServeOptions {
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** Runs `serve` until a signal (or the parent's death). */
-export async function serve(name: string, options: ServeOptions): Promise<void> {
-  const segmentName = normaliseName(name);
+export async function serve(segmentName: string, options: ServeOptions): Promise<void> {
   const handle = HANDLERS[options.handler].handle;
   const c = colors();
   const server = createServer(segmentName, {
@@ -54,7 +52,7 @@ export async function serve(name: string, options: ServeOptions): Promise<void> 
   const live = stdoutIsTerminal() && !options.quiet && !options.json;
   try {
     if (options.json) {
-      console.log(JSON.stringify({
+      console.log(jsonText({
         event: "ready",
         name: segmentName,
         pid: Deno.pid,
@@ -100,7 +98,7 @@ export async function serve(name: string, options: ServeOptions): Promise<void> 
     if (live) writeOut("\r\x1b[K");
     if (options.json) {
       console.log(
-        JSON.stringify({
+        jsonText({
           event: "stopped",
           name: segmentName,
           requests: served,

@@ -135,14 +135,9 @@ export function readFacts(name: string, posix: Posix, k: CoreConstants): FileFac
   }
 }
 
-/** "/jobs" for "jobs" or "/jobs"; segment names live directly in /dev/shm. */
-export function normaliseName(name: string): string {
-  return name.startsWith("/") ? name : `/${name}`;
-}
-
-/** The file of a segment name. */
+/** The file of a segment name ("/jobs": segment names live directly in /dev/shm). */
 export function pathOf(name: string): string {
-  return `${SHM_DIR}${normaliseName(name)}`;
+  return `${SHM_DIR}${name}`;
 }
 
 /** Linux never hands out a pid above PID_MAX_LIMIT (2^22). */
@@ -180,10 +175,12 @@ export interface ExamineOptions {
  * header holds the magic but fails the checks is reported as "corrupt".
  * Throws WshmError NotFound if there is no such segment.
  */
-export async function examine(name: string, options: ExamineOptions = {}): Promise<SegmentReport | null> {
+export async function examine(
+  segmentName: string,
+  options: ExamineOptions = {},
+): Promise<SegmentReport | null> {
   const k = coreConstants();
   const posix = await platform();
-  const segmentName = normaliseName(name);
   const facts = readFacts(segmentName, posix, k);
   const header = facts?.header;
   if (facts === null || header === null || header === undefined || header.verdict === k.BAD_MAGIC) {
@@ -270,7 +267,7 @@ export function holderPeers(objects: ObjectState[], posix: Posix): Peer[] {
 
 /** The identity of a segment file (creator and creation time), to notice replacement. */
 export async function identity(name: string): Promise<string | null> {
-  const facts = readFacts(normaliseName(name), await platform(), coreConstants());
+  const facts = readFacts(name, await platform(), coreConstants());
   const h = facts?.header;
   return h ? `${h.creatorPid}:${h.creatorStartTicks}:${h.createdMs}` : null;
 }

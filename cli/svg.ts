@@ -24,9 +24,21 @@ function formatNs(ns: number): string {
   return `${+(ns / 1e9).toPrecision(3)} s`;
 }
 
-/** Renders the latency lanes as an SVG document. */
+// A generous average advance of a 12 px sans-serif character (digits and
+// capitals are ~6.7 px, "m" and "W" more): labels are sized from it, never cut.
+const CHAR_WIDTH = 7.2;
+
+/** The width a label needs at font-size 12, in px (over-estimated, so that it fits). */
+export function labelWidthOf(text: string): number {
+  return Math.ceil([...text].length * CHAR_WIDTH);
+}
+
+/**
+ * Renders the latency lanes as an SVG document. The label column is as wide
+ * as the longest label (right-aligned against the plot), so no label is cut.
+ */
 export function latencyChart(title: string, lanes: Lane[]): string {
-  const labelWidth = 380;
+  const labelWidth = Math.max(160, 24 + Math.max(0, ...lanes.map((l) => labelWidthOf(l.label))));
   const plotWidth = 560;
   const laneHeight = 26;
   const top = 54;
@@ -56,7 +68,11 @@ export function latencyChart(title: string, lanes: Lane[]): string {
   lanes.forEach((lane, i) => {
     const y = top + i * laneHeight;
     const colour = lane.baseline ? "#9e9e9e" : "#1f77b4";
-    parts.push(`<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escape(lane.label)}</text>`);
+    parts.push(
+      `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end"><title>${escape(lane.label)}</title>${
+        escape(lane.label)
+      }</text>`,
+    );
     if (lane.p99 !== undefined) {
       parts.push(
         `<rect x="${labelWidth}" y="${y + 9}" width="${

@@ -107,20 +107,28 @@ test("errors of the library keep their code and exit 1", async () => {
   assert.is(JSON.parse(json.stderr.trim()).error.code, "NotFound");
 });
 
-test("serve and client exchange messages, then serve removes its segment on SIGTERM", async () => {
+test("serve and client exchange messages, then serve removes its segment on SIGTERM and ends by it", async () => {
   const name = uniqueName("cli-serve");
   const server = start(["serve", name, "--handler", "upper", "--json"], { timeoutMs: 90_000 });
   try {
     const ready = JSON.parse((await server.output(/"event":"ready"/)).split("\n")[0]);
-    const hello = await wshm(["client", name, "hello", "wshm"]);
+    const hello = await wshm(["client", name, "hello", "wshm", "wide wörld", "straße"]);
     expectExit(hello, 0, "client with messages");
-    assert.equal(hello.stdout.trim().split("\n"), ["HELLO", "WSHM"]);
+    assert.equal(
+      hello.stdout.trim().split("\n"),
+      ["HELLO", "WSHM", "WIDE WÖRLD", "STRASSE"],
+      "upper knows every script",
+    );
 
     const lines = await wshm(["client", name, "--json"], { input: "one\ntwo words\n" });
     expectExit(lines, 0, "client reading stdin");
     const answers = lines.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(answers.map((a) => a.response), ["ONE", "TWO WORDS"]);
     assert.ok(answers.every((a) => a.roundTripUs > 0), "each answer has its round trip time");
+    for (const line of lines.stdout.trim().split("\n")) {
+      const printed = /"roundTripUs":([0-9.e+-]+)/.exec(line)![1];
+      assert.ok(printed.replace(/^0\.0*|\./g, "").length <= 6, `a measurement, not float noise: ${printed}`);
+    }
 
     const load = await wshm([
       "client",
@@ -150,11 +158,21 @@ test("serve and client exchange messages, then serve removes its segment on SIGT
     assert.is(channel?.server, ready.pid, "the channel's server is the serve process");
     assert.ok(channel.served >= 502, `the channel counted the requests (${channel.served})`);
     assert.ok(channel.rates && typeof channel.rates.served === "number", "the second frame has rates");
+
+    // On screen, the channel's fields are words, not the core's raw names and numbers.
+    const shown = await wshm(["inspect", name]);
+    expectExit(shown, 0, "inspect of the channel");
+    const row = shown.stdout.split("\n").find((l) => /^wshm\s+channel/.test(l)) ?? "";
+    assert.match(row, /mode classic exchange/, row);
+    assert.match(row, /exchange idle/, row);
+    assert.match(row, new RegExp(`server pid ${ready.pid}`), row);
+    assert.not.match(row, /accessHolder|state \d|clients 0|attached/, row);
   } finally {
     server.kill("SIGTERM");
   }
   const stopped = await within(server.done, 20_000, "server stopping");
-  expectExit(stopped, 0, "serve after SIGTERM");
+  // Cleaned up, then ended by the signal, as the shell convention wants (docs/cli.md).
+  assert.is(stopped.signal, "SIGTERM", `serve ended by SIGTERM (exit ${stopped.code}):\n${stopped.stderr}`);
   assert.match(stopped.stdout, /"event":"stopped"/);
   assert.not.ok(shmExists(name), "serve removed its segment");
 });
@@ -209,10 +227,20 @@ test("gc removes a segment whose peers died and keeps one in use", async () => {
   const holder = startFixture(runtime, "cli_holder", [live, "hold"], 60_000);
   try {
     await holder.line(/^holding \d+/);
-    const dry = await wshm(["gc", dead, live, "--dry-run", "--json"]);
+    const missing = uniqueName("cli-gc-missing");
+    const dry = await wshm(["gc", dead, live, missing, "--dry-run", "--json"]);
     expectExit(dry, 0, "gc --dry-run");
-    assert.equal(JSON.parse(dry.stdout).removed, [dead]);
+    const planned = JSON.parse(dry.stdout);
+    assert.equal(planned.removed, [], "a dry run lists nothing as removed");
+    assert.equal(planned.wouldRemove, [dead], "it lists what it would remove");
+    assert.equal(planned.missing, [missing], "and the name that is not there");
     assert.ok(shmExists(dead), "a dry run removes nothing");
+    const dryText = await wshm(["gc", "--dry-run", missing]);
+    expectExit(dryText, 0, "gc --dry-run of a missing name");
+    assert.match(dryText.stdout, new RegExp(`no segment ${missing}`));
+    assert.not.match(dryText.stdout, /No wshm segments in \/dev\/shm/, "it does not claim /dev/shm is empty");
+    const dryBoth = await wshm(["gc", "--dry-run", dead]);
+    assert.match(dryBoth.stdout, new RegExp(`would remove ${dead}`));
 
     const run = await wshm(["gc", dead, live, "--json"]);
     expectExit(run, 0, "gc");
@@ -283,7 +311,11 @@ test("demo cleans up after Ctrl-C too", async () => {
   const segment = /segment (\/wshm-demo-\S+)/.exec(out)![1];
   demo.kill("SIGINT");
   const run = await within(demo.done, 30_000, "demo after SIGINT");
-  expectExit(run, 130, "demo interrupted");
+  assert.is(
+    run.signal,
+    "SIGINT",
+    `demo ended by SIGINT after cleaning up (exit ${run.code}):\n${run.stderr}`,
+  );
   assert.match(run.stderr, /\[Interrupted\]/);
   const left = readdirSync("/dev/shm").filter((f) => f.startsWith("wshm-demo-") && !before.has(f));
   assert.equal(left, [], "no demo segment left in /dev/shm");

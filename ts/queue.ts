@@ -27,7 +27,7 @@ export type { QueueOptions, QueueSendOptions, QueueStats, QueueWaitOptions } fro
 
 /**
  * A bounded MPMC queue: `send()`/`receive()` copy messages in and out;
- * `claimAt()` + `commit()` and `read()` + `release()` work in place. `try`
+ * `claimAt()` + `commit()` and `read()` + `message.release()` work in place. `try`
  * forms never wait (false/null/-1 when full or empty), blocking forms take
  * `timeoutMs`, async forms never block the event loop. A message longer
  * than `slotSize` throws `TooLarge`. A process that dies holding a slot
@@ -249,11 +249,23 @@ export class Queue {
     );
   }
 
-  /** Gives back the slot of a message taken by `read` (its `at`). */
-  release(at: number): void {
+  /**
+   * Gives back the slot of a message taken by `read`, by its offset `at`:
+   * the offset form of `message.release()`, named like `claimAt()`.
+   */
+  releaseAt(at: number): void {
     if ((at >>> 0) !== at) checkAt(at);
     const r = this.#release(this.handle, at);
     if (r !== 0) this.#fail(r, "release a slot of");
+  }
+
+  /**
+   * The old name of {@linkcode Queue.releaseAt}.
+   *
+   * @deprecated Use `message.release()`, or `queue.releaseAt(at)` with an offset.
+   */
+  release(at: number): void {
+    this.releaseAt(at);
   }
 
   /** The next message as a private copy if there is one now; else null. */

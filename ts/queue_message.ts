@@ -55,13 +55,14 @@ export interface QueueStats {
  */
 export interface MessageSource {
   readonly bytes: Uint8Array;
-  release(at: number): void;
+  releaseAt(at: number): void;
 }
 
 /**
  * A message taken by `read()`, in place: `at` and `length` locate it in
  * `queue.bytes`. The object is reused by the next read of this handle;
- * the slot stays this process's until `queue.release(at)`.
+ * the slot stays this process's until `message.release()` (or
+ * `queue.releaseAt(message.at)`).
  *
  * @example
  * ```ts
@@ -103,9 +104,9 @@ export class QueueMessage {
     return decodeJson<T>(this.bytes);
   }
 
-  /** Gives the slot back (same as `queue.release(this.at)`). */
+  /** Gives the slot back (same as `queue.releaseAt(this.at)`). */
   release(): void {
-    this.#queue.release(this.at);
+    this.#queue.releaseAt(this.at);
   }
 }
 

@@ -25,7 +25,7 @@ export class RingConsumer {
   constructor(end: Endpoint, role: RingRole) {
     this.#end = end;
     this.#role = role;
-    this.#record = new RingRecord(end);
+    this.#record = new RingRecord({ bytes: end.bytes, release: () => this.release() });
     this.#read = end.core.ringRead;
     this.#release = end.core.ringRelease;
   }

@@ -57,7 +57,10 @@ export interface RingStats {
 /**
  * One record handed out by `read()`: `at` and `length` locate its payload in
  * `ring.bytes`. The object is reused by the next read; the bytes stay valid
- * until `release()`.
+ * until `record.release()` (or `ring.release()`, the same call). As with a
+ * queue's `message.release()`, what `read()` gave is given back by calling
+ * `release()` on it; a ring frees in order, so this also frees every record
+ * read before it.
  *
  * @example
  * ```ts
@@ -67,7 +70,7 @@ export interface RingStats {
  * ring.send('{"n":1}', { type: 2 });
  * const record = ring.read({ timeoutMs: 100 });
  * console.log(record.type, record.json()); // 2 { n: 1 }
- * ring.release();
+ * record.release();
  * segment.unlink();
  * ```
  */
@@ -78,11 +81,16 @@ export class RingRecord {
   length = 0;
   /** The type the producer gave. */
   type = 0;
-  readonly #ring: { readonly bytes: Uint8Array };
+  readonly #ring: { readonly bytes: Uint8Array; release(): void };
 
   /** @internal Made by its object, never by users. */
-  constructor(ring: { readonly bytes: Uint8Array }) {
+  constructor(ring: { readonly bytes: Uint8Array; release(): void }) {
     this.#ring = ring;
+  }
+
+  /** Frees this record and every record read before it (same as `ring.release()`). */
+  release(): void {
+    this.#ring.release();
   }
 
   /** A view of the payload in shared memory (no copy). */
