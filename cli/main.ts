@@ -208,7 +208,7 @@ export function buildProgram(): Command {
         "the segment and the topic if they do not exist. The segment stays when pub exits (late subscribers " +
         "get the history); `wshm gc` removes it once nobody maps it, or pass --remove.",
     )
-    .argument("<name>", "segment name")
+    .addArgument(nameArgument("<name>"))
     .argument("<topic>", "topic name")
     .argument("[message...]", "messages to publish")
     .addOption(new Option("--size <bytes>", "segment size if created").argParser(bytes(65536, 1 << 30)).default(4 << 20, "4M"))
@@ -235,7 +235,7 @@ export function buildProgram(): Command {
       "Waits for topic TOPIC of segment NAME to appear, subscribes, and prints each message as a line " +
         "(with --json: {seq, type, skipped, text | base64}) until --count messages, or Ctrl-C.",
     )
-    .argument("<name>", "segment name")
+    .addArgument(nameArgument("<name>"))
     .argument("<topic>", "topic name")
     .option("--count <n>", "exit after this many messages", integer(1))
     .option("--timeout <ms>", "give up if the topic does not appear within this long", integer(0))

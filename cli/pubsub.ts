@@ -12,7 +12,6 @@
 import { type Topic, WshmError } from "../ts/mod.ts";
 import { Segment } from "../ts/mod.ts";
 import { platform } from "../ts/platform/mod.ts";
-import { normaliseName } from "./shm.ts";
 import { onTerminate } from "./signals.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { writeOut } from "./format.ts";
@@ -68,7 +67,7 @@ async function* stdinLines(): AsyncGenerator<string> {
 /** Publishes each message (or each stdin line); prints how many. */
 export async function pub(name: string, topicName: string, messages: string[], options: PubOptions): Promise<void> {
   await platform();
-  const segmentName = normaliseName(name);
+  const segmentName = name; // checked by the argument parser (cli/main.ts)
   const { segment, created } = openOrCreate(segmentName, options.size);
   let published = 0;
   let interrupted = false;
@@ -158,7 +157,7 @@ async function appear(
 /** Prints messages of the topic as they arrive. */
 export async function sub(name: string, topicName: string, options: SubOptions): Promise<void> {
   await platform();
-  const segmentName = normaliseName(name);
+  const segmentName = name; // checked by the argument parser (cli/main.ts)
   const stop = new AbortController();
   using _signals = onTerminate(() => stop.abort(new CliError("Interrupted", "interrupted")));
   const segment = await appear(segmentName, topicName, options.timeout, stop.signal);
