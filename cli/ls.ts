@@ -2,6 +2,8 @@
 
 import { colors, formatAge, formatBytes, formatMode, printJson, table } from "./format.ts";
 import { listSegments, type Peer, type SegmentReport } from "./shm.ts";
+import { discover, type ServiceInfo } from "../ts/mod.ts";
+import { platform } from "../ts/platform/mod.ts";
 
 /** "creator 12 alive, 2 mapping, holder 40 dead" */
 export function describePeers(peers: Peer[]): string {
@@ -27,8 +29,32 @@ export function statusWord(report: SegmentReport): string {
   return report.inUse ? c.green("in use") : c.yellow("stale");
 }
 
-/** Runs `ls`; prints a table, or JSON with `json`. */
-export async function ls(options: { json?: boolean }): Promise<void> {
+/**
+ * `ls --objects`: every service (object) of every wshm segment, with its kind
+ * and its parties (the processes holding its roles) alive or dead, from the
+ * library's discover().
+ */
+async function lsObjects(options: { json?: boolean }): Promise<void> {
+  await platform();
+  const { services, problems } = discover({ open: { trustOwner: "any" } });
+  if (options.json) {
+    printJson({ services, problems });
+    return;
+  }
+  const c = colors();
+  if (services.length === 0) console.log(c.dim("No objects in any wshm segment in /dev/shm."));
+  else {
+    const parties = (s: ServiceInfo) =>
+      s.parties.map((p) => `${p.role} ${p.pid} ${p.alive ? c.green("alive") : c.red("dead")}`).join(", ") || "-";
+    const rows = services.map((s) => [c.bold(s.segment), s.name, s.kind, formatBytes(s.size), parties(s)]);
+    console.log(table(["SEGMENT", "OBJECT", "KIND", "SIZE", "PARTIES"], rows, ["left", "left", "left", "right"]));
+  }
+  for (const p of problems) console.log(c.dim(`${p.segment}: [${p.code}] ${p.message}`));
+}
+
+/** Runs `ls`; prints a table, or JSON with `json`; with `objects`, the objects instead of the segments. */
+export async function ls(options: { json?: boolean; objects?: boolean }): Promise<void> {
+  if (options.objects) return await lsObjects(options);
   const reports = await listSegments();
   if (options.json) {
     printJson(reports);

@@ -260,8 +260,11 @@ export function buildProgram(): Command {
     .summary("list wshm segments in /dev/shm")
     .description(
       "Lists the wshm segments in /dev/shm (recognised by their header) with size, owner, mode, age and " +
-        "whether their peers (creator, mapping processes, lock holders) are alive.",
+        "whether their peers (creator, mapping processes, lock holders) are alive. With --objects, lists " +
+        "every object (service) of every segment instead, with its kind and parties (ring producer and " +
+        "consumer, topic publisher and subscribers, channel server, mutex holder) alive or dead.",
     )
+    .option("--objects", "list the objects (services) of every segment instead")
     .addOption(json())
     .action((options) => ls(options));
 

@@ -32,7 +32,7 @@ export const DIRECTORY_LOCK = "(directory lock)";
 const PID_FIELDS = new Set(["holder", "writer", "server", "producer", "consumer", "accessHolder", "owner"]);
 
 /** Fields that only grow: `inspect --watch` shows their rate. */
-export const COUNTERS = new Set(["served", "commits", "reads", "enqueued", "dequeued", "notifies"]);
+export const COUNTERS = new Set(["served", "commits", "reads", "enqueued", "dequeued", "notifies", "published"]);
 
 type Core = Segment["core"];
 type Constants = Segment["constants"];
@@ -69,6 +69,8 @@ function kindNumber(k: Constants, kind: string): number {
     ring: k.KIND_RING,
     queue: k.KIND_QUEUE,
     channel: k.KIND_CHANNEL,
+    topic: k.KIND_TOPIC,
+    blackboard: k.KIND_BLACKBOARD,
   };
   return numbers[kind] ?? 0;
 }
@@ -161,6 +163,49 @@ function infoState(core: Core, constants: Constants, state: ObjectState): boolea
   return true;
 }
 
+/**
+ * A topic: its geometry and policy, the publisher, messages published (a
+ * counter: --watch shows the rate) and one line per attached subscriber
+ * with its lag (messages published and not yet released by it) and what it
+ * missed. Subscriber numbers are also in values as `subscriber<i>Lag` etc.
+ */
+function topicState(core: Core, k: Constants, state: ObjectState): void {
+  const info = (which: number, index = 0) => core.topicInfo(state.handle, which, index);
+  const publisher = info(k.TOPIC_INFO_PUBLISHER);
+  const published = info(k.TOPIC_INFO_HEAD);
+  const subscribers = info(k.TOPIC_INFO_SUBSCRIBERS);
+  const policy = info(k.TOPIC_INFO_POLICY) === k.TOPIC_POLICY_OVERWRITE ? "overwrite" : "block";
+  Object.assign(state.values, {
+    maxMessage: info(k.TOPIC_INFO_MAX_MESSAGE),
+    depth: info(k.TOPIC_INFO_DEPTH),
+    subscribers,
+    history: info(k.TOPIC_INFO_HISTORY),
+    publisher,
+    published,
+  });
+  state.facts.push(
+    ["publisher", publisher > 0 ? `pid ${publisher}` : "none"],
+    ["published", published.toLocaleString("en-US")],
+    ["policy", policy],
+    ["depth", `${state.values.depth} messages of up to ${state.values.maxMessage} bytes`],
+  );
+  if (publisher > 0) (state.pids ??= []).push(publisher);
+  let attached = 0;
+  for (let i = 0; i < subscribers; i++) {
+    const pid = info(k.TOPIC_INFO_SUBSCRIBER_PID, i);
+    if (pid === 0) continue;
+    attached++;
+    const cursor = info(k.TOPIC_INFO_SUBSCRIBER_CURSOR, i);
+    const lag = cursor < 0 ? 0 : Math.max(0, published - cursor);
+    const missed = info(k.TOPIC_INFO_SUBSCRIBER_MISSED, i);
+    Object.assign(state.values, { [`subscriber${i}Pid`]: pid, [`subscriber${i}Lag`]: lag, [`subscriber${i}Missed`]: missed });
+    state.facts.push([`subscriber ${i}`, `pid ${pid}, lag ${lag.toLocaleString("en-US")}, missed ${missed.toLocaleString("en-US")}`]);
+    if (!state.pids?.includes(pid)) (state.pids ??= []).push(pid);
+  }
+  state.values.attached = attached;
+  state.facts.push(["subscribers", `${attached} of ${subscribers}`]);
+}
+
 function probedState(
   core: Core,
   state: ObjectState,
@@ -192,6 +237,7 @@ export function describeObjects(segment: Segment): ObjectState[] {
     else if (state.handle < 0) state.facts.push(["state", "corrupt (its entry or object fails validation)"]);
     else if (state.kind === "mutex") mutexState(core, state);
     else if (state.kind === "semaphore") semaphoreState(core, state);
+    else if (state.kind === "topic") topicState(core, k, state);
     else if (!infoState(core, k, state) && PROBED[state.kind]) probedState(core, state, PROBED[state.kind]);
     for (const field of PID_FIELDS) {
       const pid = state.values[field];

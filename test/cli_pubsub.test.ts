@@ -71,4 +71,34 @@ test("usage and failures: a name without a slash (2), a topic that never appears
   segment.unlink();
 });
 
+test("inspect shows a topic's publisher, subscribers and lag; ls --objects lists it with its parties", async () => {
+  const name = uniqueName("cli-ps-insp");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  const topic = segment.topic("t", { maxMessage: 64 });
+  const sub = topic.subscribe();
+  topic.publish("a");
+  topic.publish("b");
+  const inspected = await wshm(["inspect", name, "--json"]);
+  assert.is(inspected.code, 0, inspected.stderr);
+  const row = JSON.parse(inspected.stdout).objects.find((o: { kind: string }) => o.kind === "topic");
+  assert.equal([row.publisher, row.published, row.attached, row.subscriber0Pid, row.subscriber0Lag], [
+    process.pid,
+    2,
+    1,
+    process.pid,
+    2,
+  ]);
+  const text = await wshm(["inspect", name]);
+  assert.match(text.stdout, new RegExp(`subscriber 0\\s+pid ${process.pid}, lag 2, missed 0`));
+  const listed = await wshm(["ls", "--objects", "--json"]);
+  assert.is(listed.code, 0, listed.stderr);
+  const service = JSON.parse(listed.stdout).services.find((s: { segment: string }) => s.segment === name);
+  assert.equal(service.parties.map((p: { role: string; alive: boolean }) => [p.role, p.alive]), [
+    ["publisher", true],
+    ["subscriber", true],
+  ]);
+  sub.close();
+  segment.unlink();
+});
+
 test.run();
