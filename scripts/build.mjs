@@ -18,7 +18,15 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { writeDerived } from "./core_describe.mjs";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -44,7 +52,13 @@ const INPUTS = [
 /** Written from the inputs by the build itself: not an input. */
 const DERIVED = new Set(["ts/core_abi.ts"]);
 /** The build's outputs; all must exist for a build to count as current. */
-const OUTPUTS = ["build/core.wasm", "dist/build/core.wasm", "dist/ts/mod.js", "dist/cli/permissions.js", "dist/cli/wshm.js"];
+const OUTPUTS = [
+  "build/core.wasm",
+  "dist/build/core.wasm",
+  "dist/ts/mod.js",
+  "dist/cli/permissions.js",
+  "dist/cli/wshm.js",
+];
 const STAMP = join(root, "dist", ".build-inputs");
 
 /** The files under `path` (a file or a folder), relative to the root. */
@@ -71,7 +85,9 @@ if (argv.includes("--if-stale")) {
     OUTPUTS.every((p) => existsSync(join(root, p)));
   if (current) process.exit(0);
   if (process.env.npm_command === "exec") {
-    console.error("wshm: the build in dist/ is older than the sources; run `npm run build` (not rebuilt under npx)");
+    console.error(
+      "wshm: the build in dist/ is older than the sources; run `npm run build` (not rebuilt under npx)",
+    );
     process.exit(0);
   }
 }

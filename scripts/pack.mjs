@@ -39,7 +39,10 @@ const npm = (argv, cwd) =>
     stdio: ["ignore", "pipe", "inherit"],
   });
 
-execFileSync(process.execPath, [join(root, "scripts", "build.mjs"), "--if-stale"], { cwd: root, stdio: "inherit" });
+execFileSync(process.execPath, [join(root, "scripts", "build.mjs"), "--if-stale"], {
+  cwd: root,
+  stdio: "inherit",
+});
 
 // The file list exactly as npm selects it (files, plus README, LICENSE, CHANGELOG and package.json).
 const [listing] = JSON.parse(npm(["pack", "--dry-run", "--json", "--ignore-scripts"], root));
