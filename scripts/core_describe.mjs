@@ -89,6 +89,8 @@ export function typesSource({ signatures, globals }) {
     "// do not edit. The core's exports with their signatures, and its constants as",
     "// literal types, so that a misspelt export or constant fails `deno check` and `tsc`.",
     "",
+    'import type { WasmGlobal } from "./wasm_types.ts";',
+    "",
     "/** Every function the core exports (wasm i32/f64 as number, i64 as bigint). */",
     "export interface CoreFunctions {",
   ];
@@ -103,10 +105,10 @@ export function typesSource({ signatures, globals }) {
   lines.push(
     "}",
     "",
-    "/** Every global the core exports, as the WebAssembly.Global objects an instance has. */",
+    "/** Every global the core exports, as the WebAssembly.Global objects (all i32) an instance has. */",
   );
   lines.push("export interface CoreGlobals {");
-  for (const name of [...globals.keys()].sort()) lines.push(`  readonly ${name}: WebAssembly.Global;`);
+  for (const name of [...globals.keys()].sort()) lines.push(`  readonly ${name}: WasmGlobal;`);
   lines.push("}", "", "/** The core's exports: functions and globals. */");
   lines.push("export type CoreExports = CoreFunctions & CoreGlobals;", "");
   lines.push("/** The value of every exported global of the module this was generated from. */");

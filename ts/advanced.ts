@@ -20,6 +20,7 @@
 import type { Segment } from "./segment.ts";
 import type { Core, CoreConstants } from "./core.ts";
 import type { Posix } from "./platform/mod.ts";
+import type { WasmMemory } from "./wasm_types.ts";
 
 export type { Core, CoreConstants, Posix };
 export type { CoreExports, CoreFunctions, CoreGlobals } from "./core_abi.ts";
@@ -35,7 +36,7 @@ export interface SegmentInternals {
   /** The real address of wasm address 0 in this process (the segment starts 65536 bytes after it). */
   readonly base: number;
   /** The WebAssembly memory the segment is mapped into. */
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
 }
 
 /** The internals of a segment. They stay valid until the segment is closed. */

@@ -79,6 +79,7 @@ export interface ChannelStats {
 }
 
 /**
+ * @internal
  * The error for a response status other than CHANNEL_STATUS_OK: `PeerDied`
  * if the server died with the request (a server that took over said so),
  * else `RemoteError` with the server's message.

@@ -11,6 +11,7 @@ import type { Posix } from "./platform/mod.ts";
 import { configuredFaults, type HostImports, withFaults } from "./fault.ts";
 
 import type { CoreConstants, CoreExports } from "./core_abi.ts";
+import type { WasmMemory, WasmModule } from "./wasm_types.ts";
 
 /** The constants of the core (layout, status, kinds), each with its literal type; read once per process. */
 export type { CoreConstants };
@@ -29,27 +30,31 @@ let compiled: WebAssembly.Module | undefined;
 export const coreUrl: URL = new URL("../build/core.wasm", import.meta.url);
 
 /** The compiled core, compiled once per process. */
-export function coreModule(): WebAssembly.Module {
+export function coreModule(): WasmModule {
+  return compiledCore();
+}
+
+function compiledCore(): WebAssembly.Module {
   compiled ??= new WebAssembly.Module(readFileSync(coreUrl));
   return compiled;
 }
 
 let constants: CoreConstants | undefined;
-let reader: { core: Core; memory: WebAssembly.Memory } | undefined;
+let reader: { core: Core; memory: WasmMemory } | undefined;
 
 /**
  * An instance over a private one-page memory, with no host imports that
  * could be called: for reading the constants and checking headers of
  * segments that are not mapped (nothing in it reaches the operating system).
  */
-function readerInstance(): { core: Core; memory: WebAssembly.Memory } {
+function readerInstance(): { core: Core; memory: WasmMemory } {
   if (reader !== undefined) return reader;
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   const unused = () => {
     throw new Error("not callable in the core's reader instance");
   };
-  const instance = new WebAssembly.Instance(coreModule(), {
-    env: { memory },
+  const instance = new WebAssembly.Instance(compiledCore(), {
+    env: { memory: memory as WebAssembly.Memory },
     host: { wait: unused, wake: unused, nowMs: unused, processAlive: unused },
   });
   reader = { core: instance.exports as unknown as Core, memory };
@@ -90,7 +95,7 @@ export function coreConstants(): CoreConstants {
  * Instantiates the core over `memory`, whose first byte sits at the real
  * address `base`. The imports turn wasm addresses into real ones for futex(2).
  */
-export function instantiateCore(memory: WebAssembly.Memory, base: number, posix: Posix): Core {
+export function instantiateCore(memory: WasmMemory, base: number, posix: Posix): Core {
   const host: HostImports = {
     wait: (address: number, expected: number, timeoutMs: number) =>
       posix.futexWait(base + address, expected, timeoutMs),
@@ -100,8 +105,8 @@ export function instantiateCore(memory: WebAssembly.Memory, base: number, posix:
   };
   // Tests only (WSHM_FAULT, see fault.ts); otherwise the plain imports above, untouched.
   const faults = configuredFaults();
-  const instance = new WebAssembly.Instance(coreModule(), {
-    env: { memory },
+  const instance = new WebAssembly.Instance(compiledCore(), {
+    env: { memory: memory as WebAssembly.Memory },
     host: faults === undefined ? host : withFaults(host, faults, posix.pid),
   });
   return instance.exports as unknown as Core;

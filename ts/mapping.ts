@@ -15,6 +15,7 @@ import { argumentError, WshmError } from "./errors.ts";
 import { booleanOption, checkObjectNameType, checkOptions, objectNameBytes } from "./names.ts";
 import { statusError } from "./status.ts";
 import { spinsFor, timeoutOption, type WaitMode } from "./wait.ts";
+import type { WasmMemory } from "./wasm_types.ts";
 
 /** How long creating an object waits for the directory lock unless told otherwise. */
 const DEFAULT_CREATE_TIMEOUT_MS = 1000;
@@ -36,7 +37,7 @@ export interface WaitingObjectOptions extends ObjectOptions {
   wait?: WaitMode;
 }
 
-/** What the directory says of an object once it is open. */
+/** @internal What the directory says of an object once it is open. */
 export interface FoundObject {
   /** The core's handle: every object call passes it (the core keeps the checked extent). */
   handle: number;
@@ -48,7 +49,7 @@ export interface FoundObject {
   created: boolean;
 }
 
-/** The name of an object kind number: "mutex" for KIND_MUTEX, from the core's own constants. */
+/** @internal The name of an object kind number: "mutex" for KIND_MUTEX, from the core's own constants. */
 export function kindName(k: CoreConstants, kind: number): string {
   for (const [name, value] of Object.entries(k)) {
     if (name.startsWith("KIND_") && name !== "KIND_MAX" && value === kind) return name.slice(5).toLowerCase();
@@ -57,6 +58,7 @@ export function kindName(k: CoreConstants, kind: number): string {
 }
 
 /**
+ * @internal
  * One mapped segment as its objects see it. Created by {@linkcode Segment}
  * once the memory is mapped and the core attached.
  */
@@ -66,7 +68,7 @@ export class Mapping {
   /** Size in bytes of the shared part. */
   readonly size: number;
   /** The WebAssembly memory: page 0 is private, the segment starts at `constants.SEGMENT_BASE`. */
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** The real address of wasm address 0 in this process. */
   readonly base: number;
   /** The core instance bound to this segment. */
@@ -82,7 +84,7 @@ export class Mapping {
   constructor(
     name: string,
     size: number,
-    memory: WebAssembly.Memory,
+    memory: WasmMemory,
     base: number,
     core: Core,
     constants: CoreConstants,

@@ -28,6 +28,7 @@ import { Queue, type QueueOptions } from "./queue.ts";
 import { Channel } from "./channel.ts";
 import { Topic, type TopicOptions } from "./topic.ts";
 import type { ChannelOptions } from "./channel_types.ts";
+import type { WasmMemory } from "./wasm_types.ts";
 
 export type { CreateOptions, ObjectInfo, ObjectOptions, OpenOptions, WaitingObjectOptions };
 
@@ -118,7 +119,7 @@ export class Segment implements Disposable {
   }
 
   /** The WebAssembly memory: page 0 is private, the segment's byte 0 is at wasm address 65536. */
-  get memory(): WebAssembly.Memory {
+  get memory(): WasmMemory {
     return this.#map.memory;
   }
 

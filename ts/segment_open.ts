@@ -7,7 +7,7 @@
  * @module
  */
 
-import { platform, type Posix } from "./platform/mod.ts";
+import { platformSync, type Posix } from "./platform/mod.ts";
 import { checkHeaderBytes, type CoreConstants, coreConstants, instantiateCore } from "./core.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { booleanOption, checkOptions, checkSegmentName, checkSegmentSize, shown } from "./names.ts";
@@ -15,13 +15,14 @@ import { checkOwner, resolveGroup, resolveTrust, type TrustOwner } from "./trust
 import { statusError } from "./status.ts";
 import { Mapping } from "./mapping.ts";
 
-// Loaded once per process; an unsupported platform is reported when used, not on import.
-const loadedPosix: Posix | WshmError = await platform().catch((e) => e);
-
-/** The platform layer of this process; throws `Unsupported` where there is none. */
+/**
+ * @internal
+ * The platform layer of this process, loaded on first use (not on import, so
+ * that an unsupported platform is reported when used and the module graph
+ * has no top-level await); throws `Unsupported` where there is none.
+ */
 export function posix(): Posix {
-  if (loadedPosix instanceof Error) throw loadedPosix;
-  return loadedPosix;
+  return platformSync();
 }
 
 /** Options of {@linkcode Segment.create}. */
@@ -63,7 +64,7 @@ export interface OpenOptions {
   trustOwner?: TrustOwner;
 }
 
-/** A mapping just made, and whether this call created the segment. */
+/** @internal A mapping just made, and whether this call created the segment. */
 export interface Opened {
   mapping: Mapping;
   created: boolean;
@@ -73,7 +74,7 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Creates the segment `name` and maps it (see Segment.create). */
+/** @internal Creates the segment `name` and maps it (see Segment.create). */
 export function createMapping(name: string, options: CreateOptions): Opened {
   checkSegmentName(name);
   if (typeof options !== "object" || options === null) {
@@ -138,7 +139,7 @@ export function createMapping(name: string, options: CreateOptions): Opened {
   }
 }
 
-/** Opens the segment `name` and maps it (see Segment.open). */
+/** @internal Opens the segment `name` and maps it (see Segment.open). */
 export function openMapping(name: string, options?: OpenOptions): Opened {
   checkSegmentName(name);
   const opts = checkOptions(options, "Segment.open()");

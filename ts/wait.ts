@@ -8,7 +8,7 @@ import type { Posix } from "./platform/mod.ts";
 import { argumentError } from "./errors.ts";
 import { shown } from "./names.ts";
 
-/** What the async driver needs of a mapped segment (a Mapping; declared here so wait.ts imports no object). */
+/** @internal What the async driver needs of a mapped segment (a Mapping; declared here so wait.ts imports no object). */
 export interface Waiting {
   readonly core: Core;
   readonly constants: CoreConstants;
@@ -21,6 +21,7 @@ export interface Waiting {
 /** How long one async sleep lasts before the step is retried with a liveness check. */
 const ASYNC_SLICE_MS = 100;
 /**
+ * @internal
  * Sleeps off the JavaScript thread while the word at the real `address`
  * holds `expected`, at most `timeoutMs`, through the platform's one async
  * futex wait (each backend in ts/platform/ says where it runs: Deno's
@@ -35,7 +36,7 @@ export function waitOffThread(
   return segment.posix.futexWaitAsync(address, expected, timeoutMs);
 }
 
-/** Checks a `timeoutMs` option: undefined means no limit (-1 for the core). */
+/** @internal Checks a `timeoutMs` option: undefined means no limit (-1 for the core). */
 export function timeoutOption(timeoutMs: number | undefined): number {
   if (timeoutMs === undefined) return -1;
   if (typeof timeoutMs !== "number") {
@@ -64,7 +65,7 @@ export function timeoutOption(timeoutMs: number | undefined): number {
  */
 export type WaitMode = "adaptive" | "spin" | "park";
 
-/** The core's `spins` argument for a wait mode (see wasm/base/waiting.ts). */
+/** @internal The core's `spins` argument for a wait mode (see wasm/base/waiting.ts). */
 export function spinsFor(k: Readonly<Record<string, number>>, mode: WaitMode): number {
   if (mode === "adaptive") return k.WAIT_ADAPTIVE;
   if (mode === "spin") return k.WAIT_SPIN;
@@ -86,6 +87,7 @@ async function yieldToEventLoop(): Promise<void> {
 }
 
 /**
+ * @internal
  * Drives a step of the core (`step(flags)` returns a result >= 0 or a
  * negative status, -MUST_WAIT to wait; see wasm/base/waiting.ts) without blocking
  * the event loop, and fast: it first polls the futex word the step named
