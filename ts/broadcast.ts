@@ -32,6 +32,9 @@ export interface BroadcastChannelOptions {
   postTimeoutMs?: number;
 }
 
+/** An event listener, declared here so that the types need no DOM lib. */
+type Listener = (event: Event) => void;
+
 /** Bytes before each message: the sending channel's id, so a channel skips its own messages. */
 const HEADER = 8;
 const TOPIC = "messages";
@@ -141,9 +144,9 @@ export class BroadcastChannel extends EventTarget {
   }
 
   set onmessage(handler: ((event: MessageEvent) => void) | null) {
-    if (this.#onmessage) this.removeEventListener("message", this.#onmessage as EventListener);
+    if (this.#onmessage) this.removeEventListener("message", this.#onmessage as unknown as Listener);
     this.#onmessage = typeof handler === "function" ? handler : null;
-    if (this.#onmessage) this.addEventListener("message", this.#onmessage as EventListener);
+    if (this.#onmessage) this.addEventListener("message", this.#onmessage as unknown as Listener);
   }
 
   get onmessageerror(): ((event: MessageEvent) => void) | null {
@@ -151,9 +154,9 @@ export class BroadcastChannel extends EventTarget {
   }
 
   set onmessageerror(handler: ((event: MessageEvent) => void) | null) {
-    if (this.#onmessageerror) this.removeEventListener("messageerror", this.#onmessageerror as EventListener);
+    if (this.#onmessageerror) this.removeEventListener("messageerror", this.#onmessageerror as unknown as Listener);
     this.#onmessageerror = typeof handler === "function" ? handler : null;
-    if (this.#onmessageerror) this.addEventListener("messageerror", this.#onmessageerror as EventListener);
+    if (this.#onmessageerror) this.addEventListener("messageerror", this.#onmessageerror as unknown as Listener);
   }
 
   async #receive(): Promise<void> {
