@@ -3,11 +3,15 @@
 // with (issue 9). RouDi, iceoryx's broker daemon, must be running already;
 // bench/iceoryx.ts starts one, runs both roles against it and stops it.
 //
-//   iceoryx_pingpong ping|pong ITERATIONS spin|waitset
+//   iceoryx_pingpong ping|pong ITERATIONS spin|waitset [RUN]
 //   iceoryx_pingpong roudi SECONDS CONFIG     (how bench/iceoryx.ts starts RouDi)
 //
 // Two services: "ping" (the ping process publishes, the pong process
-// subscribes) and "pong" (the reverse). A round trip: ping loans a 64-byte
+// subscribes) and "pong" (the reverse), both of instance "run-RUN" (default
+// "run-0"). Give each ping-pong against one RouDi its own RUN: RouDi removes
+// the ports of a process that has ended only in its next discovery pass, and
+// until then a new ping could connect to the last run's pong, take it for its
+// peer and send its first sample to a process that is gone. A round trip: ping loans a 64-byte
 // chunk, writes the sequence number and fills the rest, publishes it; pong
 // takes it, loans its own chunk, copies the 64 bytes into it, publishes it
 // and releases what it took; ping takes the answer, checks the sequence
@@ -38,8 +42,7 @@
 #include <iceoryx_binding_c/wait_set.h>
 
 #define SAMPLE_BYTES 64
-#define SERVICE "wshm-bench"
-#define INSTANCE "iceoryx-pingpong"
+#define SERVICE "wshm-bench-iceoryx-pingpong"
 /** Longest wait for one reply, for the peer's subscription, or for RouDi's answers. */
 #define REPLY_TIMEOUT_SECONDS 20
 
@@ -62,19 +65,19 @@ static void fail(const char *what) {
 static uint64_t deadline_after(int seconds) { return now_ns() + (uint64_t)seconds * 1000000000u; }
 
 /** Creates the publisher of `out` and the subscriber of `in` (the event names), and the WaitSet if `blocking`. */
-static void open_endpoint(struct endpoint *e, const char *out, const char *in, int blocking) {
+static void open_endpoint(struct endpoint *e, const char *instance, const char *out, const char *in, int blocking) {
   iox_pub_options_t publisher_options;
   iox_pub_options_init(&publisher_options);
   // No history: a sample is for the peer that is subscribed when it is sent.
   publisher_options.historyCapacity = 0;
-  e->publisher = iox_pub_init(&e->publisher_storage, SERVICE, INSTANCE, out, &publisher_options);
+  e->publisher = iox_pub_init(&e->publisher_storage, SERVICE, instance, out, &publisher_options);
 
   iox_sub_options_t subscriber_options;
   iox_sub_options_init(&subscriber_options);
   // One sample is in flight at a time; a queue of one is enough and the smallest iceoryx allows.
   subscriber_options.queueCapacity = 1;
   subscriber_options.historyRequest = 0;
-  e->subscriber = iox_sub_init(&e->subscriber_storage, SERVICE, INSTANCE, in, &subscriber_options);
+  e->subscriber = iox_sub_init(&e->subscriber_storage, SERVICE, instance, in, &subscriber_options);
 
   e->waitset = NULL;
   if (blocking) {
@@ -165,9 +168,9 @@ static int exec_roudi(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "roudi") == 0) return exec_roudi(argc, argv);
-  if (argc != 4 || (strcmp(argv[1], "ping") != 0 && strcmp(argv[1], "pong") != 0) ||
+  if ((argc != 4 && argc != 5) || (strcmp(argv[1], "ping") != 0 && strcmp(argv[1], "pong") != 0) ||
       (strcmp(argv[3], "spin") != 0 && strcmp(argv[3], "waitset") != 0)) {
-    fprintf(stderr, "usage: %s ping|pong ITERATIONS spin|waitset\n", argv[0]);
+    fprintf(stderr, "usage: %s ping|pong ITERATIONS spin|waitset [RUN]\n", argv[0]);
     return 2;
   }
   enum role role = strcmp(argv[1], "ping") == 0 ? ROLE_PING : ROLE_PONG;
@@ -179,6 +182,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "spin ping-pong needs two CPUs: not with WSHM_BENCH_PIN=same\n");
     return 2;
   }
+  char instance[64];
+  snprintf(instance, sizeof instance, "run-%ld", argc == 5 ? parse_count(argv[4], "run") : 0L);
   long warmup = warmup_for(iterations);
   alarm(WATCHDOG_SECONDS);
   // Die with the benchmark process that started this one (the peers are not forked from each other).
@@ -194,8 +199,8 @@ int main(int argc, char **argv) {
   iox_runtime_init(runtime_name);
 
   struct endpoint e;
-  if (role == ROLE_PING) open_endpoint(&e, "ping", "pong", blocking);
-  else open_endpoint(&e, "pong", "ping", blocking);
+  if (role == ROLE_PING) open_endpoint(&e, instance, "ping", "pong", blocking);
+  else open_endpoint(&e, instance, "pong", "ping", blocking);
   await_peer(&e);
 
   if (role == ROLE_PONG) {
