@@ -199,6 +199,8 @@ interface Roudi {
   /** The command prefix that runs a program where this RouDi can be reached. */
   prefix: string[];
   stop: () => Promise<void>;
+  running: () => boolean;
+  output: () => string;
 }
 
 /** Starts RouDi and waits until it is ready for clients. */
@@ -263,8 +265,11 @@ async function startRoudi(
     const ours = [
       ...ROUDI_FILES,
       ...readdirSync("/dev/shm").filter((f) => !shmBefore.has(f)).map((f) => `/dev/shm/${f}`),
-      ...readdirSync("/tmp").filter((f) => /^wshm-bench-(ping|pong)-\d+$/.test(f)).map((f) => `/tmp/${f}`)
-        .filter((f) => pids.includes(Number(f.split("-").pop()))),
+      // Each client's socket and lock file (a killed peer leaves them): /tmp/wshm-bench-ping-PID[.lock].
+      ...readdirSync("/tmp").filter((f) => {
+        const match = /^wshm-bench-(?:ping|pong)-(\d+)(?:\.lock)?$/.exec(f);
+        return match !== null && pids.includes(Number(match[1]));
+      }).map((f) => `/tmp/${f}`),
     ];
     for (const file of ours) {
       if (existsSync(file)) {
@@ -306,7 +311,8 @@ async function startRoudi(
     throw error;
   }
   const prefix = isolation === "namespace" ? ["nsenter", "--target", String(pid), "--mount", "--"] : [];
-  return { prefix, stop };
+  const running = () => roudi.child.exitCode === null && roudi.child.signalCode === null;
+  return { prefix, stop, running, output: roudi.output };
 }
 
 interface RunResult {
@@ -336,7 +342,13 @@ async function iceoryxRun(
       Promise.all([ping.exited, pong.exited]),
       timeoutMs,
       `the iceoryx ${mode} ping-pong (${iterations} round trips)`,
-    );
+    ).catch((error) => {
+      throw new IceoryxBenchError(
+        error.code ?? "ICEORYX_PEER_FAILED",
+        `${error.message}\nping: ${ping.output().slice(-2000)}\npong: ${pong.output().slice(-2000)}\n` +
+          `RouDi: ${roudi.running() ? "running" : "gone"}: ${roudi.output().slice(-2000)}`,
+      );
+    });
     if (pingCode !== 0 || pongCode !== 0) {
       throw new IceoryxBenchError(
         "ICEORYX_PEER_FAILED",
