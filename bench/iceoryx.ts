@@ -278,10 +278,12 @@ async function startRoudi(
       }
     }
   };
+  // RouDi comes up (or goes) within a second or two here, even under load; a hang should not cost a whole run's limit.
+  const roudiTimeoutMs = Math.min(timeoutMs, 20_000);
   const stop = async () => {
     if (roudi.child.exitCode === null && roudi.child.signalCode === null) roudi.child.kill("SIGTERM");
     try {
-      await within(roudi.exited, timeoutMs, "RouDi's shutdown (SIGTERM)");
+      await within(roudi.exited, roudiTimeoutMs, "RouDi's shutdown (SIGTERM)");
     } catch {
       roudi.kill();
       await within(roudi.exited, 10_000, "RouDi's end (SIGKILL)");
@@ -303,7 +305,7 @@ async function startRoudi(
           reject(new IceoryxBenchError("ICEORYX_ROUDI_FAILED", `RouDi exited (${code}): ${roudi.output()}`))
         );
       }),
-      timeoutMs,
+      roudiTimeoutMs,
       "RouDi's start",
     );
   } catch (error) {
