@@ -7,7 +7,7 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import {
   C_PARK,
   C_SPIN,
@@ -129,6 +129,37 @@ if (!support.available) {
     assert.equal(report.isolation, "host");
     assertPlausible(report, false, HOST_TRIPS);
     assertAllGone(report);
+  });
+
+  test("a step that overruns its limit is an ICEORYX_TIMEOUT, and what it started is stopped", async () => {
+    // 1 ms is less than RouDi takes to come up: the start times out, and the harness stops RouDi again.
+    const pidsBefore = new Set(readdirSync("/proc").filter((f) => /^\d+$/.test(f)));
+    try {
+      await within(runIceoryxBaseline({ rounds: 1, timeoutMs: 1 }), 60_000, "the timed-out run");
+      assert.unreachable("a 1 ms limit was met");
+    } catch (error) {
+      assert.equal((error as { code?: string }).code, "ICEORYX_TIMEOUT", String(error));
+    }
+    const roudis = readdirSync("/proc").filter((f) =>
+      /^\d+$/.test(f) && !pidsBefore.has(f) && /iox-roudi|iceoryx_pingpong/.test(commandLine(Number(f)) ?? "")
+    );
+    assert.equal(roudis, [], "a RouDi or peer of the timed-out run still runs");
+    for (const file of ICEORYX_FILES) assert.not.ok(existsSync(file), `${file} was left behind`);
+  });
+
+  test("in the host's /tmp, another RouDi's lock file makes the run refuse (ICEORYX_ROUDI_BUSY)", async () => {
+    const lock = "/tmp/roudi.lock";
+    assert.not.ok(existsSync(lock), "a RouDi runs on this machine already");
+    writeFileSync(lock, "");
+    try {
+      await runIceoryxBaseline({ rounds: 1, isolation: "host" });
+      assert.unreachable("started next to another RouDi's files");
+    } catch (error) {
+      assert.equal((error as { code?: string }).code, "ICEORYX_ROUDI_BUSY", String(error));
+      assert.match(String(error), lock);
+    } finally {
+      rmSync(lock, { force: true });
+    }
   });
 
   test("bad options are refused with a code", async () => {
