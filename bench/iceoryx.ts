@@ -523,7 +523,7 @@ if (isMain) {
     for (const row of report.rows) {
       if (row.stuckShutdowns) {
         console.log(
-          `  ${row.case}: pong was killed in iceoryx's shutdown after ${row.stuckShutdowns} run(s)`,
+          `  ${row.case}: a peer hung leaving iceoryx in ${row.stuckShutdowns} run(s) and was killed`,
         );
       }
     }

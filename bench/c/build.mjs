@@ -36,7 +36,10 @@ export function iceoryxFlags() {
   try {
     const cflags = execFileSync("pkg-config", ["--cflags", "iceoryx_binding_c"], { stdio: "pipe" });
     const libs = execFileSync("pkg-config", ["--libs", "iceoryx_binding_c"], { stdio: "pipe" });
-    return { cflags: String(cflags).trim().split(/\s+/).filter(Boolean), libs: String(libs).trim().split(/\s+/) };
+    return {
+      cflags: String(cflags).trim().split(/\s+/).filter(Boolean),
+      libs: String(libs).trim().split(/\s+/),
+    };
   } catch { /* no pkg-config, or no .pc file for the binding: look where Debian puts it */ }
   const base = "/usr/include/iceoryx";
   const versions = existsSync(base)
