@@ -470,12 +470,11 @@ export async function runIceoryxBaseline(options: IceoryxOptions = {}): Promise<
         unit: "ns",
         baseline: c.baseline,
         measuredBy: "c",
-        isolation,
         median: median(runs.map((x) => x.median)),
         p99: median(runs.map((x) => x.p99)),
         rounds: runs.map((x) => x.median),
         ...(c.name === ICEORYX_SPIN || c.name === ICEORYX_WAITSET
-          ? { stuckShutdowns: runs.filter((x) => x.stuckShutdown).length }
+          ? { isolation, stuckShutdowns: runs.filter((x) => x.stuckShutdown).length }
           : {}),
         roundTrips: c.name === ICEORYX_WAITSET || c.name === C_PARK ? iterations : spinIterations,
       };
