@@ -322,6 +322,8 @@ interface RunResult {
   p99: number;
   /** iceoryx only: a peer did not leave iceoryx within SHUTDOWN_GRACE_MS after the last trip and was killed. */
   stuckShutdown?: boolean;
+  /** iceoryx only: WaitSet waits of either peer that hit their 1 s timeout with the chunk already there. */
+  lostWakeups?: number;
 }
 
 /** How long the peers may take to leave iceoryx once ping has its result (normally milliseconds). */
@@ -387,7 +389,11 @@ async function iceoryxRun(
     }
     const line = result();
     if (line === undefined) throw failure("ping printed no result");
-    return { ...JSON.parse(line), stuckShutdown: killedPeers.length > 0 };
+    const lostWakeups = [ping, pong].reduce((sum, peer) => {
+      const counted = /^\{"lost_wakeups":(\d+)\}$/m.exec(peer.output());
+      return sum + (counted ? Number(counted[1]) : 0);
+    }, 0);
+    return { ...JSON.parse(line), stuckShutdown: killedPeers.length > 0, lostWakeups };
   } finally {
     ping.kill();
     pong.kill();
@@ -474,7 +480,11 @@ export async function runIceoryxBaseline(options: IceoryxOptions = {}): Promise<
         p99: median(runs.map((x) => x.p99)),
         rounds: runs.map((x) => x.median),
         ...(c.name === ICEORYX_SPIN || c.name === ICEORYX_WAITSET
-          ? { isolation, stuckShutdowns: runs.filter((x) => x.stuckShutdown).length }
+          ? {
+            isolation,
+            stuckShutdowns: runs.filter((x) => x.stuckShutdown).length,
+            lostWakeups: runs.reduce((sum, x) => sum + (x.lostWakeups ?? 0), 0),
+          }
           : {}),
         roundTrips: c.name === ICEORYX_WAITSET || c.name === C_PARK ? iterations : spinIterations,
       };
@@ -520,6 +530,11 @@ if (isMain) {
   printRows(report.rows, json);
   if (!json) {
     for (const row of report.rows) {
+      if (row.lostWakeups) {
+        console.log(
+          `  ${row.case}: ${row.lostWakeups} WaitSet wait(s) slept their 1 s out with the chunk there`,
+        );
+      }
       if (row.stuckShutdowns) {
         console.log(
           `  ${row.case}: a peer hung leaving iceoryx in ${row.stuckShutdowns} run(s) and was killed`,
