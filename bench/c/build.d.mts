@@ -43,3 +43,13 @@ export function cBaselines(options?: {
   spinIterations?: number;
   spinLimit?: number;
 }): Promise<CResult[]>;
+
+/** The Debian packages that provide RouDi and iceoryx's C binding (for iceoryx_*.c). */
+export const ICEORYX_PACKAGES: string[];
+
+/** gcc flags for iceoryx's C binding, or why it cannot be built. */
+export function iceoryxFlags(): { cflags: string[]; libs: string[]; missing?: undefined } | {
+  missing: string;
+  cflags?: undefined;
+  libs?: undefined;
+};

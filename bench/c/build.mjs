@@ -11,7 +11,7 @@
 // (see common.h); by default the scheduler places them.
 
 import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,11 +21,46 @@ const root = join(here, "..", "..");
 /** Where the binaries go unless told otherwise (bench/results/ is gitignored). */
 export const DEFAULT_OUT_DIR = join(root, "bench", "results", "c");
 
+let warnedIceoryx = false;
+
+/** The Debian packages that provide what iceoryx_*.c needs (RouDi and the C binding). */
+export const ICEORYX_PACKAGES = ["iceoryx", "libiceoryx-binding-c-dev"];
+
+/**
+ * The gcc flags for iceoryx's C binding: pkg-config's if it knows the
+ * binding, else the Debian layout (headers in /usr/include/iceoryx/vX.Y.Z/,
+ * which no .pc file describes; the library on the default path). Returns
+ * { cflags, libs } or { missing: reason } when the binding is not installed.
+ */
+export function iceoryxFlags() {
+  try {
+    const cflags = execFileSync("pkg-config", ["--cflags", "iceoryx_binding_c"], { stdio: "pipe" });
+    const libs = execFileSync("pkg-config", ["--libs", "iceoryx_binding_c"], { stdio: "pipe" });
+    return {
+      cflags: String(cflags).trim().split(/\s+/).filter(Boolean),
+      libs: String(libs).trim().split(/\s+/),
+    };
+  } catch { /* no pkg-config, or no .pc file for the binding: look where Debian puts it */ }
+  const base = "/usr/include/iceoryx";
+  const versions = existsSync(base)
+    ? readdirSync(base).filter((v) => existsSync(join(base, v, "iceoryx_binding_c", "runtime.h"))).sort()
+    : [];
+  if (versions.length === 0) {
+    return {
+      missing: `iceoryx's C binding is not installed (no ${base}/v*/iceoryx_binding_c/runtime.h; ` +
+        `apt-get install ${ICEORYX_PACKAGES.join(" ")})`,
+    };
+  }
+  return { cflags: [`-I${join(base, versions[versions.length - 1])}`], libs: ["-liceoryx_binding_c"] };
+}
+
 /**
  * Compiles every bench/c/*.c with gcc -O2 into `outDir`; returns the path of
  * each program by name (e.g. { pingpong: ".../pingpong", sem_handoff: ... }).
  * Each binary is written under a temporary name and renamed into place, so
- * concurrent builds never run a half-written file.
+ * concurrent builds never run a half-written file. iceoryx_*.c need
+ * iceoryx's C binding: without it they are left out (their names missing
+ * from the result) with a message on stderr, once per process.
  */
 export function buildC(outDir = DEFAULT_OUT_DIR) {
   mkdirSync(outDir, { recursive: true });
@@ -34,9 +69,29 @@ export function buildC(outDir = DEFAULT_OUT_DIR) {
     const name = file.slice(0, -2);
     const target = join(outDir, name);
     const temporary = `${target}.${process.pid}.tmp`;
+    let extra = { cflags: [], libs: [] };
+    if (name.startsWith("iceoryx_")) {
+      extra = iceoryxFlags();
+      if (extra.missing) {
+        if (!warnedIceoryx) console.error(`bench/c: skipping ${file}: ${extra.missing}`);
+        warnedIceoryx = true;
+        continue;
+      }
+    }
     execFileSync(
       "gcc",
-      ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-o", temporary, join(here, file), "-lrt"],
+      [
+        "-O2",
+        "-std=gnu11",
+        "-Wall",
+        "-Wextra",
+        ...extra.cflags,
+        "-o",
+        temporary,
+        join(here, file),
+        ...extra.libs,
+        "-lrt",
+      ],
       {
         stdio: ["ignore", "inherit", "inherit"],
       },
@@ -116,7 +171,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
   };
   if (!args.includes("--run")) {
-    for (const [name, path] of Object.entries(buildC())) console.log(`${name.padEnd(12)} ${path}`);
+    for (const [name, path] of Object.entries(buildC())) console.log(`${name.padEnd(17)} ${path}`);
   } else {
     const runs = option("runs", 5);
     const rows = await cBaselines({
