@@ -75,7 +75,7 @@ export {
 } from "./abi/channel";
 export {
   BLACKBOARD_MAX_KEYS, BLACKBOARD_KEY_NAME_MAX, BLACKBOARD_MAX_VALUE, BLACKBOARD_KEY_SCRATCH_SIZE,
-  BLACKBOARD_BUFFER_HEADER, blackboardKeyScratch, blackboardScratch,
+  BLACKBOARD_BUFFER_HEADER, BLACKBOARD_KEYS_START, blackboardKeyScratch, blackboardScratch,
 } from "./blackboard/layout";
 export {
   BLACKBOARD_ANY_KEY, BLACKBOARD_READ_ATTEMPTS, BLACKBOARD_INFO_KEYS, BLACKBOARD_INFO_MAX_VALUE,
