@@ -69,6 +69,7 @@ function kindNumber(k: Constants, kind: string): number {
     ring: k.KIND_RING,
     queue: k.KIND_QUEUE,
     channel: k.KIND_CHANNEL,
+    blackboard: k.KIND_BLACKBOARD,
   };
   return numbers[kind] ?? 0;
 }
@@ -138,6 +139,28 @@ function infoState(core: Core, constants: Constants, state: ObjectState): boolea
   return true;
 }
 
+const keyNames = new TextDecoder();
+
+/** A blackboard: its writer, generation, and every key with its version ("mode v3"). */
+function blackboardState(segment: Segment, state: ObjectState): void {
+  const core = segment.core;
+  const k = segment.constants;
+  record(state, "writer", Math.max(0, core.blackboardWriter(state.handle)));
+  record(state, "generation", core.blackboardInfo(state.handle, k.BLACKBOARD_INFO_GENERATION));
+  const keys: string[] = [];
+  const scratch = core.blackboardKeyScratch.value;
+  for (let key = 0; key < core.blackboardInfo(state.handle, k.BLACKBOARD_INFO_KEYS); key++) {
+    const length = core.blackboardKeyName(state.handle, key);
+    const version = core.blackboardVersion(state.handle, key);
+    const name = length < 0
+      ? `#${key}`
+      : keyNames.decode(new Uint8Array(segment.memory.buffer).slice(scratch, scratch + length));
+    state.values[`version:${name}`] = version;
+    keys.push(version < 0 ? `${name} corrupt` : `${name} v${version}`);
+  }
+  state.facts.push(["keys", keys.join(", ")]);
+}
+
 function probedState(
   core: Core,
   state: ObjectState,
@@ -169,6 +192,7 @@ export function describeObjects(segment: Segment): ObjectState[] {
     else if (state.handle < 0) state.facts.push(["state", "corrupt (its entry or object fails validation)"]);
     else if (state.kind === "mutex") mutexState(core, state);
     else if (state.kind === "semaphore") semaphoreState(core, state);
+    else if (state.kind === "blackboard") blackboardState(segment, state);
     else if (!infoState(core, k, state) && PROBED[state.kind]) probedState(core, state, PROBED[state.kind]);
     for (const field of PID_FIELDS) {
       const pid = state.values[field];

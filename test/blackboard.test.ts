@@ -76,7 +76,12 @@ test("another process (and runtime) opens the blackboard by name, reads its keys
   const name = uniqueName("bb-open");
   using segment = Segment.create(name, { size: 1 << 20 });
   const board = segment.blackboard("board", { keys: KEYS, maxValueSize: MAX_VALUE });
-  const child = startFixture(writerRuntime, "blackboard_writer", [name, "once", "0", "a", "from a child"], 30_000);
+  const child = startFixture(
+    writerRuntime,
+    "blackboard_writer",
+    [name, "once", "0", "a", "from a child"],
+    30_000,
+  );
   const line = await child.line(/^wrote /, 20_000);
   assert.is(line, "wrote 1", `the ${writerRuntime} writer saw version 1`);
   assert.is((await child.done).code, 0);
@@ -134,7 +139,11 @@ test("readers in deno, node and bun never see a torn value or a split batch whil
       assert.ok(board.version("a") > before, `round ${round}: the writers made progress`);
       // A writer that died holding the claim is taken over (after a liveness slice) by the next.
       board.writeMany({ a: valueOf(round), b: valueOf(round) }, { timeoutMs: 5000 });
-      assert.is(checkValue(board.read("a").bytes, board.version("a")), undefined, `round ${round}: a whole value`);
+      assert.is(
+        checkValue(board.read("a").bytes, board.version("a")),
+        undefined,
+        `round ${round}: a whole value`,
+      );
     }
     assert.ok(killed >= 10, `the writers were SIGKILLed (${killed} of 12)`);
     board.write("stop", "1", { timeoutMs: 5000 });
@@ -142,7 +151,10 @@ test("readers in deno, node and bun never see a torn value or a split batch whil
       const run = await within(reader.done, 30_000, `reader ${RUNTIMES[i]}`);
       assert.is(run.code, 0, `reader ${RUNTIMES[i]} found nothing wrong:\n${run.stdout}\n${run.stderr}`);
       const [, reads, versions] = run.stdout.trim().split("\n").at(-1)!.split(" ");
-      assert.ok(Number(reads) > 100 && Number(versions) > 10, `reader ${RUNTIMES[i]} read a moving board: ${run.stdout}`);
+      assert.ok(
+        Number(reads) > 100 && Number(versions) > 10,
+        `reader ${RUNTIMES[i]} read a moving board: ${run.stdout}`,
+      );
     }
   } finally {
     for (const r of readers) r.kill("SIGKILL");
@@ -170,7 +182,11 @@ test("a writer killed after staging half a value leaves the last value readable,
     // The claim is the dead writer's: write() takes it over after a liveness slice.
     assert.equal(board.writeMany({ b: valueOf(5) }, { timeoutMs: 5000 }), { b: 2 });
     assert.is(board.writer, 0, "the claim is free again");
-    assert.is(board.version("a"), 1, "the dead writer's half value of a was rolled back, not committed with b");
+    assert.is(
+      board.version("a"),
+      1,
+      "the dead writer's half value of a was rolled back, not committed with b",
+    );
     assert.equal(board.read("a").bytes, valueOf(77));
     assert.is(board.write("a", valueOf(78)), 2);
     assert.equal(board.read("a").bytes, valueOf(78));
@@ -190,7 +206,11 @@ test("wait() and waitAsync() return when a key changes, time out with Timeout ot
   await board.waitAsync("a", seen, { timeoutMs: 30 }).catch((e) => (failure = e));
   assert.is((failure as { code?: string })?.code, "Timeout", "waitAsync with no write times out");
   board.write("b", "x");
-  throwsCode(() => board.wait("a", seen, { timeoutMs: 30 }), "Timeout", "a write of another key is no change of a");
+  throwsCode(
+    () => board.wait("a", seen, { timeoutMs: 30 }),
+    "Timeout",
+    "a write of another key is no change of a",
+  );
 
   // Sync: this thread blocks while another process writes.
   const child = startFixture(writerRuntime, "blackboard_writer", [name, "once", "200", "a", "one"], 30_000);
@@ -211,12 +231,21 @@ test("wait() and waitAsync() return when a key changes, time out with Timeout ot
 
   // Any key: wait(null, generation).
   const g = board.generation;
-  const child3 = startFixture(writerRuntime, "blackboard_writer", [name, "once", "100", "b", "three"], 30_000);
+  const child3 = startFixture(
+    writerRuntime,
+    "blackboard_writer",
+    [name, "once", "100", "b", "three"],
+    30_000,
+  );
   await board.waitAsync(null, g, { timeoutMs: 20_000 });
   assert.ok(board.generation > g);
   await within(child3.done, 20_000, "the writer");
   board.wait(null, g, { timeoutMs: 0 });
-  throwsCode(() => board.wait(null, board.generation, { timeoutMs: 20 }), "Timeout", "no write after this generation");
+  throwsCode(
+    () => board.wait(null, board.generation, { timeoutMs: 20 }),
+    "Timeout",
+    "no write after this generation",
+  );
   segment.unlink();
 });
 
@@ -263,12 +292,27 @@ test("bad input: unknown keys, values over maxValueSize, bad keys at creation, a
     "InvalidArgument",
     "257 keys",
   );
-  expectRange(() => segment.blackboard("b2", { keys: ["x"], maxValueSize: 0 }), "InvalidArgument", "maxValueSize 0");
-  expectRange(() => segment.blackboard("b2", { keys: ["x"], maxValueSize: 2 ** 24 + 1 }), "InvalidArgument", "2^24 + 1");
-  assert.throws(() => segment.blackboard("b2", { keys: "x" as never }), TypeError, "keys that are not an array");
+  expectRange(
+    () => segment.blackboard("b2", { keys: ["x"], maxValueSize: 0 }),
+    "InvalidArgument",
+    "maxValueSize 0",
+  );
+  expectRange(
+    () => segment.blackboard("b2", { keys: ["x"], maxValueSize: 2 ** 24 + 1 }),
+    "InvalidArgument",
+    "2^24 + 1",
+  );
+  assert.throws(
+    () => segment.blackboard("b2", { keys: "x" as never }),
+    TypeError,
+    "keys that are not an array",
+  );
   throwsCode(() => segment.blackboard("b2"), "NotFound", "a missing board opened without keys");
   throwsCode(() => segment.blackboard("b2", { keys: ["x"], create: false }), "NotFound", "create: false");
-  assert.ok(segment.blackboard("b3", { keys: ["x".repeat(48)], maxValueSize: 2 ** 16 }), "the largest key fits");
+  assert.ok(
+    segment.blackboard("b3", { keys: ["x".repeat(48)], maxValueSize: 2 ** 16 }),
+    "the largest key fits",
+  );
   segment.unlink();
 });
 
@@ -286,7 +330,11 @@ test("a corrupt geometry or value header in the segment gives Corrupt, never an 
   // A key count past the object's extent.
   view.setUint32(at, 100_000, true);
   throwsCode(() => board.read("k"), "Corrupt", "read with an impossible key count");
-  throwsCode(() => board.write("k", "x", { timeoutMs: 100 }), "Corrupt", "write with an impossible key count");
+  throwsCode(
+    () => board.write("k", "x", { timeoutMs: 100 }),
+    "Corrupt",
+    "write with an impossible key count",
+  );
   throwsCode(() => board.wait("k", 0, { timeoutMs: 10 }), "Corrupt", "wait with an impossible key count");
   throwsCode(() => Segment.open(name), "Corrupt", "opening the segment checks the blackboard");
   view.setUint32(at, 2, true);

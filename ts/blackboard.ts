@@ -32,7 +32,9 @@ export type BlackboardEntries = Record<string, Message> | Iterable<readonly [str
 
 /** The key names, checked and packed as the core's key scratch wants them (a length byte, the bytes). */
 function packKeys(keys: unknown, nameMax: number, keysMax: number): { count: number; packed: Uint8Array } {
-  if (!Array.isArray(keys)) throw argumentError("type", `Invalid keys ${shown(keys)}: pass an array of strings`);
+  if (!Array.isArray(keys)) {
+    throw argumentError("type", `Invalid keys ${shown(keys)}: pass an array of strings`);
+  }
   if (keys.length < 1 || keys.length > keysMax) {
     throw argumentError("range", `Invalid keys: a blackboard has 1 to ${keysMax} keys, not ${keys.length}`);
   }
@@ -127,7 +129,12 @@ export class Blackboard {
       let p0 = 0, p1 = 0, p2 = 0;
       if (options.keys !== undefined) {
         const { count, packed } = packKeys(options.keys, k.BLACKBOARD_KEY_NAME_MAX, k.BLACKBOARD_MAX_KEYS);
-        const maxValue = checkInteger(options.maxValueSize ?? DEFAULT_MAX_VALUE, "maxValueSize", 1, k.BLACKBOARD_MAX_VALUE);
+        const maxValue = checkInteger(
+          options.maxValueSize ?? DEFAULT_MAX_VALUE,
+          "maxValueSize",
+          1,
+          k.BLACKBOARD_MAX_VALUE,
+        );
         new Uint8Array(map.memory.buffer, map.core.blackboardKeyScratch.value, packed.length).set(packed);
         [p0, p1, p2] = [count, maxValue, packed.length];
       }
@@ -136,7 +143,10 @@ export class Blackboard {
         const found = map.findOrCreate(k.KIND_BLACKBOARD, name, { ...options, create }, p0, p1, p2);
         return new Blackboard(map, name, found.handle, options.wait ?? "adaptive");
       } catch (error) {
-        if (error instanceof WshmError && error.code === "NotFound" && options.keys === undefined && options.create !== false) {
+        if (
+          error instanceof WshmError && error.code === "NotFound" && options.keys === undefined &&
+          options.create !== false
+        ) {
           throw new WshmError(
             "NotFound",
             `Cannot open blackboard "${name}" in segment "${map.name}": it does not exist, and creating it needs { keys }`,
@@ -157,7 +167,9 @@ export class Blackboard {
     if (index === undefined) {
       throw argumentError(
         "range",
-        `Unknown key "${key}" of blackboard "${this.name}": its keys are ${this.keys.map((n) => `"${n}"`).join(", ")}`,
+        `Unknown key "${key}" of blackboard "${this.name}": its keys are ${
+          this.keys.map((n) => `"${n}"`).join(", ")
+        }`,
         "NotFound",
       );
     }
@@ -221,10 +233,19 @@ export class Blackboard {
    * segment.unlink();
    * ```
    */
-  snapshot(keys: readonly string[] = this.keys, options?: BlackboardReadOptions): Record<string, BlackboardValue> {
+  snapshot(
+    keys: readonly string[] = this.keys,
+    options?: BlackboardReadOptions,
+  ): Record<string, BlackboardValue> {
     checkCallOptions(options);
-    if (!Array.isArray(keys)) throw argumentError("type", `Invalid keys ${shown(keys)}: pass an array of key names`);
-    const values = this.#readAt(keys.map((key) => this.#keyIndex(key)), options, this.#what("read a snapshot of"));
+    if (!Array.isArray(keys)) {
+      throw argumentError("type", `Invalid keys ${shown(keys)}: pass an array of key names`);
+    }
+    const values = this.#readAt(
+      keys.map((key) => this.#keyIndex(key)),
+      options,
+      this.#what("read a snapshot of"),
+    );
     const result: Record<string, BlackboardValue> = {};
     for (const value of values) result[value.key] = value;
     return result;
@@ -242,7 +263,9 @@ export class Blackboard {
       if (attempt > 0 && (attempt & 63) === 0) this.segment.assertOpen();
       const generation = core.blackboardGeneration(this.handle);
       if (generation < 0) throw statusError(generation, what);
-      const taken: Array<{ index: number; which: number; stamp: number; version: number; bytes: Uint8Array }> = [];
+      const taken: Array<
+        { index: number; which: number; stamp: number; version: number; bytes: Uint8Array }
+      > = [];
       let located = true;
       for (const index of indices) {
         const at = core.blackboardLocate(this.handle, index, generation);
@@ -275,7 +298,10 @@ export class Blackboard {
       unlocated = located ? 0 : unlocated + 1;
       if (unlocated >= k.BLACKBOARD_READ_ATTEMPTS) throw statusError(-k.CORRUPT, what);
       if (performance.now() >= deadline) {
-        throw new WshmError("Timeout", `${what}: a writer kept rewriting it faster than it could be copied for ${timeoutMs} ms`);
+        throw new WshmError(
+          "Timeout",
+          `${what}: a writer kept rewriting it faster than it could be copied for ${timeoutMs} ms`,
+        );
       }
     }
   }
@@ -283,7 +309,10 @@ export class Blackboard {
   /** The entries of a batch, checked before the claim is taken. */
   #entries(entries: BlackboardEntries, what: string): Array<[number, Message, number]> {
     if (entries === null || typeof entries !== "object") {
-      throw argumentError("type", `Invalid entries ${shown(entries)}: pass { key: value } or [key, value] pairs`);
+      throw argumentError(
+        "type",
+        `Invalid entries ${shown(entries)}: pass { key: value } or [key, value] pairs`,
+      );
     }
     const pairs = Symbol.iterator in entries
       ? [...(entries as Iterable<readonly [string, Message]>)]
@@ -297,7 +326,10 @@ export class Blackboard {
       const index = this.#keyIndex(key);
       const length = messageLength(value);
       if (length > this.maxValueSize) {
-        throw new WshmError("TooLarge", `${what}: a value of ${length} bytes for key "${key}" is over its ${this.maxValueSize}`);
+        throw new WshmError(
+          "TooLarge",
+          `${what}: a value of ${length} bytes for key "${key}" is over its ${this.maxValueSize}`,
+        );
       }
       checked.push([index, value, length]);
     }
@@ -362,7 +394,10 @@ export class Blackboard {
   }
 
   /** `writeMany` that waits for the write claim without blocking the event loop. */
-  async writeManyAsync(entries: BlackboardEntries, options?: BlackboardWaitOptions): Promise<Record<string, number>> {
+  async writeManyAsync(
+    entries: BlackboardEntries,
+    options?: BlackboardWaitOptions,
+  ): Promise<Record<string, number>> {
     checkCallOptions(options);
     const what = this.#what("write");
     const checked = this.#entries(entries, what);
@@ -420,7 +455,13 @@ export class Blackboard {
     const index = this.#waitKey(key);
     const timeoutMs = timeoutOption(options?.timeoutMs);
     const seen = checkInteger(version, "version", 0, Number.MAX_SAFE_INTEGER) % 2 ** 32;
-    const status = this.segment.core.blackboardWait(this.handle, index, seen, timeoutMs, this.#spins(options));
+    const status = this.segment.core.blackboardWait(
+      this.handle,
+      index,
+      seen,
+      timeoutMs,
+      this.#spins(options),
+    );
     this.#waitResult(status, key, timeoutMs);
   }
 
