@@ -257,7 +257,8 @@ export class Blackboard {
     const k = this.segment.constants;
     const mustWait = -k.MUST_WAIT;
     const timeoutMs = timeoutOption(options?.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS);
-    const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+    // The clock is read only once a read has to retry: most reads never do.
+    let deadline = NaN;
     let unlocated = 0;
     for (let attempt = 0;; attempt++) {
       if (attempt > 0 && (attempt & 63) === 0) this.segment.assertOpen();
@@ -297,7 +298,8 @@ export class Blackboard {
       // No committed buffer at a fresh generation, time after time, is damage, not a race.
       unlocated = located ? 0 : unlocated + 1;
       if (unlocated >= k.BLACKBOARD_READ_ATTEMPTS) throw statusError(-k.CORRUPT, what);
-      if (performance.now() >= deadline) {
+      if (Number.isNaN(deadline)) deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+      else if (performance.now() >= deadline) {
         throw new WshmError(
           "Timeout",
           `${what}: a writer kept rewriting it faster than it could be copied for ${timeoutMs} ms`,
