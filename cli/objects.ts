@@ -206,6 +206,28 @@ function topicState(core: Core, k: Constants, state: ObjectState): void {
   state.facts.push(["subscribers", `${attached} of ${subscribers}`]);
 }
 
+const keyNames = new TextDecoder();
+
+/** A blackboard: its writer, generation, and every key with its version ("mode v3"). */
+function blackboardState(segment: Segment, state: ObjectState): void {
+  const core = segment.core;
+  const k = segment.constants;
+  record(state, "writer", Math.max(0, core.blackboardWriter(state.handle)));
+  record(state, "generation", core.blackboardInfo(state.handle, k.BLACKBOARD_INFO_GENERATION));
+  const keys: string[] = [];
+  const scratch = core.blackboardKeyScratch.value;
+  for (let key = 0; key < core.blackboardInfo(state.handle, k.BLACKBOARD_INFO_KEYS); key++) {
+    const length = core.blackboardKeyName(state.handle, key);
+    const version = core.blackboardVersion(state.handle, key);
+    const name = length < 0
+      ? `#${key}`
+      : keyNames.decode(new Uint8Array(segment.memory.buffer).slice(scratch, scratch + length));
+    state.values[`version:${name}`] = version;
+    keys.push(version < 0 ? `${name} corrupt` : `${name} v${version}`);
+  }
+  state.facts.push(["keys", keys.join(", ")]);
+}
+
 function probedState(
   core: Core,
   state: ObjectState,
@@ -238,6 +260,7 @@ export function describeObjects(segment: Segment): ObjectState[] {
     else if (state.kind === "mutex") mutexState(core, state);
     else if (state.kind === "semaphore") semaphoreState(core, state);
     else if (state.kind === "topic") topicState(core, k, state);
+    else if (state.kind === "blackboard") blackboardState(segment, state);
     else if (!infoState(core, k, state) && PROBED[state.kind]) probedState(core, state, PROBED[state.kind]);
     for (const field of PID_FIELDS) {
       const pid = state.values[field];

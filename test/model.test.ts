@@ -18,7 +18,7 @@ const test = suite(`Promela models (${runtime})`);
 
 interface Check {
   name: string;
-  model: "mutex" | "semaphore" | "event" | "rwlock" | "channel" | "ring" | "queue";
+  model: "mutex" | "semaphore" | "event" | "rwlock" | "channel" | "ring" | "queue" | "blackboard";
   defines: string[];
   /** Search for cycles without progress (pan -DNP, -l) instead of safety. */
   progress?: boolean;
@@ -309,6 +309,29 @@ const CHECKS: Check[] = [
     ],
     progress: true,
     mustFail: /non-progress cycle/,
+  },
+  {
+    name: "blackboard: snapshots whole and of one committed batch, one claim holder, writers die mid-batch",
+    model: "blackboard",
+    defines: [],
+  },
+  {
+    name: "blackboard, broken (the reader does not re-check the stamps): spin finds a torn snapshot",
+    model: "blackboard",
+    defines: ["-DBROKEN_NO_VERIFY"],
+    mustFail: /assertion violated\s+\(\(c\[0\]==c\[1\]\)/,
+  },
+  {
+    name: "blackboard, broken (the generation is stored before the values): spin finds a half-written batch",
+    model: "blackboard",
+    defines: ["-DBROKEN_PUBLISH_FIRST"],
+    mustFail: /assertion violated/,
+  },
+  {
+    name: "blackboard, broken (a dead writer's claim taken by plain store): spin finds two claim holders",
+    model: "blackboard",
+    defines: ["-DWRITERS=3", "-DBROKEN_CLAIM_STORE"],
+    mustFail: /assertion violated\s+\(holders<=1\)/,
   },
 ];
 

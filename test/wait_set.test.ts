@@ -11,6 +11,7 @@ test.after(cleanup);
 function objects(segment: Segment) {
   const topic = segment.topic("t", { maxMessage: 64 });
   return {
+    blackboard: segment.blackboard("bb", { keys: ["a", "b"], maxValueSize: 64 }),
     ring: segment.ring("r"),
     queue: segment.queue("q"),
     event: segment.event("e"),
@@ -77,15 +78,31 @@ test("members in two segments; a closed segment is reported as Closed", () => {
   sb.close();
 });
 
-for (const kind of ["ring", "queue", "topic", "event"] as const) {
+test("a blackboard key: ready when that key changes, not another; any key with key null", () => {
+  const name = uniqueName("ws-bb");
+  using segment = Segment.create(name, { size: 1 << 20 });
+  const board = segment.blackboard("bb", { keys: ["a", "b"], maxValueSize: 64 });
+  const onB = new WaitSet().add(board, { key: "b" });
+  const onAny = new WaitSet().add(board);
+  board.write("a", "1");
+  assert.is(onB.tryWait(), null, "key a changed, not b");
+  assert.is(onAny.wait({ timeoutMs: 100 }), board, "any key");
+  board.write("b", "2");
+  assert.is(onB.wait({ timeoutMs: 100, wait: "park" }), board);
+  assert.is(onB.tryWait(), null, "reported once per change");
+  assert.throws(() => new WaitSet().add(board, { key: "c" }), RangeError);
+  segment.unlink();
+});
+
+for (const kind of ["ring", "queue", "topic", "event", "blackboard"] as const) {
   test(`a ${kind} made ready by another process wakes a parked set (sync and async)`, async () => {
     const name = uniqueName(`ws-${kind}`);
     using segment = Segment.create(name, { size: 1 << 20 });
     const o = objects(segment);
-    const set = new WaitSet().add(o.ring).add(o.queue).add(o.event).add(o.subscriber);
+    const set = new WaitSet().add(o.ring).add(o.queue).add(o.event).add(o.subscriber).add(o.blackboard, { key: "b" });
     const expected = kind === "topic" ? o.subscriber : o[kind];
     const other = RUNTIMES[(RUNTIMES.indexOf(runtime) + 1) % 3];
-    const objectName = { ring: "r", queue: "q", topic: "t", event: "e" }[kind];
+    const objectName = { ring: "r", queue: "q", topic: "t", event: "e", blackboard: "bb" }[kind];
     // One park lasts a minute: only the peer's wake-up can end the wait in time.
     const previous = setWaitSetSliceMs(60_000);
     for (const mode of ["sync", "async"] as const) {

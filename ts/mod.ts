@@ -28,6 +28,13 @@ export type { SemaphoreOptions } from "./semaphore.ts";
 export { RwLock, RwLockReadGuard, RwLockWriteGuard } from "./rwlock.ts";
 export type { RwLockOptions } from "./rwlock.ts";
 export { Event } from "./event.ts";
+export { Blackboard, BlackboardValue } from "./blackboard.ts";
+export type {
+  BlackboardEntries,
+  BlackboardOptions,
+  BlackboardReadOptions,
+  BlackboardWaitOptions,
+} from "./blackboard.ts";
 export { Ring, RingRecord } from "./ring.ts";
 export type { RingOptions, RingSendOptions, RingStats, RingWaitOptions } from "./ring.ts";
 export { Queue, QueueMessage } from "./queue.ts";

@@ -23,6 +23,7 @@ import { Mutex } from "./mutex.ts";
 import { Semaphore, type SemaphoreOptions } from "./semaphore.ts";
 import { RwLock, type RwLockOptions } from "./rwlock.ts";
 import { Event } from "./event.ts";
+import { Blackboard, type BlackboardOptions } from "./blackboard.ts";
 import { Ring, type RingOptions } from "./ring.ts";
 import { Queue, type QueueOptions } from "./queue.ts";
 import { Channel } from "./channel.ts";
@@ -242,6 +243,24 @@ export class Segment implements Disposable {
    */
   event(name: string, options: WaitingObjectOptions = {}): Event {
     return Event.open(this.#map, name, options);
+  }
+
+  /**
+   * The blackboard `name` (shared latest value by key), created on first
+   * use with `keys` (needed to create it) and values of up to
+   * `maxValueSize` bytes (default 256). See {@linkcode Blackboard}.
+   *
+   * @example
+   * ```ts
+   * import { Segment } from "./mod.ts";
+   * using segment = Segment.create("/blackboard-method", { size: 1 << 20 });
+   * const board = segment.blackboard("state", { keys: ["mode", "speed"], maxValueSize: 64 });
+   * board.write("mode", "auto");
+   * segment.unlink();
+   * ```
+   */
+  blackboard(name: string, options: BlackboardOptions = {}): Blackboard {
+    return Blackboard.open(this.#map, name, options);
   }
 
   /**

@@ -22,9 +22,18 @@ import { Ring } from "./ring.ts";
 import { Queue } from "./queue.ts";
 import { Event } from "./event.ts";
 import { TopicSubscriber } from "./topic_subscriber.ts";
+import { Blackboard } from "./blackboard.ts";
 
 /** What a wait set can wait on. */
-export type WaitSource = Ring | Queue | TopicSubscriber | Event;
+export type WaitSource = Ring | Queue | TopicSubscriber | Event | Blackboard;
+
+/** How a member is added: an event's or a blackboard key's starting point, a blackboard's key. */
+export interface WaitSetMemberOptions {
+  /** Event: ready once its sequence differs from this (default: its sequence now). Blackboard: the version. */
+  since?: number;
+  /** Blackboard: the key to watch (null: any key; default null). */
+  key?: string | null;
+}
 
 export interface WaitSetOptions {
   /** Give up with a `Timeout` error after this many milliseconds (default: no limit). */
@@ -58,6 +67,8 @@ const POLL_MS = 1;
 
 interface Member {
   readonly source: WaitSource;
+  /** A blackboard's key (null: any key); undefined for other kinds. */
+  readonly key?: string | null;
   readonly map: Mapping;
   /** The core's readiness step for this member: >= 0 ready, -MUST_WAIT not yet. */
   readonly step: (flags: number) => number;
@@ -67,7 +78,28 @@ interface Member {
   registered: boolean;
 }
 
-function memberOf(source: WaitSource, since: number | undefined): Member {
+function memberOf(source: WaitSource, options: WaitSetMemberOptions): Member {
+  const since = options.since;
+  if (source instanceof Blackboard) {
+    const map = source.segment, handle = source.handle, core = map.core, k = map.constants;
+    const key = options.key ?? null;
+    let index: number = k.BLACKBOARD_ANY_KEY;
+    if (key !== null) {
+      index = source.keys.indexOf(key);
+      if (index < 0) throw argumentError("range", `Unknown key "${key}" of blackboard "${source.name}"`, "NotFound");
+    }
+    const current = () => (key === null ? source.generation : source.version(key)) % 2 ** 32;
+    let seen = since === undefined ? current() : since % 2 ** 32;
+    return {
+      source,
+      key,
+      map,
+      step: (flags) => core.blackboardWaitStep(handle, index, seen, flags),
+      cancel: () => core.blackboardWaitCancel(handle, index),
+      rearm: () => (seen = current()),
+      registered: false,
+    };
+  }
   if (source instanceof TopicSubscriber) {
     const { map, handle, index } = source.pollTarget();
     const core = map.core;
@@ -114,7 +146,10 @@ function memberOf(source: WaitSource, since: number | undefined): Member {
       registered: false,
     };
   }
-  throw argumentError("type", `Invalid wait set member ${shown(source)}: a Ring, Queue, TopicSubscriber or Event`);
+  throw argumentError(
+    "type",
+    `Invalid wait set member ${shown(source)}: a Ring, Queue, TopicSubscriber, Event or Blackboard`,
+  );
 }
 
 /**
@@ -144,22 +179,28 @@ export class WaitSet {
   /** Where the next look starts, so that one busy member cannot hide the others. */
   #next = 0;
 
-  /** Adds `source` (for an event: ready once its sequence differs from `since`, default its current one). */
-  add(source: WaitSource, options?: { since?: number }): this {
-    if (this.#members.some((m) => m.source === source)) return this;
+  /**
+   * Adds `source`. An event is ready once its sequence differs from `since`
+   * (default: its sequence now); a blackboard once `key` (null: any key) has a
+   * version other than `since` (default: now); add a blackboard once per key.
+   */
+  add(source: WaitSource, options: WaitSetMemberOptions = {}): this {
+    const key = source instanceof Blackboard ? options.key ?? null : undefined;
+    if (this.#members.some((m) => m.source === source && m.key === key)) return this;
     if (this.#members.length >= FUTEX_WAITV_MAX) {
       throw argumentError("range", `Cannot add to a wait set of ${FUTEX_WAITV_MAX} members: futex_waitv takes no more`);
     }
-    this.#members.push(memberOf(source, options?.since));
+    this.#members.push(memberOf(source, options));
     return this;
   }
 
-  /** Removes `source`; true if it was a member. */
+  /** Removes `source` (a blackboard: every key of it); true if it was a member. */
   remove(source: WaitSource): boolean {
-    const i = this.#members.findIndex((m) => m.source === source);
-    if (i < 0) return false;
-    this.#members.splice(i, 1);
-    return true;
+    const before = this.#members.length;
+    for (let i = this.#members.length - 1; i >= 0; i--) {
+      if (this.#members[i].source === source) this.#members.splice(i, 1);
+    }
+    return this.#members.length < before;
   }
 
   /** The members, in the order they were added. */
@@ -288,6 +329,12 @@ export class WaitSet {
 
 function describe(source: WaitSource): string {
   if (source instanceof TopicSubscriber) return `a subscriber of topic "${source.topicName}"`;
-  const kind = source instanceof Ring ? "ring" : source instanceof Queue ? "queue" : "event";
+  const kind = source instanceof Ring
+    ? "ring"
+    : source instanceof Queue
+    ? "queue"
+    : source instanceof Blackboard
+    ? "blackboard"
+    : "event";
   return `${kind} "${(source as { name: string }).name}"`;
 }

@@ -89,3 +89,17 @@ export {
   topicCancelWait, topicRelease, topicInfo, topicChangeWord, topicPollStep,
 } from "./abi/topic";
 export { ringPollStep, queuePollStep } from "./abi/poll";
+export {
+  BLACKBOARD_MAX_KEYS, BLACKBOARD_KEY_NAME_MAX, BLACKBOARD_MAX_VALUE, BLACKBOARD_KEY_SCRATCH_SIZE,
+  BLACKBOARD_BUFFER_HEADER, BLACKBOARD_KEYS_START, blackboardKeyScratch, blackboardScratch,
+} from "./blackboard/layout";
+export {
+  BLACKBOARD_ANY_KEY, BLACKBOARD_READ_ATTEMPTS, BLACKBOARD_INFO_KEYS, BLACKBOARD_INFO_MAX_VALUE,
+  BLACKBOARD_INFO_GENERATION,
+} from "./blackboard/read";
+export {
+  blackboardGeneration, blackboardLocate, blackboardVerify, blackboardVersion, blackboardChangeWord,
+  blackboardWaitStep, blackboardWaitCancel, blackboardWait, blackboardKeyName, blackboardInfo,
+  blackboardTryClaim, blackboardClaimStep, blackboardClaimCancel, blackboardClaim, blackboardStage,
+  blackboardCommit, blackboardAbort, blackboardWriter,
+} from "./abi/blackboard";

@@ -14,6 +14,8 @@ import { channelInit, channelSize, channelValidate } from "../channel/layout";
 import { MUTEX_SIZE, mutexInit, mutexValidate } from "../mutex/mutex";
 import { KIND_TOPIC } from "./layout";
 import { topicInit, topicSize, topicValidate } from "../topic/layout";
+import { KIND_BLACKBOARD } from "./layout";
+import { blackboardInit, blackboardSize, blackboardValidate } from "../blackboard/layout";
 import {
   SEMAPHORE_SIZE, semaphoreInit, semaphoreParamsValid, semaphoreValidate,
 } from "../semaphore/semaphore";
@@ -29,6 +31,8 @@ export function objectSize(kind: u32, p0: u32, p1: u32, p2: u32): u32 {
   if (kind == KIND_QUEUE) return queueSize(p0, p1); // p0: slot size, p1: slots (a power of two)
   if (kind == KIND_CHANNEL) return channelSize(p0, p1); // p0: capacity, p1: clients (0: classic)
   if (kind == KIND_TOPIC) return topicSize(p0, p1, p2); // p0: max message, p1: depth, p2: see topic/layout.ts
+  // p0: keys, p1: maximum value size, p2: bytes of key names in blackboardKeyScratch
+  if (kind == KIND_BLACKBOARD) return blackboardSize(p0, p1, p2);
   return 0;
 }
 
@@ -41,6 +45,7 @@ export function objectInit(kind: u32, offset: u32, size: u32, p0: u32, p1: u32, 
   else if (kind == KIND_QUEUE) queueInit(offset, p0, p1);
   else if (kind == KIND_CHANNEL) channelInit(offset, p0, p1);
   else if (kind == KIND_TOPIC) topicInit(offset, p0, p1, p2);
+  else if (kind == KIND_BLACKBOARD) blackboardInit(offset, p0, p1);
 }
 
 /** Checks an object found in an opened segment; false means corrupt. */
@@ -54,6 +59,7 @@ export function objectValidate(kind: u32, offset: u32, size: u32): bool {
   if (kind == KIND_QUEUE) return queueValidate(offset, size);
   if (kind == KIND_CHANNEL) return channelValidate(offset, size);
   if (kind == KIND_TOPIC) return topicValidate(offset, size);
+  if (kind == KIND_BLACKBOARD) return blackboardValidate(offset, size);
   return false;
 }
 
