@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Segment } from "../ts/mod.ts";
 import type { WaitMode } from "../ts/mod.ts";
+import { ICEORYX_SPIN, ICEORYX_WAITSET, iceoryxSupport, runIceoryxBaseline } from "./iceoryx.ts";
 import { atExit, flag, latencyRow, median, printRows, progress, ratio, type Row, runtime, startPeer } from "./lib.ts";
 
 const quick = flag("quick") !== undefined;
@@ -174,6 +175,25 @@ for (let r = 0; r < rounds; r++) {
 const rows: Row[] = cases.map((c) =>
   latencyRow("topic", c.name, c.unit, results.get(c.name)!, { baseline: c.baseline, messageBytes: 64 })
 );
+// iceoryx (classic, from Debian) when installed: its own harness, rounds interleaved with the C
+// ping-pongs there, run after the topic rounds (not interleaved with them).
+const support = iceoryxSupport();
+if (support.available) {
+  const report = await runIceoryxBaseline({
+    rounds,
+    baselines: false,
+    iterations: n(20_000),
+    spinIterations: n(100_000),
+  });
+  for (const row of report.rows) rows.push({ ...row, bench: "topic", baseline: true });
+  byCase("topic round trip, 64 B, spin").iceoryx = ICEORYX_SPIN;
+  byCase("topic round trip, 64 B, park").iceoryx = ICEORYX_WAITSET;
+} else if (!json) {
+  console.log(`  (iceoryx not measured: ${support.reason})`);
+}
+function byCase(name: string): Row {
+  return rows.find((r) => r.case === name)!;
+}
 for (const row of rows) {
   if (row.unit === "msgs/s") delete row.p99;
 }
@@ -189,7 +209,14 @@ const targets = [
     1.2,
   ],
 ] as const;
-for (const [target, name, base, limit] of targets) {
+const comparisons: Array<readonly [string, string, string, number]> = [...targets];
+if (support.available) {
+  comparisons.push(
+    ["topic spin round trip below iceoryx's busy-waiting one", "topic round trip, 64 B, spin", ICEORYX_SPIN, 1],
+    ["topic blocking round trip below iceoryx's WaitSet one", "topic round trip, 64 B, park", ICEORYX_WAITSET, 1],
+  );
+}
+for (const [target, name, base, limit] of comparisons) {
   const times = 1 / ratio(byName(name), byName(base));
   const verdict = { target, runtime, case: name, vs: base, ratio: Number(times.toFixed(3)), limit, met: times <= limit };
   if (json) console.log(JSON.stringify(verdict));
