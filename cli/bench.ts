@@ -12,6 +12,8 @@
 //   - it exits 0 on success.
 
 import cliProgress from "cli-progress";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { colors, formatMicros, formatRate, printJson, stderrIsTerminal, table } from "./format.ts";
 import { CliError } from "./errors.ts";
 import { type Lane, latencyChart } from "./svg.ts";
@@ -234,6 +236,13 @@ async function runJob(job: Job, timeoutS: number, onProgress: (f: number) => voi
 /** Runs `bench`. */
 export async function bench(options: BenchOptions): Promise<void> {
   const c = colors();
+  // The benchmarks and their C baselines are not in the npm package: outside a clone there is nothing to run.
+  if (!existsSync(join(root, "bench"))) {
+    throw new CliError(
+      "RepositoryOnly",
+      `wshm bench runs the benchmarks of a clone of the repository; ${root} has no bench/`,
+    );
+  }
   const names = await scripts(options.filter);
   if (names.length === 0) {
     const message = `No benchmark scripts in ${root}/bench` +

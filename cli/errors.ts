@@ -45,6 +45,8 @@ export const EXIT_INTERRUPTED = 130;
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT_USAGE;
   if (error instanceof CliError && error.code === "Interrupted") return EXIT_INTERRUPTED;
+  // A command this installation cannot run (bench outside a clone): misuse, as the bin reports it.
+  if (error instanceof CliError && error.code === "RepositoryOnly") return EXIT_USAGE;
   return EXIT_FAILURE;
 }
 
