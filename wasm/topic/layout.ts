@@ -23,6 +23,7 @@
 //       │ 24 readEnd u64  next seq to hand out                               │
 //       │ 32 missed u64   messages this subscriber never got whole           │
 //       │ 40 received u64 │ 48 deadPublisherSeen u32                          │
+//       │ 52 tornHeld u32: held messages a lap found torn, for the next release │
 //  320 + 64 × subscribers                                                     │
 //       ├ slots, depth × slotSize (slotSize = 16 + maxMessage rounded to 64) ─┤
 //       │ 0 stamp u64: seq + 1 of the message in the slot, 0 while written    │
@@ -127,6 +128,8 @@ export const TOPIC_SLOT_HEADER: u32 = 16;
 @inline export const RECEIVED: u32 = 40;
 // @ts-ignore: decorator
 @inline export const DEAD_SEEN: u32 = 48;
+// @ts-ignore: decorator
+@inline export const TORN_HELD: u32 = 52;
 
 // Slot fields.
 // @ts-ignore: decorator

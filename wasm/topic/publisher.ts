@@ -39,6 +39,8 @@ export function topicPublisherAttach(offset: u32): i32 {
   }
   atomic.store<u64>(a + HEAD, head);
   atomic.store<u32>(a + HEAD_WORD, <u32>head);
+  // A message the dead publisher stamped but never announced: the wake it owed is ours.
+  if (atomic.load<u32>(a + SUB_SLEEPERS) != 0) hostWake(a + HEAD_WORD, 0x7FFFFFFF);
   store<u32>(a + LOANED, 0);
   // Force a fresh scan of the cursors before the first back-pressure decision.
   store<u32>(a + EPOCH_SEEN, atomic.load<u32>(a + EPOCH) - 1);
@@ -68,10 +70,10 @@ function scanCursors(a: u32, reap: bool): u64 {
     const pid = atomic.load<u32>(r + SUB_PID);
     if (pid == 0) continue;
     if (reap && pid != selfPid && !recordedHolderAlive(r + SUB_RECORD_PID, r + SUB_START, pid)) {
-      if (atomic.cmpxchg<u32>(r + SUB_PID, pid, 0) == pid) {
-        atomic.store<u64>(r + CURSOR, CURSOR_NONE);
-        atomic.add<u32>(a + EPOCH, 1);
-      }
+      // The cursor is left alone: scans skip free records, and a subscriber
+      // that takes the record in between stores its own (a store here could
+      // erase it: model/topic.pml found that).
+      if (atomic.cmpxchg<u32>(r + SUB_PID, pid, 0) == pid) atomic.add<u32>(a + EPOCH, 1);
       continue;
     }
     // SYNC: acquire; pairs with the release of the cursor in topicRelease:

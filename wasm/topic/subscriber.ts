@@ -11,7 +11,7 @@ import {
   at, CURSOR, CURSOR_NONE, DEAD_SEEN, EPOCH, gDepth, gHistory, gMaxMessage, gPolicy,
   gSubscribers, HEAD, HEAD_WORD, LENGTH, MISSED, PUB_PID, PUB_RECORD_PID, PUB_SLEEPERS, PUB_START,
   PUBLISHED, READ_END, RECEIVED, recordAt, slotAt, STAMP, SUB_PID, SUB_RECORD_PID, SUB_SLEEPERS,
-  SUB_START, topicGeometry, topicScratch, TOPIC_SLOT_HEADER, TYPE,
+  SUB_START, topicGeometry, topicScratch, TOPIC_SLOT_HEADER, TORN_HELD, TYPE,
 } from "./layout";
 
 // @ts-ignore: decorator
@@ -43,10 +43,14 @@ export function topicSubscriberAttach(offset: u32): i32 {
     store<u64>(r + MISSED, 0);
     store<u64>(r + RECEIVED, 0);
     store<u32>(r + DEAD_SEEN, 0);
+    store<u32>(r + TORN_HELD, 0);
     atomic.store<u64>(r + CURSOR, start);
     // SYNC: the cursor is stored before the epoch moves; a publisher that
     // sees the new epoch rescans and sees the cursor.
     atomic.add<u32>(a + EPOCH, 1);
+    // A publisher may be parked on this record's cursor (its dead holder was
+    // the slowest): the cursor moved, so it must look again now.
+    wakePublisher(a, r);
     return <i32>i;
   }
   return -FULL;
@@ -116,11 +120,17 @@ function readOne(a: u32, r: u32): i32 {
     let next = head >= <u64>gDepth ? head - gDepth + 1 : 0;
     if (next <= c) next = c + 1;
     skipped += next - c;
-    store<u64>(r + MISSED, load<u64>(r + MISSED) + (next - c));
-    if (load<u64>(r + CURSOR) == c) {
-      atomic.store<u64>(r + CURSOR, next);
-      wakePublisher(a, r);
-    }
+    // Messages still held in place, [cursor, c), are older than c, so their
+    // slots were all reused before c's was: they are torn. Count them now
+    // (release reports them) and move the cursor, so that release walks only
+    // what it handed out (without this the skipped ones were counted twice:
+    // model/topic.pml).
+    const cursor = load<u64>(r + CURSOR);
+    const held = c > cursor ? c - cursor : 0;
+    if (held != 0) store<u32>(r + TORN_HELD, load<u32>(r + TORN_HELD) + <u32>held);
+    store<u64>(r + MISSED, load<u64>(r + MISSED) + (next - c) + held);
+    atomic.store<u64>(r + CURSOR, next);
+    wakePublisher(a, r);
     c = next;
     store<u64>(r + READ_END, c);
   }
@@ -209,7 +219,10 @@ export function topicRelease(offset: u32, index: u32): i32 {
   // SYNC: the fence orders every read of the payloads before the stamps are
   // read again (seqlock), so a copy made before this call is checked whole.
   fullFence();
-  let torn: u32 = 0;
+  // Held messages a lap already found torn (readOne) count first.
+  let torn: u32 = load<u32>(r + TORN_HELD);
+  store<u32>(r + TORN_HELD, 0);
+  const tornBefore = torn;
   // Only the last `depth` can still be in their slots; older ones are torn.
   if (end - seq > <u64>gDepth) {
     torn += <u32>(end - seq - gDepth);
@@ -221,7 +234,7 @@ export function topicRelease(offset: u32, index: u32): i32 {
     else received++;
     seq++;
   }
-  if (torn != 0) store<u64>(r + MISSED, load<u64>(r + MISSED) + torn);
+  if (torn != tornBefore) store<u64>(r + MISSED, load<u64>(r + MISSED) + (torn - tornBefore));
   store<u64>(r + RECEIVED, load<u64>(r + RECEIVED) + received);
   // SYNC: release; pairs with the publisher's acquiring load of the cursor.
   atomic.store<u64>(r + CURSOR, end);
@@ -263,8 +276,9 @@ export function topicInfo(offset: u32, what: u32, index: u32): f64 {
   const r = recordAt(a, index);
   if (what == TOPIC_INFO_SUBSCRIBER_PID) return atomic.load<u32>(r + SUB_PID);
   if (what == TOPIC_INFO_SUBSCRIBER_CURSOR) {
+    // A free record's cursor is whatever its last holder left: not a cursor.
     const cursor = atomic.load<u64>(r + CURSOR);
-    return cursor == CURSOR_NONE ? -1 : <f64>cursor;
+    return cursor == CURSOR_NONE || atomic.load<u32>(r + SUB_PID) == 0 ? -1 : <f64>cursor;
   }
   if (what == TOPIC_INFO_SUBSCRIBER_MISSED) return <f64>load<u64>(r + MISSED);
   if (what == TOPIC_INFO_SUBSCRIBER_RECEIVED) return <f64>load<u64>(r + RECEIVED);
