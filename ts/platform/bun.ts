@@ -2,7 +2,7 @@
 // wait runs in a small pool of worker threads (bun_waiter.ts), each of which
 // makes the blocking call and posts the result back.
 
-import { FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX } from "./syscalls.ts";
+import { CLOCK_MONOTONIC, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX } from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -26,6 +26,7 @@ export function loadBunLibc(ffi: BunFfi): Libc {
     getpid: { args: [], returns: T.i32 },
     geteuid: { args: [], returns: T.u32 },
     __errno_location: { args: [], returns: T.ptr },
+    clock_gettime: { args: [T.i32, T.ptr], returns: T.i32 },
     // long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3);
     // read as i32: futex results fit.
     syscall: { args: [T.i64, T.u64, T.i32, T.i32, T.ptr, T.u64, T.i32], returns: T.i32 },
@@ -54,6 +55,7 @@ export function loadBunLibc(ffi: BunFfi): Libc {
       waiters ??= new BunWaiterPool();
       return waiters.wait(address, expected, timespec);
     },
+    clockMonotonic: (timespec) => c.clock_gettime(CLOCK_MONOTONIC, timespec),
     errno: () => ffi.read.i32(errnoPointer, 0),
     addressOf: (buffer) => Number(ffi.ptr(new Uint8Array(buffer))),
   };

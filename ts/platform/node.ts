@@ -3,7 +3,7 @@
 // concurrent waits get threads of their own (node_waiter.ts says why).
 
 import { nodeWaiter } from "./node_waiter.ts";
-import { FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX } from "./syscalls.ts";
+import { CLOCK_MONOTONIC, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX } from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -29,6 +29,7 @@ export function loadNodeLibc(koffi: any): Libc {
   const kill = f("int kill(int pid, int sig)");
   const getpid = f("int getpid()");
   const geteuid = f("uint32_t geteuid()");
+  const clockGettime = f("int clock_gettime(int clock, void *tp)");
   // long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3).
   // The result is read as int: futex results fit, and it avoids BigInt.
   const syscall = f(
@@ -66,6 +67,7 @@ export function loadNodeLibc(koffi: any): Libc {
         );
       })
     ),
+    clockMonotonic: (timespec) => clockGettime(CLOCK_MONOTONIC, timespec),
     errno: () => koffi.errno(),
     addressOf: (buffer) => Number(koffi.address(new Uint8Array(buffer))),
   };

@@ -6,3 +6,5 @@ import { arch } from "./arch.ts";
 export const SYS_FUTEX: number = arch === "x86_64" ? 202 : 98;
 export const FUTEX_WAIT = 0;
 export const FUTEX_WAKE = 1;
+/** clock_gettime(2)'s CLOCK_MONOTONIC (the same number on every Linux architecture). */
+export const CLOCK_MONOTONIC = 1;

@@ -48,6 +48,8 @@ export interface Libc {
    * result. errno is not available (it belongs to another thread).
    */
   futexWaitAsync(address: number, expected: number, timespec: Uint8Array | null): Promise<number>;
+  /** `int clock_gettime(CLOCK_MONOTONIC, struct timespec *tp)`; `timespec` is 16 bytes. */
+  clockMonotonic(timespec: Uint8Array): number;
   /** The calling thread's errno. */
   errno(): number;
   /** The address of the first byte of a SharedArrayBuffer (a wasm memory's buffer). */
