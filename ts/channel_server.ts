@@ -31,6 +31,8 @@ export class ChannelServer {
   /** Client slots; 0 in classic mode. */
   readonly #clients: number;
   readonly #requests = new Map<number, ChannelRequest>();
+  /** The same requests in an array, walked by index on every receive: a Map iterator is garbage per message in Deno. */
+  readonly #requestList: ChannelRequest[] = [];
   #server = false;
 
   constructor(end: Endpoint, port: ChannelPort, clients: number) {
@@ -58,6 +60,7 @@ export class ChannelServer {
     if (request === undefined) {
       request = new ChannelRequest(this.#port);
       this.#requests.set(s[0], request);
+      this.#requestList.push(request);
     }
     return request.reset(s[0], s[1], s[2], s[3]);
   }
@@ -65,8 +68,9 @@ export class ChannelServer {
   /** Classic mode serves one exchange at a time: a second receive before answering would wait forever. */
   #checkAnswered(): void {
     if (this.#clients !== 0) return;
-    for (const request of this.#requests.values()) {
-      if (!request.responded) {
+    const requests = this.#requestList;
+    for (let i = 0; i < requests.length; i++) {
+      if (!requests[i].responded) {
         throw argumentError(
           "range",
           `Answer the request received on channel "${this.#end.name}" before receiving the next`,
