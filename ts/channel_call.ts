@@ -73,11 +73,30 @@ export class ChannelCall implements Disposable {
     return this.#received();
   }
 
-  /** Like `send`, without blocking the event loop. */
-  async sendAsync(length: number, options?: ChannelCallOptions): Promise<number> {
-    checkCallOptions(options);
-    this.#post(length);
-    this.responseAt = await this.#port.awaitResponseAsync(options);
+  /**
+   * Like `send`, without blocking the event loop. A response that comes
+   * within the wait mode's short poll (see `WaitMode`) resolves the promise
+   * without any further await: an async exchange then allocates little more
+   * than that promise.
+   */
+  sendAsync(length: number, options?: ChannelCallOptions): Promise<number> {
+    let response: number | Promise<number>;
+    try {
+      checkCallOptions(options);
+      this.#post(length);
+      response = this.#port.awaitResponseAsync(options);
+      if (typeof response === "number") {
+        this.responseAt = response;
+        return Promise.resolve(this.#received());
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#receivedAsync(response);
+  }
+
+  async #receivedAsync(response: Promise<number>): Promise<number> {
+    this.responseAt = await response;
     return this.#received();
   }
 
