@@ -68,8 +68,8 @@ export class ChannelCall implements Disposable {
   /** Sends the first `length` bytes of `request`, waits for the response; returns its length. */
   send(length: number, options?: ChannelCallOptions): number {
     checkCallOptions(options);
-    this.#post(length);
-    this.responseAt = this.#port.awaitResponse(options);
+    this.#checkPost(length);
+    this.responseAt = this.#port.send(this.requestAt, length, options);
     return this.#received();
   }
 
@@ -101,6 +101,11 @@ export class ChannelCall implements Disposable {
   }
 
   #post(length: number): void {
+    this.#checkPost(length);
+    this.#port.post(this.requestAt, length);
+  }
+
+  #checkPost(length: number): void {
     if (this.requestAt < 0) throw argumentError("range", "No call is open: begin() first");
     const capacity = this.#port.channel.capacity;
     checkInteger(length, "length", 0, 0x7FFFFFFF, "an integer >= 0");
@@ -110,7 +115,6 @@ export class ChannelCall implements Disposable {
         `Cannot send ${length} bytes on channel "${this.#port.channel.name}": it carries ${capacity}`,
       );
     }
-    this.#port.post(this.requestAt, length);
   }
 
   #received(): number {

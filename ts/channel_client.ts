@@ -70,6 +70,23 @@ export class ChannelClient {
         const r = core.channelPost(end.handle, this.#slot, at, length);
         if (r < 0) end.fail(r, "send a request on");
       },
+      send: (at, length, options) => {
+        const r = core.channelSend(
+          end.handle,
+          this.#slot,
+          at,
+          length,
+          timeoutOption(options?.timeoutMs),
+          end.spins(options),
+        );
+        if (r < 0) {
+          // The post's own failures say "send"; what came while waiting, "receive".
+          const waiting = r === -end.k.TIMED_OUT || r === -end.k.PEER_DIED || r === -end.k.NO_SERVER;
+          end.fail(r, waiting ? "receive a response on" : "send a request on");
+        }
+        this.#response();
+        return r;
+      },
       awaitResponse: (options) => {
         const r = core.channelAwait(
           end.handle,

@@ -104,6 +104,8 @@ export interface ChannelPort {
   respond(token: number, length: number, status: number): void;
   post(at: number, length: number): void;
   awaitResponse(options: ChannelCallOptions | undefined): number;
+  /** post then awaitResponse, in one core call. */
+  send(at: number, length: number, options: ChannelCallOptions | undefined): number;
   /**
    * The response's offset if it came within the call's synchronous poll
    * (see asyncPollMs), else a promise of it; throws what the core reports.

@@ -180,6 +180,19 @@ export function channelAwait(offset: u32, slot: u32, timeoutMs: f64, spins: i32)
 }
 
 /**
+ * channelPost then channelAwait, in one call: the client's whole hop after it
+ * wrote the request (one host-to-core crossing and one re-derivation of the
+ * object instead of two). A failed post returns its status before any wait.
+ */
+export function channelSend(
+  offset: u32, slot: u32, request: u32, length: u32, timeoutMs: f64, spins: i32,
+): i32 {
+  const posted = channelPost(offset, slot, request, length);
+  if (posted < 0) return posted;
+  return channelAwait(offset, slot, timeoutMs, spins);
+}
+
+/**
  * Ends the exchange (after the response was read, or after a failure):
  * classic, unlocks access; many-client, aborts a request slot claimed but
  * not posted (`request`, or 0) and returns the slot to IDLE.
