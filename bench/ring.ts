@@ -53,7 +53,7 @@ const cBuild: typeof import("./c/build.mjs") = await import(
   pathToFileURL(join(root, "bench", "c", "build.mjs")).href
 );
 const programs = cBuild.buildC();
-const C_RING = "baseline: C SPSC ring, 64 B, batched (gcc -O2, busy-wait)";
+const C_RING = "baseline: C SPSC ring, 64 B, batched (gcc -O2, spin then yield)";
 
 let serial = 0;
 
