@@ -33,7 +33,10 @@
 import { Segment } from "../ts/mod.ts";
 import { consume, consumeCopying, type Mode, type RingKind, wordsOf } from "./_loops.ts";
 import { SOCKET_APIS, socketLabel, socketStream } from "./_sockets.ts";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { atExit, flag, median, printRows, progress, ratio, type Row, runtime, startPeer } from "./lib.ts";
+import { judgeRate, printVerdicts } from "./_targets.ts";
 
 const quick = flag("quick") !== undefined;
 const json = flag("json") !== undefined;
@@ -42,6 +45,15 @@ const mode = flag("wait", "adaptive") as Mode;
 const scale = quick ? 0.2 : 1;
 const n = (count: number) => Math.round(count * scale);
 const CAPACITY = 1 << 20;
+const here = fileURLToPath(new URL(".", import.meta.url));
+const root = here.replace(/[/\\]$/, "").endsWith(join("dist", "bench"))
+  ? join(here, "..", "..")
+  : join(here, "..");
+const cBuild: typeof import("./c/build.mjs") = await import(
+  pathToFileURL(join(root, "bench", "c", "build.mjs")).href
+);
+const programs = cBuild.buildC();
+const C_RING = "baseline: C SPSC ring, 64 B, batched (gcc -O2, spin then yield)";
 
 let serial = 0;
 
@@ -92,6 +104,8 @@ interface Case {
   size: number;
   /** A baseline group: the fastest case of the group is the baseline of the cases that name it. */
   group?: string;
+  /** A baseline outside the socket groups (the C ring). */
+  alone?: true;
   vs?: string;
   run: () => Promise<number>;
 }
@@ -107,6 +121,12 @@ const cases: Case[] = [
     run: () => ringRound("large", n(50_000), true),
   },
 ];
+cases.push({
+  name: C_RING,
+  size: 64,
+  alone: true,
+  run: async () => (await cBuild.runC(programs.spsc_ring, [n(10_000_000)])).median,
+});
 for (const api of SOCKET_APIS) {
   const label = socketLabel(api);
   cases.push(
@@ -157,7 +177,7 @@ for (const [unit, per] of [["msgs/s", 1], ["MB/s", 0]] as const) {
       case: c.name,
       unit,
       median: median(values),
-      baseline: c.group !== undefined ? true : fastest.get(c.vs!)!.name,
+      baseline: c.group !== undefined || c.alone ? true : fastest.get(c.vs!)!.name,
       rounds: values.map((v) => Number(v.toPrecision(4))),
       messageBytes: c.size,
       wait: c.group === undefined ? mode : undefined,
@@ -166,6 +186,14 @@ for (const [unit, per] of [["msgs/s", 1], ["MB/s", 0]] as const) {
 }
 
 const batched = rows.find((row) => row.case === "ring, 64 B, batched" && row.unit === "msgs/s")!;
+const verdicts = [
+  judgeRate(
+    "ring 64 B batched at least 0.9x the C SPSC ring (same message work)",
+    batched,
+    rows.find((row) => row.case === C_RING && row.unit === "msgs/s"),
+    0.9,
+  ),
+];
 const target = {
   target: "64 B ring throughput at least 20 million messages/s with batching",
   runtime,
@@ -187,6 +215,7 @@ for (const row of rows.filter((row) => typeof row.baseline === "string" && row.u
     );
   }
 }
+printVerdicts(verdicts, json, runtime);
 if (json) console.log(JSON.stringify(target));
 else {console.log(
     `  target ${target.met ? "MET   " : "MISSED"} ${target.target}: ${

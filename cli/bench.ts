@@ -127,6 +127,10 @@ function parseRows(job: Job, stdout: string, onProgress: (fraction: number) => v
       baseline: typeof data.baseline === "boolean" || typeof data.baseline === "string"
         ? data.baseline
         : undefined,
+      verdict: typeof data.verdict === "object" && data.verdict !== null &&
+          typeof (data.verdict as { met?: unknown }).met === "boolean"
+        ? data.verdict as Row["verdict"]
+        : undefined,
     });
   }
   return rows;

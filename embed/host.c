@@ -123,12 +123,14 @@ static double now_ms(void) {
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-// host.wait: futex(2) on the REAL address and without FUTEX_PRIVATE_FLAG, so
-// that the kernel keys the wait by the shm file and offset, and a wake from
-// any process that maps the segment (at any address) reaches it. EINTR is
-// retried: JavaScriptCore signals its threads (e.g. to scan their stacks).
-static int futex_wait(uint32_t address, int32_t expected, double timeout_ms) {
-  double deadline = timeout_ms < 0 ? INFINITY : now_ms() + timeout_ms;
+// host.waitUs: futex(2) on the REAL address and without FUTEX_PRIVATE_FLAG,
+// so that the kernel keys the wait by the shm file and offset, and a wake
+// from any process that maps the segment (at any address) reaches it. The
+// timeout is whole microseconds (negative: none). EINTR is retried with the
+// time left (the ABI allows reporting it as woken; a C clock read is cheap):
+// JavaScriptCore signals its threads (e.g. to scan their stacks).
+static int futex_wait(uint32_t address, int32_t expected, int32_t timeout_us) {
+  double deadline = timeout_us < 0 ? INFINITY : now_ms() + timeout_us / 1e3;
   for (;;) {
     struct timespec relative, *timeout = NULL;
     if (deadline != INFINITY) {
@@ -145,13 +147,14 @@ static int futex_wait(uint32_t address, int32_t expected, double timeout_ms) {
   }
 }
 
-static JSValueRef host_wait(JSContextRef c, JSObjectRef f, JSObjectRef self, size_t argc,
-                            const JSValueRef argv[], JSValueRef *exception) {
+static JSValueRef host_wait_us(JSContextRef c, JSObjectRef f, JSObjectRef self, size_t argc,
+                               const JSValueRef argv[], JSValueRef *exception) {
   (void)f, (void)self, (void)exception;
   if (argc < 3) return num(1);
   uint32_t address = (uint32_t)JSValueToNumber(c, argv[0], NULL);
   int32_t expected = (int32_t)JSValueToNumber(c, argv[1], NULL);
-  return num(futex_wait(address, expected, JSValueToNumber(c, argv[2], NULL)));
+  int32_t timeout_us = (int32_t)JSValueToNumber(c, argv[2], NULL);
+  return num(futex_wait(address, expected, timeout_us));
 }
 
 static JSValueRef host_wake(JSContextRef c, JSObjectRef f, JSObjectRef self, size_t argc,
@@ -164,10 +167,14 @@ static JSValueRef host_wake(JSContextRef c, JSObjectRef f, JSObjectRef self, siz
   return num(woken < 0 ? 0 : woken);
 }
 
-static JSValueRef host_now_ms(JSContextRef c, JSObjectRef f, JSObjectRef self, size_t argc,
-                              const JSValueRef argv[], JSValueRef *exception) {
+// host.clockUs: CLOCK_MONOTONIC in whole microseconds modulo 2^30 (the core unwraps it).
+static JSValueRef host_clock_us(JSContextRef c, JSObjectRef f, JSObjectRef self, size_t argc,
+                                const JSValueRef argv[], JSValueRef *exception) {
   (void)c, (void)f, (void)self, (void)argc, (void)argv, (void)exception;
-  return num(now_ms());
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  uint64_t us = (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+  return num((double)(us & ((1u << 30) - 1)));
 }
 
 // Reads /proc/PID/stat: its state (field 3) and start time (field 22, clock
@@ -292,9 +299,9 @@ static void map_and_instantiate(const char *core_path, int fd, uint32_t size) {
   JSObjectRef env = JSObjectMake(ctx, NULL, NULL);
   set(env, "memory", memory);
   JSObjectRef host = JSObjectMake(ctx, NULL, NULL);
-  set(host, "wait", host_function("wait", host_wait));
+  set(host, "waitUs", host_function("waitUs", host_wait_us));
   set(host, "wake", host_function("wake", host_wake));
-  set(host, "nowMs", host_function("nowMs", host_now_ms));
+  set(host, "clockUs", host_function("clockUs", host_clock_us));
   set(host, "processAlive", host_function("processAlive", host_process_alive));
   JSObjectRef imports = JSObjectMake(ctx, NULL, NULL);
   set(imports, "env", env);

@@ -33,7 +33,7 @@ export function describeCore() {
   const inert = () => 0;
   const instance = new WebAssembly.Instance(module, {
     env: { memory },
-    host: { wait: inert, wake: inert, nowMs: inert, processAlive: inert },
+    host: { waitUs: inert, wake: inert, clockUs: inert, processAlive: inert },
   });
   const globals = new Map();
   for (const e of exports) {

@@ -92,7 +92,7 @@ test("WSHM_FAULT: off in this process, parsed with defaults, and a bad spec says
   const [f] = parseFaults('{"call":"processAlive","when":"dead","gate":"/tmp/g"}');
   assert.equal([f.action, f.skip, f.repeat, f.timeoutMs, f.pid], ["pause", 0, false, 30_000, undefined]);
   assert.is(
-    parseFaults('[{"call":"wait","when":"timedOut","action":"delay"},{"call":"nowMs","action":"kill"}]')
+    parseFaults('[{"call":"waitUs","when":"timedOut","action":"delay"},{"call":"clockUs","action":"kill"}]')
       .length,
     2,
   );
@@ -108,7 +108,7 @@ test("WSHM_FAULT: off in this process, parsed with defaults, and a bad spec says
   };
   bad("{", /not JSON/);
   bad('{"call":"read"}', /call must be/);
-  bad('{"call":"wait","when":"dead","action":"delay"}', /when for wait/);
+  bad('{"call":"waitUs","when":"dead","action":"delay"}', /when for waitUs/);
   bad('{"call":"processAlive"}', /needs a gate/);
   bad('{"call":"wake","pid":3,"action":"delay"}', /pid/);
 });
@@ -121,7 +121,7 @@ test("WSHM_FAULT kill: a waiter dies by SIGKILL right when its first wait slice 
   const [command, argv] = fixtureCommand(rt(1), "fault_mutex", [name, "mutex", "1", "0", "exit"]);
   const waiter = startProcess(command, argv, {
     label: `fault_mutex (${rt(1)}, killed at its first timed-out wait)`,
-    env: { WSHM_FAULT: JSON.stringify({ call: "wait", when: "timedOut", action: "kill" }) },
+    env: { WSHM_FAULT: JSON.stringify({ call: "waitUs", when: "timedOut", action: "kill" }) },
     timeoutMs: 60_000,
   });
   try {

@@ -32,4 +32,6 @@ export interface BenchRow {
   p99?: number;
   /** true: the row others compare with; a case name: the row this one compares with. */
   baseline?: boolean | string;
+  /** Set on a row that a performance target judges (bench/_targets.ts): met or missed, with the measured ratio. */
+  verdict?: { target: string; met: boolean; value: number; limit: number; measure: string };
 }

@@ -72,20 +72,44 @@ export class ChannelCall implements Disposable {
   /** Sends the first `length` bytes of `request`, waits for the response; returns its length. */
   send(length: number, options?: ChannelCallOptions): number {
     checkCallOptions(options);
-    this.#post(length);
-    this.responseAt = this.#port.awaitResponse(options);
+    this.#checkPost(length);
+    this.responseAt = this.#port.send(this.requestAt, length, options);
     return this.#received();
   }
 
-  /** Like `send`, without blocking the event loop. */
-  async sendAsync(length: number, options?: ChannelCallOptions): Promise<number> {
-    checkCallOptions(options);
-    this.#post(length);
-    this.responseAt = await this.#port.awaitResponseAsync(options);
+  /**
+   * Like `send`, without blocking the event loop. A response that comes
+   * within the wait mode's short poll (see `WaitMode`) resolves the promise
+   * without any further await: an async exchange then allocates little more
+   * than that promise.
+   */
+  sendAsync(length: number, options?: ChannelCallOptions): Promise<number> {
+    let response: number | Promise<number>;
+    try {
+      checkCallOptions(options);
+      this.#post(length);
+      response = this.#port.awaitResponseAsync(options);
+      if (typeof response === "number") {
+        this.responseAt = response;
+        return Promise.resolve(this.#received());
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#receivedAsync(response);
+  }
+
+  async #receivedAsync(response: Promise<number>): Promise<number> {
+    this.responseAt = await response;
     return this.#received();
   }
 
   #post(length: number): void {
+    this.#checkPost(length);
+    this.#port.post(this.requestAt, length);
+  }
+
+  #checkPost(length: number): void {
     if (this.requestAt < 0) throw argumentError("range", "No call is open: begin() first");
     const capacity = this.#port.channel.capacity;
     checkInteger(length, "length", 0, 0x7FFFFFFF, "an integer >= 0");
@@ -95,7 +119,6 @@ export class ChannelCall implements Disposable {
         `Cannot send ${length} bytes on channel "${this.#port.channel.name}": it carries ${capacity}`,
       );
     }
-    this.#port.post(this.requestAt, length);
   }
 
   #received(): number {

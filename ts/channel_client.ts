@@ -11,7 +11,7 @@ import type { Endpoint } from "./endpoint.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { type Message, messageLength, writeMessage } from "./codec.ts";
 import { checkCallOptions } from "./names.ts";
-import { timeoutOption } from "./wait.ts";
+import { afterPoll, asyncPollMs, timeoutOption } from "./wait.ts";
 import {
   type ChannelCallOptions,
   type ChannelPort,
@@ -70,6 +70,23 @@ export class ChannelClient {
         const r = core.channelPost(end.handle, this.#slot, at, length);
         if (r < 0) end.fail(r, "send a request on");
       },
+      send: (at, length, options) => {
+        const r = core.channelSend(
+          end.handle,
+          this.#slot,
+          at,
+          length,
+          timeoutOption(options?.timeoutMs),
+          end.spins(options),
+        );
+        if (r < 0) {
+          // The post's own failures say "send"; what came while waiting, "receive".
+          const waiting = r === -end.k.TIMED_OUT || r === -end.k.PEER_DIED || r === -end.k.NO_SERVER;
+          end.fail(r, waiting ? "receive a response on" : "send a request on");
+        }
+        this.#response();
+        return r;
+      },
       awaitResponse: (options) => {
         const r = core.channelAwait(
           end.handle,
@@ -81,12 +98,22 @@ export class ChannelClient {
         this.#response();
         return r;
       },
-      awaitResponseAsync: async (options) => {
-        const r = await this.#await(options, (at) => {
+      awaitResponseAsync: (options) => {
+        const timeoutMs = timeoutOption(options?.timeoutMs);
+        const mode = end.waitMode(options);
+        const pollMs = asyncPollMs(mode, timeoutMs);
+        if (pollMs > 0) {
+          const r = core.channelAwait(end.handle, this.#slot, pollMs, end.k.WAIT_SPIN);
+          if (r >= 0) {
+            this.#response();
+            return r;
+          }
+          if (r !== -end.k.TIMED_OUT || pollMs === timeoutMs) end.fail(r, "receive a response on");
+        }
+        return this.#await(afterPoll(mode, timeoutMs, pollMs), (at) => {
           this.#response();
           return at;
-        });
-        return r as number;
+        }) as Promise<number>;
       },
       end: (at) => {
         core.channelEnd(end.handle, this.#slot, at);

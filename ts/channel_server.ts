@@ -9,7 +9,7 @@
 import type { Endpoint } from "./endpoint.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { checkCallOptions, checkOptions, shown } from "./names.ts";
-import { timeoutOption } from "./wait.ts";
+import { afterPoll, asyncPollMs, timeoutOption } from "./wait.ts";
 import type {
   ChannelCallOptions,
   ChannelPort,
@@ -31,6 +31,8 @@ export class ChannelServer {
   /** Client slots; 0 in classic mode. */
   readonly #clients: number;
   readonly #requests = new Map<number, ChannelRequest>();
+  /** The same requests in an array, walked by index on every receive: a Map iterator is garbage per message in Deno. */
+  readonly #requestList: ChannelRequest[] = [];
   #server = false;
 
   constructor(end: Endpoint, port: ChannelPort, clients: number) {
@@ -58,6 +60,7 @@ export class ChannelServer {
     if (request === undefined) {
       request = new ChannelRequest(this.#port);
       this.#requests.set(s[0], request);
+      this.#requestList.push(request);
     }
     return request.reset(s[0], s[1], s[2], s[3]);
   }
@@ -65,8 +68,9 @@ export class ChannelServer {
   /** Classic mode serves one exchange at a time: a second receive before answering would wait forever. */
   #checkAnswered(): void {
     if (this.#clients !== 0) return;
-    for (const request of this.#requests.values()) {
-      if (!request.responded) {
+    const requests = this.#requestList;
+    for (let i = 0; i < requests.length; i++) {
+      if (!requests[i].responded) {
         throw argumentError(
           "range",
           `Answer the request received on channel "${this.#end.name}" before receiving the next`,
@@ -95,14 +99,38 @@ export class ChannelServer {
     return this.#request();
   }
 
-  async receiveAsync(options: ChannelReceiveOptions | undefined): Promise<ChannelRequest> {
-    checkCallOptions(options);
-    if (!this.#server) this.attach();
-    this.#checkAnswered();
+  /**
+   * A request that comes within the wait mode's short poll (asyncPollMs:
+   * one core call) resolves at once; otherwise the rest of the wait is
+   * awaited off the JavaScript thread.
+   */
+  receiveAsync(options: ChannelReceiveOptions | undefined): Promise<ChannelRequest> {
+    let rest: ChannelReceiveOptions | undefined = options;
+    try {
+      checkCallOptions(options);
+      if (!this.#server) this.attach();
+      this.#checkAnswered();
+      checkSignal(options?.signal);
+      const end: Endpoint = this.#end;
+      const timeoutMs = timeoutOption(options?.timeoutMs);
+      const mode = end.waitMode(options);
+      const pollMs = options?.signal?.aborted ? 0 : asyncPollMs(mode, timeoutMs);
+      if (pollMs > 0) {
+        const r = end.core.channelReceive(end.handle, pollMs, end.k.WAIT_SPIN);
+        if (r >= 0) return Promise.resolve(this.#request());
+        if (r !== -end.k.TIMED_OUT || pollMs === timeoutMs) end.fail(r, "receive a request on");
+        rest = { ...afterPoll(mode, timeoutMs, pollMs), signal: options?.signal };
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#receiveAwaited(rest);
+  }
+
+  async #receiveAwaited(options: ChannelReceiveOptions | undefined): Promise<ChannelRequest> {
     const end: Endpoint = this.#end;
     const core = end.core;
     const signal = options?.signal;
-    checkSignal(signal);
     const interrupt = () => core.channelInterrupt(end.handle);
     signal?.addEventListener("abort", interrupt, { once: true });
     let request: ChannelRequest | undefined;

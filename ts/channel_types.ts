@@ -105,7 +105,13 @@ export interface ChannelPort {
   respond(token: number, length: number, status: number): void;
   post(at: number, length: number): void;
   awaitResponse(options: ChannelCallOptions | undefined): number;
-  awaitResponseAsync(options: ChannelCallOptions | undefined): Promise<number>;
+  /** post then awaitResponse, in one core call. */
+  send(at: number, length: number, options: ChannelCallOptions | undefined): number;
+  /**
+   * The response's offset if it came within the call's synchronous poll
+   * (see asyncPollMs), else a promise of it; throws what the core reports.
+   */
+  awaitResponseAsync(options: ChannelCallOptions | undefined): number | Promise<number>;
   begin(options: ChannelCallOptions | undefined): number;
   end(at: number): void;
   view(at: number, length: number): Uint8Array;

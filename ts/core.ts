@@ -55,7 +55,7 @@ function readerInstance(): { core: Core; memory: WasmMemory } {
   };
   const instance = new WebAssembly.Instance(compiledCore(), {
     env: { memory: memory as WebAssembly.Memory },
-    host: { wait: unused, wake: unused, nowMs: unused, processAlive: unused },
+    host: { waitUs: unused, wake: unused, clockUs: unused, processAlive: unused },
   });
   reader = { core: instance.exports as unknown as Core, memory };
   return reader;
@@ -96,11 +96,28 @@ export function coreConstants(): CoreConstants {
  * address `base`. The imports turn wasm addresses into real ones for futex(2).
  */
 export function instantiateCore(memory: WasmMemory, base: number, posix: Posix): Core {
+  // The real address of each futex word, made once: base + address is past
+  // 2^31, a heap number in V8, and a new one per wait or wake was garbage
+  // per message (measured with the sampling heap profiler, Node 20). A
+  // process waits and wakes on a few words over and over; the bound only
+  // matters for a segment with very many objects.
+  const realAddresses = new Map<number, number>();
+  const real = (address: number): number => {
+    let at = realAddresses.get(address);
+    if (at === undefined) {
+      if (realAddresses.size >= 4096) realAddresses.clear();
+      at = base + address;
+      realAddresses.set(address, at);
+    }
+    return at;
+  };
+  // Integers both ways (docs/ABI.md): a double crossing between wasm and
+  // JavaScript is a heap number in V8, and these run on every wait.
   const host: HostImports = {
-    wait: (address: number, expected: number, timeoutMs: number) =>
-      posix.futexWait(base + address, expected, timeoutMs),
-    wake: (address: number, count: number) => posix.futexWake(base + address, count),
-    nowMs: () => performance.now(),
+    waitUs: (address: number, expected: number, timeoutUs: number) =>
+      posix.futexWaitUs(real(address), expected, timeoutUs),
+    wake: (address: number, count: number) => posix.futexWake(real(address), count),
+    clockUs: () => posix.clockUs(),
     processAlive: (pid: number, startTicks: bigint) => posix.processAlive(pid, startTicks) ? 1 : 0,
   };
   // Tests only (WSHM_FAULT, see fault.ts); otherwise the plain imports above, untouched.

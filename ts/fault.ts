@@ -1,7 +1,7 @@
 /**
  * Deterministic fault injection, for tests: stops this process at a chosen
  * moment of the core's protocol, right after one of its four host calls
- * (`wait`, `wake`, `nowMs`, `processAlive`) returned a chosen answer, so that
+ * (`waitUs`, `wake`, `clockUs`, `processAlive`) returned a chosen answer, so that
  * a test can make other processes act in exactly that window and then let
  * this one go on. It replays, every time, races that random scheduling
  * hits rarely.
@@ -17,9 +17,9 @@
  * ```text
  * {"call":"processAlive", "when":"dead", "pid":1234, "action":"pause", "gate":"/tmp/x/gate"}
  *
- * call       processAlive | wait | wake | nowMs         which host import
+ * call       processAlive | waitUs | wake | clockUs     which host import
  * when       any (default) | dead | alive               processAlive's answer
- *            | woken | notEqual | timedOut              wait's answer
+ *            | woken | notEqual | timedOut              waitUs's answer
  * pid        processAlive only: match only calls about this pid
  * skip       let this many matching calls pass first (default 0)
  * repeat     true: act on every matching call after those, not just the
@@ -42,7 +42,7 @@
  * // wait until /tmp/t/gate.paused exists, make other processes act, then
  * //   writeFileSync("/tmp/t/gate", "");
  * import { parseFaults } from "./fault.ts";
- * const [fault] = parseFaults('{"call":"wait","when":"timedOut","action":"delay","timeoutMs":50}');
+ * const [fault] = parseFaults('{"call":"waitUs","when":"timedOut","action":"delay","timeoutMs":50}');
  * console.log(fault.action); // "delay"
  * ```
  *
@@ -58,9 +58,9 @@ export const FAULT_VARIABLE = "WSHM_FAULT";
 
 /** The host imports of the core, as `instantiateCore` builds them (a type, so that it is a WebAssembly.ModuleImports). */
 export type HostImports = {
-  wait(address: number, expected: number, timeoutMs: number): number;
+  waitUs(address: number, expected: number, timeoutUs: number): number;
   wake(address: number, count: number): number;
-  nowMs(): number;
+  clockUs(): number;
   processAlive(pid: number, startTicks: bigint): number;
 };
 
@@ -76,15 +76,15 @@ export interface Fault {
   timeoutMs: number;
 }
 
-const CALLS = ["processAlive", "wait", "wake", "nowMs"];
+const CALLS = ["processAlive", "waitUs", "wake", "clockUs"];
 const ANSWERS: Record<string, string[]> = {
   processAlive: ["any", "dead", "alive"],
-  wait: ["any", "woken", "notEqual", "timedOut"],
+  waitUs: ["any", "woken", "notEqual", "timedOut"],
   wake: ["any"],
-  nowMs: ["any"],
+  clockUs: ["any"],
 };
 const ACTIONS = ["pause", "delay", "kill"];
-/** host.wait's results (0 woken, 1 not equal, 2 timed out) by name. */
+/** host.waitUs's results (0 woken, 1 not equal, 2 timed out) by name. */
 const WAIT_RESULTS: Record<string, number> = { woken: 0, notEqual: 1, timedOut: 2 };
 
 function invalid(text: string, why: string): never {
@@ -145,7 +145,7 @@ export function configuredFaults(): Fault[] | undefined {
 function matches(fault: Fault, args: readonly unknown[], result: number): boolean {
   if (fault.when !== "any") {
     if (fault.call === "processAlive" && result !== (fault.when === "alive" ? 1 : 0)) return false;
-    if (fault.call === "wait" && result !== WAIT_RESULTS[fault.when]) return false;
+    if (fault.call === "waitUs" && result !== WAIT_RESULTS[fault.when]) return false;
   }
   return fault.pid === undefined || args[0] === fault.pid;
 }
@@ -199,10 +199,10 @@ export function withFaults(host: HostImports, faults: readonly Fault[], pid: num
     return result;
   };
   return {
-    wait: (address, expected, timeoutMs) =>
-      after("wait", [address, expected, timeoutMs], host.wait(address, expected, timeoutMs)),
+    waitUs: (address, expected, timeoutUs) =>
+      after("waitUs", [address, expected, timeoutUs], host.waitUs(address, expected, timeoutUs)),
     wake: (address, count) => after("wake", [address, count], host.wake(address, count)),
-    nowMs: () => after("nowMs", [], host.nowMs()),
+    clockUs: () => after("clockUs", [], host.clockUs()),
     processAlive: (p, startTicks) => after("processAlive", [p, startTicks], host.processAlive(p, startTicks)),
   };
 }

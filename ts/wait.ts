@@ -78,6 +78,37 @@ const ASYNC_SPIN_MS = 0.05;
 /** How long an async "spin" wait polls before it lets the event loop run. */
 const ASYNC_YIELD_MS = 1;
 
+/**
+ * How long an async wait in `mode` may poll synchronously, in one core call
+ * (the core's WAIT_SPIN with this as its time limit), before it awaits
+ * anything: a peer that answers within it costs one call and a resolved
+ * promise instead of the awaitStep machinery (1-3 KB of promises and
+ * closures per message in V8, measured by bench/allocation.ts). 0: do not
+ * poll ("park", or no time left).
+ */
+export function asyncPollMs(mode: WaitMode, timeoutMs: number): number {
+  const poll = mode === "adaptive" ? ASYNC_SPIN_MS : mode === "spin" ? ASYNC_YIELD_MS : 0;
+  return timeoutMs < 0 || poll < timeoutMs ? poll : timeoutMs;
+}
+
+/**
+ * What is left of an async wait after a poll of `polledMs` found nothing:
+ * the time limit less the poll, and the mode for awaitStep ("adaptive" has
+ * polled already, so it parks at once; "spin" goes on spinning with yields).
+ * The poll lasted at least `polledMs` (the core times out only past it), so
+ * the whole wait never ends before its limit.
+ */
+export function afterPoll(
+  mode: WaitMode,
+  timeoutMs: number,
+  polledMs: number,
+): { timeoutMs: number | undefined; wait: WaitMode } {
+  return {
+    timeoutMs: timeoutMs < 0 ? undefined : Math.max(0, timeoutMs - polledMs),
+    wait: mode === "adaptive" ? "park" : mode,
+  };
+}
+
 let immediate: ((resolve: () => void) => void) | undefined;
 
 async function yieldToEventLoop(): Promise<void> {

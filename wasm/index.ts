@@ -69,7 +69,7 @@ export {
 export {
   channelServerAttach, channelServerDetach, channelClientAttach, channelClientDetach,
   channelAcquireStep, channelAcquireCancel, channelPrepareStep, channelPrepareCancel, channelBegin,
-  channelPost, channelAwaitStep, channelAwaitCancel, channelAwait, channelEnd, channelReceiveStep,
+  channelPost, channelAwaitStep, channelAwaitCancel, channelAwait, channelSend, channelEnd, channelReceiveStep,
   channelReceiveCancel, channelReceive, channelResponseBuffer, channelRespond, channelInterrupt,
   channelInfo,
 } from "./abi/channel";

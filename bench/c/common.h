@@ -113,13 +113,13 @@ static void wait_peer(void) {
   }
 }
 
-static void futex_wait(uint32_t *addr, uint32_t expected) {
+static inline void futex_wait(uint32_t *addr, uint32_t expected) {
   if (syscall(SYS_futex, addr, FUTEX_WAIT, expected, NULL, NULL, 0) != 0 && errno != EAGAIN && errno != EINTR) {
     die("futex wait");
   }
 }
 
-static void futex_wake(uint32_t *addr, int count) {
+static inline void futex_wake(uint32_t *addr, int count) {
   if (syscall(SYS_futex, addr, FUTEX_WAKE, count, NULL, NULL, 0) < 0) die("futex wake");
 }
 
@@ -143,7 +143,7 @@ static long parse_count(const char *text, const char *what) {
 }
 
 /** Warm-up round trips before the measured ones: a tenth, at least 100. */
-static long warmup_for(long iterations) {
+static inline long warmup_for(long iterations) {
   long w = iterations / 10;
   return w < 100 ? 100 : w;
 }
@@ -162,7 +162,7 @@ static uint64_t percentile(const uint64_t *sorted, long n, long p) {
 }
 
 /** Prints one JSON line, in the shape of the results of the bench/ scripts, from per-round-trip samples. */
-static void report(const char *bench, const char *label, uint64_t *samples, long n, uint64_t total_ns) {
+static inline void report(const char *bench, const char *label, uint64_t *samples, long n, uint64_t total_ns) {
   qsort(samples, (size_t)n, sizeof *samples, compare_u64);
   double median = n % 2 ? (double)samples[n / 2] : ((double)samples[n / 2 - 1] + (double)samples[n / 2]) / 2;
   printf(

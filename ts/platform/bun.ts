@@ -2,7 +2,7 @@
 // wait runs in a small pool of worker threads (bun_waiter.ts), each of which
 // makes the blocking call and posts the result back.
 
-import { CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
+import { CLOCK_MONOTONIC, CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -26,6 +26,7 @@ export function loadBunLibc(ffi: BunFfi): Libc {
     getpid: { args: [], returns: T.i32 },
     geteuid: { args: [], returns: T.u32 },
     __errno_location: { args: [], returns: T.ptr },
+    clock_gettime: { args: [T.i32, T.ptr], returns: T.i32 },
     // long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3);
     // read as i32: futex results fit.
     syscall: { args: [T.i64, T.u64, T.i32, T.i32, T.ptr, T.u64, T.i32], returns: T.i32 },
@@ -58,6 +59,7 @@ export function loadBunLibc(ffi: BunFfi): Libc {
     // No off-thread variant: Bun has no async FFI call (the wait set polls there).
     futexWaitv: (waiters, count, timespec) =>
       c.syscall(SYS_FUTEX_WAITV, waiters, count, 0, timespec, CLOCK_REALTIME, 0),
+    clockMonotonic: (timespec) => c.clock_gettime(CLOCK_MONOTONIC, timespec),
     errno: () => ffi.read.i32(errnoPointer, 0),
     addressOf: (buffer) => Number(ffi.ptr(new Uint8Array(buffer))),
   };

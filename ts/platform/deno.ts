@@ -3,7 +3,7 @@
 // 64-bit parameters get BigInts: Deno's fast call path takes BigInt for them,
 // and a Number there costs about 170 ns more per call (measured on a futex wake).
 
-import { CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
+import { CLOCK_MONOTONIC, CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
 const symbols = {
@@ -33,6 +33,8 @@ const symbols = {
   getpid: { parameters: [], result: "i32" },
   /** uid_t geteuid(void) */
   geteuid: { parameters: [], result: "u32" },
+  /** int clock_gettime(clockid_t clock, struct timespec *tp) */
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   /** int *__errno_location(void) */
   __errno_location: { parameters: [], result: "pointer" },
   /**
@@ -77,7 +79,9 @@ function bigAddress(address: number): bigint {
 /** Opens the C library through Deno's FFI. */
 export function loadDenoLibc(): Libc {
   const { symbols: c } = Deno.dlopen("libc.so.6", symbols);
-  const errnoPointer = c.__errno_location();
+  // One view of errno, made once: a futex wait that returns EAGAIN reads it
+  // on the park path, and a view per read was garbage per message.
+  const errnoView = new Deno.UnsafePointerView(c.__errno_location()!);
   return {
     runtime: "deno",
     shmOpen: (name, oflag, mode) => c.shm_open(name, oflag, mode),
@@ -105,7 +109,8 @@ export function loadDenoLibc(): Libc {
       c.syscall(WAITV_NR, bigAddress(waiters), count, 0, timespec, CLOCK_REALTIME_BIG, 0),
     futexWaitvAsync: (waiters, count, timespec) =>
       c.syscall_async(WAITV_NR, bigAddress(waiters), count, 0, timespec, CLOCK_REALTIME_BIG, 0),
-    errno: () => new Deno.UnsafePointerView(errnoPointer!).getInt32(),
+    clockMonotonic: (timespec) => c.clock_gettime(CLOCK_MONOTONIC, timespec),
+    errno: () => errnoView.getInt32(),
     addressOf: (buffer) => Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(new Uint8Array(buffer)))),
   };
 }

@@ -3,7 +3,7 @@
 // concurrent waits get threads of their own (node_waiter.ts says why).
 
 import { nodeWaiter } from "./node_waiter.ts";
-import { CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
+import { CLOCK_MONOTONIC, CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -29,6 +29,7 @@ export function loadNodeLibc(koffi: any): Libc {
   const kill = f("int kill(int pid, int sig)");
   const getpid = f("int getpid()");
   const geteuid = f("uint32_t geteuid()");
+  const clockGettime = f("int clock_gettime(int clock, void *tp)");
   // long syscall(long number, ...): futex(uaddr, op, val, timeout, uaddr2, val3).
   // The result is read as int: futex results fit, and it avoids BigInt.
   const syscall = f(
@@ -82,6 +83,7 @@ export function loadNodeLibc(koffi: any): Libc {
           (error: unknown, result: number) => error ? reject(error) : resolve(result),
         );
       }),
+    clockMonotonic: (timespec) => clockGettime(CLOCK_MONOTONIC, timespec),
     errno: () => koffi.errno(),
     addressOf: (buffer) => Number(koffi.address(new Uint8Array(buffer))),
   };

@@ -30,6 +30,8 @@ const MAP_ANONYMOUS = 0x20;
 const MAP_FAILED = 2 ** 64 - 1;
 const EAGAIN = 11;
 const ETIMEDOUT = 110;
+/** The core's clock counts microseconds modulo 2^30 (wasm/base/clock.ts unwraps it). */
+const CLOCK_US_MASK = (1 << 30) - 1;
 /** (uid_t) -1 / (gid_t) -1: fchown leaves that id as it is. */
 const ID_UNCHANGED = 0xFFFFFFFF;
 
@@ -51,6 +53,8 @@ export class Posix {
   // timed wait allocates no BigInt.
   readonly #timespec = new Int32Array(4);
   readonly #timespecBytes = new Uint8Array(this.#timespec.buffer);
+  readonly #clock = new Int32Array(4);
+  readonly #clockBytes = new Uint8Array(this.#clock.buffer);
   readonly #statBytes = new Uint8Array(STAT_SIZE);
   readonly #procBytes = new Uint8Array(1024);
 
@@ -218,6 +222,43 @@ export class Posix {
       if (errno === ETIMEDOUT) return WAIT_TIMED_OUT;
       if (errno !== EINTR) this.#fail("futex wait failed", errno);
     }
+  }
+
+  /**
+   * The core's wait (host.waitUs): at most `timeoutUs` whole microseconds
+   * (negative: no limit), one syscall and no clock read. EINTR comes back as
+   * WAIT_WOKEN: the core takes every return as "look again" and works out
+   * the time left from its own clock, so the retry is its, not ours.
+   */
+  futexWaitUs(address: number, expected: number, timeoutUs: number): number {
+    let spec: Uint8Array | null = null;
+    if (timeoutUs >= 0) {
+      const seconds = Math.floor(timeoutUs / 1_000_000);
+      this.#timespec[0] = seconds;
+      this.#timespec[2] = (timeoutUs - seconds * 1_000_000) * 1000;
+      spec = this.#timespecBytes;
+    }
+    if (this.#c.futexWait(address, expected | 0, spec) === 0) return WAIT_WOKEN;
+    const errno = this.#c.errno();
+    if (errno === EAGAIN) return WAIT_NOT_EQUAL;
+    if (errno === ETIMEDOUT) return WAIT_TIMED_OUT;
+    if (errno === EINTR) return WAIT_WOKEN;
+    this.#fail("futex wait failed", errno);
+  }
+
+  /**
+   * CLOCK_MONOTONIC in whole microseconds modulo 2^30 (the core's
+   * host.clockUs): always a small integer, so V8 never boxes it. Under V8
+   * through clock_gettime into a buffer kept for it (performance.now()
+   * returns a heap number in Node 20: 16 B a read, measured); under
+   * JavaScriptCore, which never boxes doubles, performance.now().
+   */
+  clockUs(): number {
+    if (this.runtime === "bun") return (performance.now() * 1000) & CLOCK_US_MASK;
+    this.#c.clockMonotonic(this.#clockBytes);
+    // The low halves of tv_sec and tv_nsec: monotonic seconds (time since
+    // boot) fit in 31 bits, and the product stays an exact double.
+    return (this.#clock[0] * 1_000_000 + Math.floor(this.#clock[2] / 1000)) & CLOCK_US_MASK;
   }
 
   /** The same wait off the JavaScript thread. Callers re-check their word after it resolves. */

@@ -17,3 +17,5 @@ export const SYS_FUTEX_WAITV = 449;
 export const FUTEX2_SIZE_U32 = 0x02;
 /** The clock of futex_waitv's absolute timeout. */
 export const CLOCK_REALTIME = 0;
+/** clock_gettime(2)'s CLOCK_MONOTONIC (the same number on every Linux architecture). */
+export const CLOCK_MONOTONIC = 1;

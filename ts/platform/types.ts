@@ -58,6 +58,8 @@ export interface Libc {
   futexWaitv(waiters: number, count: number, timespec: Uint8Array | null): number;
   /** The same wait off the JavaScript thread, or undefined if this runtime has no off-thread call for it. */
   futexWaitvAsync?: (waiters: number, count: number, timespec: Uint8Array | null) => Promise<number>;
+  /** `int clock_gettime(CLOCK_MONOTONIC, struct timespec *tp)`; `timespec` is 16 bytes. */
+  clockMonotonic(timespec: Uint8Array): number;
   /** The calling thread's errno. */
   errno(): number;
   /** The address of the first byte of a SharedArrayBuffer (a wasm memory's buffer). */

@@ -79,6 +79,13 @@ export function channelAwait(handle: u32, slot: u32, timeoutMs: f64, spins: i32)
   return o == 0 ? -INVALID_ARGUMENT : api.channelAwait(o, slot, timeoutMs, spins);
 }
 
+export function channelSend(
+  handle: u32, slot: u32, request: u32, length: u32, timeoutMs: f64, spins: i32,
+): i32 {
+  const o = channelAt(handle);
+  return o == 0 ? -INVALID_ARGUMENT : api.channelSend(o, slot, request, length, timeoutMs, spins);
+}
+
 export function channelEnd(handle: u32, slot: u32, request: u32): i32 {
   const o = channelAt(handle);
   return o == 0 ? -INVALID_ARGUMENT : api.channelEnd(o, slot, request);

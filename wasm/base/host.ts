@@ -6,30 +6,35 @@
 // futex(2) on the real address, without FUTEX_PRIVATE_FLAG (the segment is a
 // shared mapping, so the kernel keys the futex by inode and offset).
 
-/** Result of `hostWait`: the word was woken (or woke spuriously). */
+/** Result of `hostWaitUs`: the word was woken (or woke spuriously). */
 export const WAIT_WOKEN: i32 = 0;
-/** Result of `hostWait`: the word did not hold `expected` when checked. */
+/** Result of `hostWaitUs`: the word did not hold `expected` when checked. */
 export const WAIT_NOT_EQUAL: i32 = 1;
-/** Result of `hostWait`: the timeout elapsed. */
+/** Result of `hostWaitUs`: the timeout elapsed. */
 export const WAIT_TIMED_OUT: i32 = 2;
 
 /**
  * Sleeps while the 32-bit word at `addr` holds `expected`, for at most
- * `timeoutMs` milliseconds (negative: no limit). The host retries EINTR.
+ * `timeoutUs` microseconds (negative: no limit). An integer, not a double: a
+ * JavaScript host receives it as a small integer, where an f64 argument would
+ * be boxed on its heap at every park. EINTR may come back as WAIT_WOKEN (the
+ * core treats every return as "look again" and recomputes the time left).
  */
-@external("host", "wait")
-export declare function hostWait(addr: u32, expected: i32, timeoutMs: f64): i32;
+@external("host", "waitUs")
+export declare function hostWaitUs(addr: u32, expected: i32, timeoutUs: i32): i32;
 
 /** Wakes at most `count` sleepers on the word at `addr`; returns how many woke. */
 @external("host", "wake")
 export declare function hostWake(addr: u32, count: i32): i32;
 
 /**
- * A monotonic clock in milliseconds. Only differences taken within one
- * process matter (deadlines), so each host may use its own origin.
+ * A monotonic clock in whole microseconds, modulo 2^30 (any origin, its own
+ * per process): base/clock.ts unwraps it. An integer below 2^30 is what a
+ * JavaScript engine returns without allocating (a V8 Smi); a double
+ * (milliseconds) was a fresh heap number on every read.
  */
-@external("host", "nowMs")
-export declare function hostNowMs(): f64;
+@external("host", "clockUs")
+export declare function hostClockUs(): i32;
 
 /**
  * 1 if the process `pid` exists and, when `startTicks` is not zero, was started

@@ -23,7 +23,8 @@
 //   0                   park at once
 //   n > 0               spin n loads, then park
 
-import { hostNowMs, hostWait, WAIT_TIMED_OUT } from "./host";
+import { WAIT_NOT_EQUAL, WAIT_TIMED_OUT } from "./host";
+import { nowMs, waitWord } from "./clock";
 import {
   livenessPollMs, recordedHolderAlive, selfPid, spinLimit, waitAddress, waitValue, writeHolderRecord,
 } from "./context";
@@ -40,8 +41,8 @@ export type Step = (offset: u32, arg0: u32, arg1: u32, flags: u32) => i32;
 export type Cancel = (offset: u32, arg0: u32) => void;
 
 // How often (in loads) a spinning waiter reads the clock. A clock read is a
-// host call (about 100 ns in Deno, and a boxed double on V8's heap), so it
-// must stay rare next to the loads, which hit the cache until the peer writes.
+// host call (20-100 ns; no allocation, base/clock.ts), so it must stay rare
+// next to the loads, which hit the cache until the peer writes.
 // @ts-ignore: decorator
 @inline const CLOCK_EVERY: i32 = 1024;
 
@@ -59,7 +60,7 @@ function spinWhile(address: u32, value: i32, until: f64): bool {
       // Only load while spinning, to leave the line shared with its writer.
       if (atomic.load<i32>(address) != value) return true;
     }
-    if (hostNowMs() >= until) return false;
+    if (nowMs() >= until) return false;
   }
 }
 
@@ -80,14 +81,19 @@ function spinBriefly(step: Step, offset: u32, arg0: u32, arg1: u32): i32 {
   return -MUST_WAIT;
 }
 
-/** Probes until the step completes or `until` passes (then -MUST_WAIT); checks the peer every slice if `checkPeer`. */
-function spinUntil(step: Step, offset: u32, arg0: u32, arg1: u32, until: f64, checkPeer: bool): i32 {
-  let sliceEnd = checkPeer ? hostNowMs() + livenessPollMs : Infinity;
+/**
+ * Probes until the step completes or `until` passes (then -MUST_WAIT); checks
+ * the peer every slice if `checkPeer`. `now` is the clock read that set `until`.
+ */
+function spinUntil(
+  step: Step, offset: u32, arg0: u32, arg1: u32, now: f64, until: f64, checkPeer: bool,
+): i32 {
+  let sliceEnd = checkPeer ? now + livenessPollMs : Infinity;
   while (true) {
     const changed = spinWhile(waitAddress(), waitValue(), until < sliceEnd ? until : sliceEnd);
     let flags: u32 = 0;
     if (!changed) {
-      const now = hostNowMs();
+      now = nowMs();
       if (now >= until) return -MUST_WAIT;
       flags = STEP_CHECK_PEER;
       sliceEnd = now + livenessPollMs;
@@ -112,14 +118,16 @@ export function block(
     r = spinBriefly(step, offset, arg0, arg1);
     if (r != -MUST_WAIT) return r;
   }
-  const deadline = timeoutMs < 0 ? Infinity : hostNowMs() + timeoutMs;
+  // One clock read sets both the deadline and the spin's end.
+  const started = nowMs();
+  const deadline = timeoutMs < 0 ? Infinity : started + timeoutMs;
   if (spins == WAIT_SPIN) {
-    r = spinUntil(step, offset, arg0, arg1, deadline, true);
+    r = spinUntil(step, offset, arg0, arg1, started, deadline, true);
     return r == -MUST_WAIT ? -TIMED_OUT : r;
   }
   if (spins == WAIT_ADAPTIVE && spinLimit > 0) {
-    const until = hostNowMs() + ADAPTIVE_SPIN_MS;
-    r = spinUntil(step, offset, arg0, arg1, until < deadline ? until : deadline, false);
+    const until = started + ADAPTIVE_SPIN_MS;
+    r = spinUntil(step, offset, arg0, arg1, started, until < deadline ? until : deadline, false);
     if (r != -MUST_WAIT) return r;
   }
   let budget = spins > 0 ? spins : 0;
@@ -135,14 +143,20 @@ export function block(
   while (true) {
     r = step(offset, arg0, arg1, flags);
     if (r != -MUST_WAIT) return r;
-    const remaining = deadline - hostNowMs();
+    // An untimed park needs no clock: the slice alone bounds the sleep.
+    const remaining = deadline == Infinity ? Infinity : deadline - nowMs();
     if (remaining <= 0) {
       cancel(offset, arg0);
       return -TIMED_OUT;
     }
     const slice = remaining < livenessPollMs ? remaining : livenessPollMs;
     // A sleep that ran its whole slice suggests a peer that is gone: look.
-    const woke = hostWait(waitAddress(), waitValue(), slice);
+    // The peer may have moved the word since the step registered: then the
+    // futex would only fail with EAGAIN (0.85 such calls per parked channel
+    // round trip, strace): look again without the syscall.
+    const woke = atomic.load<i32>(waitAddress()) != waitValue()
+      ? WAIT_NOT_EQUAL
+      : waitWord(waitAddress(), waitValue(), slice);
     flags = STEP_PARK | STEP_REGISTERED | (woke == WAIT_TIMED_OUT ? STEP_CHECK_PEER : 0);
   }
 }

@@ -11,7 +11,8 @@
 // Every function re-reads the geometry and checks it against the segment
 // (capacityOf), so a corrupt channel gives CORRUPT and never a stray access.
 
-import { hostNowMs, hostWake } from "../base/host";
+import { hostWake } from "../base/host";
+import { nowMs } from "../base/clock";
 import { selfPid } from "../base/context";
 import { semaphoreCancelWait } from "../semaphore/semaphore";
 import { queueCancelWait, queueInterrupt } from "../queue/wait";
@@ -133,11 +134,11 @@ export function channelBegin(offset: u32, slot: u32, timeoutMs: f64, spins: i32)
   let r = channelAcquireStep(offset, slot, 0, 0);
   let remaining = timeoutMs;
   if (r == -MUST_WAIT) {
-    const started = timeoutMs > 0 ? hostNowMs() : 0;
+    const started = timeoutMs > 0 ? nowMs() : 0;
     r = block(channelAcquireStep, channelAcquireCancel, offset, slot, 0, timeoutMs, spins);
     if (r < 0) return r;
     if (timeoutMs > 0) {
-      remaining = timeoutMs - (hostNowMs() - started);
+      remaining = timeoutMs - (nowMs() - started);
       if (remaining < 0) remaining = 0;
     }
   } else if (r < 0) {
@@ -176,6 +177,19 @@ export function channelAwaitCancel(offset: u32, slot: u32): void {
 
 export function channelAwait(offset: u32, slot: u32, timeoutMs: f64, spins: i32): i32 {
   return block(channelAwaitStep, channelAwaitCancel, offset, slot, 0, timeoutMs, spins);
+}
+
+/**
+ * channelPost then channelAwait, in one call: the client's whole hop after it
+ * wrote the request (one host-to-core crossing and one re-derivation of the
+ * object instead of two). A failed post returns its status before any wait.
+ */
+export function channelSend(
+  offset: u32, slot: u32, request: u32, length: u32, timeoutMs: f64, spins: i32,
+): i32 {
+  const posted = channelPost(offset, slot, request, length);
+  if (posted < 0) return posted;
+  return channelAwait(offset, slot, timeoutMs, spins);
 }
 
 /**
