@@ -18,7 +18,7 @@ const test = suite(`Promela models (${runtime})`);
 
 interface Check {
   name: string;
-  model: "mutex" | "semaphore" | "event" | "rwlock" | "channel" | "ring" | "queue";
+  model: "mutex" | "semaphore" | "event" | "rwlock" | "channel" | "ring" | "queue" | "topic";
   defines: string[];
   /** Search for cycles without progress (pan -DNP, -l) instead of safety. */
   progress?: boolean;
@@ -309,6 +309,67 @@ const CHECKS: Check[] = [
     ],
     progress: true,
     mustFail: /non-progress cycle/,
+  },
+  {
+    name: "topic: back-pressure; a subscriber dies anywhere and the waiting publisher reaps it",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DSUB_DEATH"],
+  },
+  {
+    name: "topic: a late subscriber attaches with history while the publisher evicts (proposed reap fix)",
+    model: "topic",
+    defines: ["-DPRELOAD", "-DMSGS=3", "-DFIX_REAP_CURSOR"],
+  },
+  {
+    name: "topic: the publisher dies anywhere, a successor takes over; no torn message, none twice",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DPUB_DEATH"],
+  },
+  {
+    name: "topic: the reap races a subscriber attaching into the dead one's record (proposed reap fix)",
+    model: "topic",
+    defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4", "-DFIX_REAP_CURSOR"],
+  },
+  {
+    name: "topic as committed: the reap's cursor store erases a new subscriber's cursor; its message is evicted",
+    model: "topic",
+    defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4"],
+    mustFail: /assertion violated.*gcur\[4\]/,
+  },
+  {
+    name: "topic: overwrite, two messages held, laps counted exactly (proposed lap fix)",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DOVERWRITE", "-DHOLD=2", "-DMSGS=4", "-DFIX_HELD_LAP"],
+  },
+  {
+    name: "topic as committed: a lap while holding a message counts the skipped ones twice",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DOVERWRITE", "-DHOLD=2", "-DMSGS=4"],
+    mustFail: /assertion violated \(\(MISSED\[r\]\+RECEIVED\[r\]\)==\(e-startAt\[me\]\)\)/,
+  },
+  {
+    name: "topic as committed: an attach into a dead subscriber's record moves the cursor without a wake",
+    model: "topic",
+    defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4", "-DHISTORY=1", "-DFIX_REAP_CURSOR"],
+    mustFail: /assertion violated 0/,
+  },
+  {
+    name: "topic, broken (release without the stamp re-check): spin finds a torn message accepted",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DOVERWRITE", "-DBROKEN_NO_RECHECK"],
+    mustFail: /assertion violated \(\(\(torn!=0\)/,
+  },
+  {
+    name: "topic, broken (payload written before the stamp is cleared): spin finds a torn message accepted",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DOVERWRITE", "-DBROKEN_STAMP_AFTER"],
+    mustFail: /assertion violated \(\(\(torn!=0\)/,
+  },
+  {
+    name: "topic, broken (reap by plain store): spin finds the subscriber that attached in between erased",
+    model: "topic",
+    defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4", "-DFIX_REAP_CURSOR", "-DBROKEN_REAP_STORE"],
+    mustFail: /assertion violated/,
   },
 ];
 
