@@ -331,7 +331,8 @@ const CHECKS: Check[] = [
     defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4", "-DFIX_REAP_CURSOR"],
   },
   {
-    name: "topic as committed: the reap's cursor store erases a new subscriber's cursor; its message is evicted",
+    name:
+      "topic as committed: the reap's cursor store erases a new subscriber's cursor; its message is evicted",
     model: "topic",
     defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4"],
     mustFail: /assertion violated.*gcur\[4\]/,
