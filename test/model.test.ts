@@ -316,9 +316,9 @@ const CHECKS: Check[] = [
     defines: ["-DNO_LATE", "-DSUB_DEATH"],
   },
   {
-    name: "topic: a late subscriber attaches with history while the publisher evicts (proposed reap fix)",
+    name: "topic: a late subscriber attaches with history while the publisher evicts",
     model: "topic",
-    defines: ["-DPRELOAD", "-DMSGS=3", "-DFIX_REAP_CURSOR"],
+    defines: ["-DPRELOAD", "-DMSGS=3"],
   },
   {
     name: "topic: the publisher dies anywhere, a successor takes over; no torn message, none twice",
