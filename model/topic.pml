@@ -63,9 +63,12 @@
  *   DEAD_SUB_AT_START  PRELOAD, and subscriber 3 died before reading: the
  *                publisher's next loan waits for the reap, which races
  *                subscriber 4's attach into that record
- *   FIX_REAP_CURSOR  the proposed fix of the reap (see Found below): the
+ *   FIX_REAP_CURSOR  the proposed fix of the reap (model/README.md, Found): the
  *                reaper leaves the cursor of the record it freed alone
- *   FIX_HELD_LAP the proposed fix of the lap count (see Found below)
+ *   FIX_HELD_LAP the proposed fix of the lap count (model/README.md, Found)
+ *   FIX_ATTACH_WAKE  the proposed wakes: topicPublisherAttach wakes parked
+ *                subscribers, topicSubscriberAttach a publisher parked on
+ *                the cursor it stored
  *   NO_WAKE_INVARIANT  leave out the monitor's lost-wake-up invariants
  *   BROKEN_NO_RECHECK  the subscriber's release does not re-check the
  *                stamps (no seqlock validation): a torn copy is accepted
@@ -88,9 +91,9 @@
  * after a publisher died. No invalid end state (so a publisher waiting on a
  * dead subscriber is released by the reap, and every subscriber gets to
  * MSGS). Monitor: a subscriber queued on HEADWORD after HEADWORD moved has a
- * publisher between its HEADWORD store and its wake (checked while no
- * publisher has died: a dead one's wake is owed by nobody, and its
- * subscribers' slices end); a publisher queued on the cursor of a live
+ * publisher between its HEADWORD store and its wake (a publisher that died
+ * there leaves that duty to its successor, until the end of its attach); a
+ * publisher queued on the cursor of a live
  * subscriber that moved it past the seq the loan evicts has that subscriber
  * between its store and its wake.
  */
@@ -217,8 +220,14 @@ claim_role:
   od;
   k = 0; st = 0;
   HEAD = h;                                                                           /* P:39 */
-  HEADWORD = h;                                                                       /* P:40 */
+  d_step { HEADWORD = h; pendS++ };                                                   /* P:40 */
+#ifdef FIX_ATTACH_WAKE
+  atomic { if :: SUBSL != 0 -> wake_subscribers() :: else fi; pendS = 0 };
   LOANED = 0;                                                                         /* P:41 */
+#else
+  /* no wake: the wake-up a dead publisher owed, and this store's, are nobody's now */
+  d_step { LOANED = 0; pendS = 0 };                                                   /* P:41 */
+#endif
   ep = EPOCH;                                                                         /* P:43 */
   EPOCH_SEEN = ep - 1;
   if
@@ -413,8 +422,14 @@ proctype Subscriber(byte me) {
   d_step { if :: h > HISTORY -> c = h - HISTORY :: else -> c = 0 fi; startAt[me] = c; h = 0 };  /* S:41 */
   READEND[r] = c;                                                                     /* S:42 */
   d_step { MISSED[r] = 0; RECEIVED[r] = 0; DEADSEEN[r] = 0 };    /* S:43-45, holder-private */
+#ifdef FIX_ATTACH_WAKE
+  d_step { CURSOR[r] = c; gcur[me] = c; c = 0; pendP++ };                             /* S:46 */
+  d_step { EPOCH++; attached[me] = true; joinHead[me] = HEAD };                       /* S:49 */
+  atomic { if :: PUBSL != 0 -> wake_publisher_on(r) :: else fi; pendP-- };
+#else
   d_step { CURSOR[r] = c; gcur[me] = c; c = 0 };                                      /* S:46 */
   d_step { EPOCH++; attached[me] = true; joinHead[me] = HEAD };                       /* S:49 */
+#endif
 
 reads:
   do
@@ -610,7 +625,7 @@ end:
   do
 #ifndef NO_WAKE_INVARIANT
   :: d_step { PUB_UNWOKEN(1) || PUB_UNWOKEN(2) -> assert(false) }
-  :: d_step { pubDeaths == 0 && (SUB_UNWOKEN(3) || SUB_UNWOKEN(4)) -> assert(false) }
+  :: d_step { SUB_UNWOKEN(3) || SUB_UNWOKEN(4) -> assert(false) }
 #endif
   :: false
   od

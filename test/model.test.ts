@@ -321,9 +321,16 @@ const CHECKS: Check[] = [
     defines: ["-DPRELOAD", "-DMSGS=3"],
   },
   {
-    name: "topic: the publisher dies anywhere, a successor takes over; no torn message, none twice",
+    name:
+      "topic: the publisher dies anywhere, a successor takes over; no torn message, none twice (attach wakes)",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DPUB_DEATH", "-DFIX_ATTACH_WAKE"],
+  },
+  {
+    name: "topic as committed: a successor publisher moves headWord without waking parked subscribers",
     model: "topic",
     defines: ["-DNO_LATE", "-DPUB_DEATH"],
+    mustFail: /assertion violated 0/,
   },
   {
     name: "topic: the reap races a subscriber attaching into the dead one's record (proposed reap fix)",
@@ -353,6 +360,11 @@ const CHECKS: Check[] = [
     model: "topic",
     defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4", "-DHISTORY=1", "-DFIX_REAP_CURSOR"],
     mustFail: /assertion violated 0/,
+  },
+  {
+    name: "topic: the same with the proposed attach wakes: no publisher left asleep",
+    model: "topic",
+    defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4", "-DHISTORY=1", "-DFIX_REAP_CURSOR", "-DFIX_ATTACH_WAKE"],
   },
   {
     name: "topic, broken (release without the stamp re-check): spin finds a torn message accepted",
