@@ -362,11 +362,6 @@ const CHECKS: Check[] = [
     mustFail: /assertion violated 0/,
   },
   {
-    name: "topic: the same with the proposed attach wakes: no publisher left asleep",
-    model: "topic",
-    defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4", "-DHISTORY=1", "-DFIX_REAP_CURSOR", "-DFIX_ATTACH_WAKE"],
-  },
-  {
     name: "topic, broken (release without the stamp re-check): spin finds a torn message accepted",
     model: "topic",
     defines: ["-DNO_LATE", "-DOVERWRITE", "-DBROKEN_NO_RECHECK"],
