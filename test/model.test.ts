@@ -18,7 +18,7 @@ const test = suite(`Promela models (${runtime})`);
 
 interface Check {
   name: string;
-  model: "mutex" | "semaphore" | "event" | "rwlock" | "channel" | "ring" | "queue" | "blackboard";
+  model: "mutex" | "semaphore" | "event" | "rwlock" | "channel" | "ring" | "queue" | "topic" | "blackboard";
   defines: string[];
   /** Search for cycles without progress (pan -DNP, -l) instead of safety. */
   progress?: boolean;
@@ -332,6 +332,75 @@ const CHECKS: Check[] = [
     model: "blackboard",
     defines: ["-DWRITERS=3", "-DBROKEN_CLAIM_STORE"],
     mustFail: /assertion violated\s+\(holders<=1\)/,
+  },
+  {
+    name: "topic: back-pressure; a subscriber dies anywhere and the waiting publisher reaps it",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DSUB_DEATH"],
+  },
+  {
+    name: "topic: a late subscriber attaches with history while the publisher evicts",
+    model: "topic",
+    defines: ["-DPRELOAD", "-DMSGS=3"],
+  },
+  {
+    name:
+      "topic: the publisher dies anywhere, a successor takes over; no torn message, none twice (attach wakes)",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DPUB_DEATH"],
+  },
+  {
+    name: "topic, broken (as first written: no wake on takeover): a successor moves headWord, subscribers sleep",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DPUB_DEATH", "-DBROKEN_ATTACH_NO_WAKE"],
+    mustFail: /assertion violated 0/,
+  },
+  {
+    name: "topic: the reap races a subscriber attaching into the dead one's record",
+    model: "topic",
+    defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4"],
+  },
+  {
+    name:
+      "topic, broken (as first written: the reap stores the cursor): a new subscriber's message is evicted",
+    model: "topic",
+    defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4", "-DBROKEN_REAP_CURSOR_STORE"],
+    mustFail: /assertion violated.*gcur\[4\]/,
+  },
+  {
+    name: "topic: overwrite, two messages held, laps counted exactly",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DOVERWRITE", "-DHOLD=2", "-DMSGS=4"],
+  },
+  {
+    name: "topic, broken (as first written: a held lap keeps the cursor): the skipped ones are counted twice",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DOVERWRITE", "-DHOLD=2", "-DMSGS=4", "-DBROKEN_HELD_LAP_COUNT"],
+    mustFail: /assertion violated \(\(MISSED\[r\]\+RECEIVED\[r\]\)==\(e-startAt\[me\]\)\)/,
+  },
+  {
+    name: "topic, broken (as first written: no wake on attach): the publisher sleeps on a cursor that moved",
+    model: "topic",
+    defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4", "-DHISTORY=1", "-DBROKEN_ATTACH_NO_WAKE"],
+    mustFail: /assertion violated 0/,
+  },
+  {
+    name: "topic, broken (release without the stamp re-check): spin finds a torn message accepted",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DOVERWRITE", "-DBROKEN_NO_RECHECK"],
+    mustFail: /assertion violated \(\(\(torn!=0\)/,
+  },
+  {
+    name: "topic, broken (payload written before the stamp is cleared): spin finds a torn message accepted",
+    model: "topic",
+    defines: ["-DNO_LATE", "-DOVERWRITE", "-DBROKEN_STAMP_AFTER"],
+    mustFail: /assertion violated \(\(\(torn!=0\)/,
+  },
+  {
+    name: "topic, broken (reap by plain store): spin finds the subscriber that attached in between erased",
+    model: "topic",
+    defines: ["-DDEAD_SUB_AT_START", "-DMSGS=4", "-DBROKEN_REAP_STORE"],
+    mustFail: /assertion violated/,
   },
 ];
 
