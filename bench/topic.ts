@@ -25,7 +25,18 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Segment } from "../ts/mod.ts";
 import type { WaitMode } from "../ts/mod.ts";
 import { ICEORYX_SPIN, ICEORYX_WAITSET, iceoryxSupport, runIceoryxBaseline } from "./iceoryx.ts";
-import { atExit, flag, latencyRow, median, printRows, progress, ratio, type Row, runtime, startPeer } from "./lib.ts";
+import {
+  atExit,
+  flag,
+  latencyRow,
+  median,
+  printRows,
+  progress,
+  ratio,
+  type Row,
+  runtime,
+  startPeer,
+} from "./lib.ts";
 
 const quick = flag("quick") !== undefined;
 const json = flag("json") !== undefined;
@@ -33,8 +44,12 @@ const rounds = Number(flag("rounds", quick ? "2" : "5"));
 const scale = quick ? 0.2 : 1;
 const n = (count: number) => Math.max(100, Math.round(count * scale));
 const here = fileURLToPath(new URL(".", import.meta.url));
-const root = here.replace(/[/\\]$/, "").endsWith(join("dist", "bench")) ? join(here, "..", "..") : join(here, "..");
-const cBuild: typeof import("./c/build.mjs") = await import(pathToFileURL(join(root, "bench", "c", "build.mjs")).href);
+const root = here.replace(/[/\\]$/, "").endsWith(join("dist", "bench"))
+  ? join(here, "..", "..")
+  : join(here, "..");
+const cBuild: typeof import("./c/build.mjs") = await import(
+  pathToFileURL(join(root, "bench", "c", "build.mjs")).href
+);
 const programs = cBuild.buildC() as Record<string, string>;
 
 const C_SPIN = "baseline: C spin ping-pong";
@@ -100,7 +115,15 @@ async function throughput(subscribers: number, count: number): Promise<number> {
     const data = segment.topic("data", { maxMessage: 64, depth: 1024, subscribers, wait: "adaptive" });
     data.attachPublisher();
     for (let i = 0; i < subscribers; i++) {
-      peers.push(await startPeer("topic_peer", ["sink", name, "adaptive", count, ...(i === subscribers - 1 ? ["--unlink"] : [])]));
+      peers.push(
+        await startPeer("topic_peer", [
+          "sink",
+          name,
+          "adaptive",
+          count,
+          ...(i === subscribers - 1 ? ["--unlink"] : []),
+        ]),
+      );
     }
     unlink();
     const words = new Int32Array(data.bytes.buffer, data.bytes.byteOffset, data.bytes.length >>> 2);
@@ -128,8 +151,18 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: "topic round trip, 64 B, spin", unit: "ns", baseline: C_SPIN, run: () => roundTrips("spin", n(50_000)) },
-  { name: "topic round trip, 64 B, park", unit: "ns", baseline: C_PARK, run: () => roundTrips("park", n(10_000)) },
+  {
+    name: "topic round trip, 64 B, spin",
+    unit: "ns",
+    baseline: C_SPIN,
+    run: () => roundTrips("spin", n(50_000)),
+  },
+  {
+    name: "topic round trip, 64 B, park",
+    unit: "ns",
+    baseline: C_PARK,
+    run: () => roundTrips("park", n(10_000)),
+  },
   {
     name: "topic round trip, 64 B, adaptive, 1 subscriber",
     unit: "ns",
@@ -142,7 +175,12 @@ const cases: Case[] = [
     baseline: "topic round trip, 64 B, adaptive, 1 subscriber",
     run: () => roundTrips("adaptive", n(10_000), 7),
   },
-  { name: "topic 64 B to 1 subscriber", unit: "msgs/s", baseline: true, run: () => throughput(1, n(1_000_000)) },
+  {
+    name: "topic 64 B to 1 subscriber",
+    unit: "msgs/s",
+    baseline: true,
+    run: () => throughput(1, n(1_000_000)),
+  },
   {
     name: "topic 64 B to 8 subscribers (per subscriber)",
     unit: "msgs/s",
@@ -201,7 +239,12 @@ printRows(rows, json);
 const byName = (name: string) => rows.find((r) => r.case === name)!;
 const targets = [
   ["topic spin round trip at most 1.5x the C spin ping-pong", "topic round trip, 64 B, spin", C_SPIN, 1.5],
-  ["topic blocking round trip at most 1.3x the C futex ping-pong", "topic round trip, 64 B, park", C_PARK, 1.3],
+  [
+    "topic blocking round trip at most 1.3x the C futex ping-pong",
+    "topic round trip, 64 B, park",
+    C_PARK,
+    1.3,
+  ],
   [
     "round trip to 1 of 8 subscribers at most 1.2x the single-subscriber one",
     "topic round trip to 1 of 8 subscribers, adaptive",
@@ -212,13 +255,31 @@ const targets = [
 const comparisons: Array<readonly [string, string, string, number]> = [...targets];
 if (support.available) {
   comparisons.push(
-    ["topic spin round trip below iceoryx's busy-waiting one", "topic round trip, 64 B, spin", ICEORYX_SPIN, 1],
-    ["topic blocking round trip below iceoryx's WaitSet one", "topic round trip, 64 B, park", ICEORYX_WAITSET, 1],
+    [
+      "topic spin round trip below iceoryx's busy-waiting one",
+      "topic round trip, 64 B, spin",
+      ICEORYX_SPIN,
+      1,
+    ],
+    [
+      "topic blocking round trip below iceoryx's WaitSet one",
+      "topic round trip, 64 B, park",
+      ICEORYX_WAITSET,
+      1,
+    ],
   );
 }
 for (const [target, name, base, limit] of comparisons) {
   const times = 1 / ratio(byName(name), byName(base));
-  const verdict = { target, runtime, case: name, vs: base, ratio: Number(times.toFixed(3)), limit, met: times <= limit };
+  const verdict = {
+    target,
+    runtime,
+    case: name,
+    vs: base,
+    ratio: Number(times.toFixed(3)),
+    limit,
+    met: times <= limit,
+  };
   if (json) console.log(JSON.stringify(verdict));
   else console.log(`  target ${verdict.met ? "MET   " : "MISSED"} ${target}: ${times.toFixed(2)}x`);
 }

@@ -45,9 +45,12 @@ async function lsObjects(options: { json?: boolean }): Promise<void> {
   if (services.length === 0) console.log(c.dim("No objects in any wshm segment in /dev/shm."));
   else {
     const parties = (s: ServiceInfo) =>
-      s.parties.map((p) => `${p.role} ${p.pid} ${p.alive ? c.green("alive") : c.red("dead")}`).join(", ") || "-";
+      s.parties.map((p) => `${p.role} ${p.pid} ${p.alive ? c.green("alive") : c.red("dead")}`).join(", ") ||
+      "-";
     const rows = services.map((s) => [c.bold(s.segment), s.name, s.kind, formatBytes(s.size), parties(s)]);
-    console.log(table(["SEGMENT", "OBJECT", "KIND", "SIZE", "PARTIES"], rows, ["left", "left", "left", "right"]));
+    console.log(
+      table(["SEGMENT", "OBJECT", "KIND", "SIZE", "PARTIES"], rows, ["left", "left", "left", "right"]),
+    );
   }
   for (const p of problems) console.log(c.dim(`${p.segment}: [${p.code}] ${p.message}`));
 }

@@ -211,22 +211,35 @@ export function buildProgram(): Command {
     .addArgument(nameArgument("<name>"))
     .argument("<topic>", "topic name")
     .argument("[message...]", "messages to publish")
-    .addOption(new Option("--size <bytes>", "segment size if created").argParser(bytes(65536, 1 << 30)).default(4 << 20, "4M"))
     .addOption(
-      new Option("--max-message <bytes>", "longest message, if created").argParser(bytes(1, 1 << 20)).default(4096, "4k"),
+      new Option("--size <bytes>", "segment size if created").argParser(bytes(65536, 1 << 30)).default(
+        4 << 20,
+        "4M",
+      ),
+    )
+    .addOption(
+      new Option("--max-message <bytes>", "longest message, if created").argParser(bytes(1, 1 << 20)).default(
+        4096,
+        "4k",
+      ),
     )
     .option("--depth <n>", "messages the topic holds, a power of two, if created", integer(2, 65536), 64)
     .option("--subscribers <n>", "subscribers at once, if created", integer(1, 64), 16)
     .option("--history <n>", "messages a late subscriber gets, if created", integer(0, 65536), 16)
     .addOption(
-      new Option("--policy <policy>", "slow subscribers: wait for them, or overwrite and count what they miss")
+      new Option(
+        "--policy <policy>",
+        "slow subscribers: wait for them, or overwrite and count what they miss",
+      )
         .choices(["block", "overwrite"]).default("block"),
     )
     .option("--type <n>", "message type", integer(0, 0x7FFFFFFF), 0)
     .option("--timeout <ms>", "give up on one message after this long (block policy)", integer(0), 10_000)
     .option("--remove", "remove the segment when pub exits, if pub created it")
     .addOption(json())
-    .action(async (name, topic, messages, options) => (await import("./pubsub.ts")).pub(name, topic, messages, options));
+    .action(async (name, topic, messages, options) =>
+      (await import("./pubsub.ts")).pub(name, topic, messages, options)
+    );
 
   program
     .command("sub")

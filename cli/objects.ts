@@ -32,7 +32,15 @@ export const DIRECTORY_LOCK = "(directory lock)";
 const PID_FIELDS = new Set(["holder", "writer", "server", "producer", "consumer", "accessHolder", "owner"]);
 
 /** Fields that only grow: `inspect --watch` shows their rate. */
-export const COUNTERS = new Set(["served", "commits", "reads", "enqueued", "dequeued", "notifies", "published"]);
+export const COUNTERS = new Set([
+  "served",
+  "commits",
+  "reads",
+  "enqueued",
+  "dequeued",
+  "notifies",
+  "published",
+]);
 
 type Core = Segment["core"];
 type Constants = Segment["constants"];
@@ -198,8 +206,15 @@ function topicState(core: Core, k: Constants, state: ObjectState): void {
     const cursor = info(k.TOPIC_INFO_SUBSCRIBER_CURSOR, i);
     const lag = cursor < 0 ? 0 : Math.max(0, published - cursor);
     const missed = info(k.TOPIC_INFO_SUBSCRIBER_MISSED, i);
-    Object.assign(state.values, { [`subscriber${i}Pid`]: pid, [`subscriber${i}Lag`]: lag, [`subscriber${i}Missed`]: missed });
-    state.facts.push([`subscriber ${i}`, `pid ${pid}, lag ${lag.toLocaleString("en-US")}, missed ${missed.toLocaleString("en-US")}`]);
+    Object.assign(state.values, {
+      [`subscriber${i}Pid`]: pid,
+      [`subscriber${i}Lag`]: lag,
+      [`subscriber${i}Missed`]: missed,
+    });
+    state.facts.push([
+      `subscriber ${i}`,
+      `pid ${pid}, lag ${lag.toLocaleString("en-US")}, missed ${missed.toLocaleString("en-US")}`,
+    ]);
     if (!state.pids?.includes(pid)) (state.pids ??= []).push(pid);
   }
   state.values.attached = attached;

@@ -48,7 +48,9 @@ function openOrCreate(segmentName: string, size: number): { segment: Segment; cr
     return { segment: Segment.create(segmentName, { size }), created: true };
   } catch (error) {
     // Created by another process between the two calls.
-    if (error instanceof WshmError && error.code === "Exists") return { segment: Segment.open(segmentName), created: false };
+    if (error instanceof WshmError && error.code === "Exists") {
+      return { segment: Segment.open(segmentName), created: false };
+    }
     throw error;
   }
 }
@@ -65,7 +67,12 @@ async function* stdinLines(): AsyncGenerator<string> {
 }
 
 /** Publishes each message (or each stdin line); prints how many. */
-export async function pub(name: string, topicName: string, messages: string[], options: PubOptions): Promise<void> {
+export async function pub(
+  name: string,
+  topicName: string,
+  messages: string[],
+  options: PubOptions,
+): Promise<void> {
   await platform();
   const segmentName = name; // checked by the argument parser (cli/main.ts)
   const { segment, created } = openOrCreate(segmentName, options.size);
@@ -92,7 +99,9 @@ export async function pub(name: string, topicName: string, messages: string[], o
       if (bytes.length > topic.maxMessage) {
         throw new CliError(
           "TooLarge",
-          `message ${published + 1} has ${bytes.length} bytes; topic "${topicName}" carries at most ${topic.maxMessage}`,
+          `message ${
+            published + 1
+          } has ${bytes.length} bytes; topic "${topicName}" carries at most ${topic.maxMessage}`,
         );
       }
       topic.publish(bytes, { type: options.type, timeoutMs: options.timeout });
@@ -111,8 +120,11 @@ export async function pub(name: string, topicName: string, messages: string[], o
     if (created && options.remove) segment.unlink();
     segment.close();
   }
-  if (options.json) writeOut(JSON.stringify({ segment: segmentName, topic: topicName, published, created }) + "\n");
-  else if (Deno.stderr.isTerminal()) console.error(`published ${published} message${published === 1 ? "" : "s"}`);
+  if (options.json) {
+    writeOut(JSON.stringify({ segment: segmentName, topic: topicName, published, created }) + "\n");
+  } else if (Deno.stderr.isTerminal()) {
+    console.error(`published ${published} message${published === 1 ? "" : "s"}`);
+  }
 }
 
 /** How often sub looks for a segment or topic that is not there yet. */
@@ -136,7 +148,10 @@ async function appear(
       segment = Segment.open(segmentName);
       const found = segment.objects().find((o) => o.name === topicName);
       if (found !== undefined && found.kind !== "topic") {
-        throw new CliError("KindMismatch", `"${topicName}" in segment ${segmentName} is a ${found.kind}, not a topic`);
+        throw new CliError(
+          "KindMismatch",
+          `"${topicName}" in segment ${segmentName} is a ${found.kind}, not a topic`,
+        );
       }
       if (found !== undefined) return segment;
     } catch (error) {
@@ -147,7 +162,10 @@ async function appear(
     }
     segment?.close();
     if (performance.now() >= deadline) {
-      throw new CliError("Timeout", `topic "${topicName}" did not appear in segment ${segmentName} within ${timeoutMs} ms`);
+      throw new CliError(
+        "Timeout",
+        `topic "${topicName}" did not appear in segment ${segmentName} within ${timeoutMs} ms`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, APPEAR_POLL_MS));
   }

@@ -27,7 +27,12 @@ const files = readdirSync(join(root, "test"))
 
 // Suites that do not depend on the runtime (they drive external tools, such as
 // spin and gcc for the models): run once, under the first runtime requested.
-const RUNTIME_INDEPENDENT = new Set(["model.test.ts", "docs_shell.test.ts", "cli_pubsub.test.ts", "package.test.ts"]);
+const RUNTIME_INDEPENDENT = new Set([
+  "model.test.ts",
+  "docs_shell.test.ts",
+  "cli_pubsub.test.ts",
+  "package.test.ts",
+]);
 
 function command(runtime, file) {
   const bin = (name) => join(root, "node_modules", ".bin", name);

@@ -12,7 +12,9 @@ const segmentPath = (name: string) => `/dev/shm${segmentNameOf(name)}`;
 
 function nextMessage(channel: BroadcastChannel, ms = 10_000): Promise<unknown> {
   return within(
-    new Promise((resolve) => channel.addEventListener("message", (e) => resolve((e as MessageEvent).data), { once: true })),
+    new Promise((resolve) =>
+      channel.addEventListener("message", (e) => resolve((e as MessageEvent).data), { once: true })
+    ),
     ms,
     "a message",
   );
@@ -69,7 +71,9 @@ test("Deno, Node and Bun channels of one name talk to each other", async () => {
   here.postMessage({ ping: 7, value });
   await within(both, 20_000, "pongs from both runtimes");
   assert.equal(pongs.map((p) => p.by).sort(), [...others].sort(), "each other runtime answered");
-  for (const p of pongs) assert.equal([p.pong, p.echo], [7, value], `${p.by} decoded and re-encoded the value`);
+  for (const p of pongs) {
+    assert.equal([p.pong, p.echo], [7, value], `${p.by} decoded and re-encoded the value`);
+  }
   here.postMessage({ stop: true });
   for (const { child } of peers) {
     const run = await within(child.done, 20_000, "peer exit");

@@ -49,9 +49,16 @@ test("a segment that is not readable is a problem with a code, not a failure", (
 test("waitForService resolves when another process creates the service, and times out with a code", async () => {
   const name = uniqueName("disc-wait");
   const peer = startFixture(other, "discovery_peer", ["create", name, "200"], 60_000);
-  const found = await within(waitForService("late", { segment: name, kind: "topic", timeoutMs: 30_000 }), 35_000, "wait");
+  const found = await within(
+    waitForService("late", { segment: name, kind: "topic", timeoutMs: 30_000 }),
+    35_000,
+    "wait",
+  );
   assert.equal([found.segment, found.name, found.kind], [name, "late", "topic"]);
-  const late = await waitForService("never", { segment: name, timeoutMs: 50 }).then(() => "found", (e) => e.code);
+  const late = await waitForService("never", { segment: name, timeoutMs: 50 }).then(
+    () => "found",
+    (e) => e.code,
+  );
   assert.is(late, "Timeout");
   peer.kill("SIGKILL");
   await peer.done;

@@ -350,7 +350,8 @@ const CHECKS: Check[] = [
     defines: ["-DNO_LATE", "-DPUB_DEATH"],
   },
   {
-    name: "topic, broken (as first written: no wake on takeover): a successor moves headWord, subscribers sleep",
+    name:
+      "topic, broken (as first written: no wake on takeover): a successor moves headWord, subscribers sleep",
     model: "topic",
     defines: ["-DNO_LATE", "-DPUB_DEATH", "-DBROKEN_ATTACH_NO_WAKE"],
     mustFail: /assertion violated 0/,

@@ -1,7 +1,16 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Segment } from "../ts/mod.ts";
-import { cleanup, type Runtime, runtime, RUNTIMES, startFixture, throwsCode, uniqueName, within } from "./helpers.ts";
+import {
+  cleanup,
+  type Runtime,
+  runtime,
+  RUNTIMES,
+  startFixture,
+  throwsCode,
+  uniqueName,
+  within,
+} from "./helpers.ts";
 import { fill, lengthOf, MAX_LENGTH, problem } from "./fixtures/topic_common.ts";
 
 const test = suite(`Topic (${runtime})`);
@@ -131,7 +140,15 @@ test("async: receiveAsync waits without blocking the event loop; publishAsync wa
 async function subscribers(name: string, count: number, messages: number, delayEvery: (i: number) => number) {
   const children = Array.from({ length: count }, (_, i) => {
     const rt: Runtime = RUNTIMES[i % RUNTIMES.length];
-    return { rt, child: startFixture(rt, "topic_peer", ["sub", name, "t", String(messages), String(delayEvery(i))], 240_000) };
+    return {
+      rt,
+      child: startFixture(
+        rt,
+        "topic_peer",
+        ["sub", name, "t", String(messages), String(delayEvery(i))],
+        240_000,
+      ),
+    };
   });
   for (const { child } of children) await child.line(/^ready/, 60_000);
   return children;
@@ -162,7 +179,13 @@ test(`fan-out: 8 subscriber processes of all three runtimes each get all ${FANOU
   const children = await subscribers(name, 8, FANOUT_MESSAGES, () => 0);
   publishRange(topic, 0, FANOUT_MESSAGES);
   for (const r of await results(children)) {
-    assert.equal([r.received, r.missed, r.first, r.last, r.gaps], [FANOUT_MESSAGES, 0, 0, FANOUT_MESSAGES - 1, 0]);
+    assert.equal([r.received, r.missed, r.first, r.last, r.gaps], [
+      FANOUT_MESSAGES,
+      0,
+      0,
+      FANOUT_MESSAGES - 1,
+      0,
+    ]);
   }
   segment.unlink();
 });
@@ -170,7 +193,12 @@ test(`fan-out: 8 subscriber processes of all three runtimes each get all ${FANOU
 test("overwrite: a slow subscriber stalls nobody, and received + missed is exact for each", async () => {
   const name = uniqueName("topic-slow");
   using segment = Segment.create(name, { size: 4 << 20 });
-  const topic = segment.topic("t", { maxMessage: MAX_LENGTH, depth: 64, subscribers: 4, policy: "overwrite" });
+  const topic = segment.topic("t", {
+    maxMessage: MAX_LENGTH,
+    depth: 64,
+    subscribers: 4,
+    policy: "overwrite",
+  });
   const total = 5000;
   const children = await subscribers(name, 3, total, (i) => (i === 0 ? 10 : 0));
   const started = performance.now();
@@ -216,18 +244,29 @@ test("a publisher killed mid-write exposes no torn message; the next publisher t
   const run = await within(dying.done, 60_000, "dying publisher");
   assert.is(run.signal, "SIGKILL", run.stderr);
   for (let seq = 0; seq < 5; seq++) assert.is(problem(sub.receive({ timeoutMs: 1000 }), seq), undefined);
-  throwsCode(() => sub.receive({ timeoutMs: 300, wait: "park" }), "PeerDied", "the dead publisher, reported once");
+  throwsCode(
+    () => sub.receive({ timeoutMs: 300, wait: "park" }),
+    "PeerDied",
+    "the dead publisher, reported once",
+  );
   throwsCode(() => sub.receive({ timeoutMs: 50 }), "Timeout", "then an ordinary empty topic");
   assert.ok(topic.attachPublisher(), "taken over from the dead publisher");
   publishRange(topic, 5, 8);
-  for (let seq = 5; seq < 8; seq++) assert.is(problem(sub.receive({ timeoutMs: 1000 }), seq), undefined, `seq ${seq}`);
+  for (let seq = 5; seq < 8; seq++) {
+    assert.is(problem(sub.receive({ timeoutMs: 1000 }), seq), undefined, `seq ${seq}`);
+  }
   segment.unlink();
 });
 
 test("publishers SIGKILLed at random: subscribers of every runtime never see a torn message", async () => {
   const name = uniqueName("topic-kills");
   using segment = Segment.create(name, { size: 4 << 20 });
-  const topic = segment.topic("t", { maxMessage: MAX_LENGTH, depth: 64, subscribers: 4, policy: "overwrite" });
+  const topic = segment.topic("t", {
+    maxMessage: MAX_LENGTH,
+    depth: 64,
+    subscribers: 4,
+    policy: "overwrite",
+  });
   const sub = topic.subscribe();
   let checked = 0;
   for (let round = 0; round < 3; round++) {

@@ -99,7 +99,9 @@ for (const kind of ["ring", "queue", "topic", "event", "blackboard"] as const) {
     const name = uniqueName(`ws-${kind}`);
     using segment = Segment.create(name, { size: 1 << 20 });
     const o = objects(segment);
-    const set = new WaitSet().add(o.ring).add(o.queue).add(o.event).add(o.subscriber).add(o.blackboard, { key: "b" });
+    const set = new WaitSet().add(o.ring).add(o.queue).add(o.event).add(o.subscriber).add(o.blackboard, {
+      key: "b",
+    });
     const expected = kind === "topic" ? o.subscriber : o[kind];
     const other = RUNTIMES[(RUNTIMES.indexOf(runtime) + 1) % 3];
     const objectName = { ring: "r", queue: "q", topic: "t", event: "e", blackboard: "bb" }[kind];

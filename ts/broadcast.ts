@@ -154,9 +154,13 @@ export class BroadcastChannel extends EventTarget {
   }
 
   set onmessageerror(handler: ((event: MessageEvent) => void) | null) {
-    if (this.#onmessageerror) this.removeEventListener("messageerror", this.#onmessageerror as unknown as Listener);
+    if (this.#onmessageerror) {
+      this.removeEventListener("messageerror", this.#onmessageerror as unknown as Listener);
+    }
     this.#onmessageerror = typeof handler === "function" ? handler : null;
-    if (this.#onmessageerror) this.addEventListener("messageerror", this.#onmessageerror as unknown as Listener);
+    if (this.#onmessageerror) {
+      this.addEventListener("messageerror", this.#onmessageerror as unknown as Listener);
+    }
   }
 
   async #receive(): Promise<void> {
@@ -264,5 +268,8 @@ function open(segmentName: string, maxMessage: number, depth: number): Opened {
       throw error;
     }
   }
-  throw new WshmError("Busy", `Cannot open BroadcastChannel segment "${segmentName}": it was retired 8 times in a row`);
+  throw new WshmError(
+    "Busy",
+    `Cannot open BroadcastChannel segment "${segmentName}": it was retired 8 times in a row`,
+  );
 }

@@ -71,7 +71,10 @@ function candidates(prefix: string): string[] {
 
 /** The parties of one object, read through its ordinary handle (opening takes no role). */
 function partiesOf(segment: Segment, object: ObjectInfo, alive: (pid: number) => boolean): ServiceParty[] {
-  const party = (role: string, pid: number): ServiceParty[] => (pid > 0 ? [{ role, pid, alive: alive(pid) }] : []);
+  const party = (
+    role: string,
+    pid: number,
+  ): ServiceParty[] => (pid > 0 ? [{ role, pid, alive: alive(pid) }] : []);
   const open = { create: false };
   switch (object.kind) {
     case "ring": {
@@ -80,7 +83,10 @@ function partiesOf(segment: Segment, object: ObjectInfo, alive: (pid: number) =>
     }
     case "topic": {
       const s = segment.topic(object.name, open).stats();
-      return [...party("publisher", s.publisherPid), ...s.attached.flatMap((a) => party("subscriber", a.pid))];
+      return [
+        ...party("publisher", s.publisherPid),
+        ...s.attached.flatMap((a) => party("subscriber", a.pid)),
+      ];
     }
     case "channel": {
       const s = segment.channel(object.name, open).stats();
@@ -163,7 +169,10 @@ export interface WaitForServiceOptions extends DiscoverOptions {
 }
 
 /** Resolves once a service named `name` (of `kind`, in `segment`, if given) exists. */
-export async function waitForService(name: string, options: WaitForServiceOptions = {}): Promise<ServiceInfo> {
+export async function waitForService(
+  name: string,
+  options: WaitForServiceOptions = {},
+): Promise<ServiceInfo> {
   checkCallOptions(options);
   const timeoutMs = timeoutOption(options.timeoutMs);
   const pollMs = options.pollMs ?? 20;
@@ -178,7 +187,10 @@ export async function waitForService(name: string, options: WaitForServiceOption
     if (found !== undefined) return found;
     const remaining = deadline - performance.now();
     if (remaining <= 0) {
-      throw new WshmError("Timeout", `Cannot find service "${name}": it did not appear within ${timeoutMs} ms`);
+      throw new WshmError(
+        "Timeout",
+        `Cannot find service "${name}": it did not appear within ${timeoutMs} ms`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, remaining)));
   }

@@ -17,7 +17,7 @@ import {
   type OpenOptions,
   posix,
 } from "./segment_open.ts";
-import { type FoundObject, Mapping, type ObjectOptions, type WaitingObjectOptions } from "./mapping.ts";
+import type { FoundObject, Mapping, ObjectOptions, WaitingObjectOptions } from "./mapping.ts";
 import { listObjects, type ObjectInfo, openBytes } from "./segment_objects.ts";
 import { Mutex } from "./mutex.ts";
 import { Semaphore, type SemaphoreOptions } from "./semaphore.ts";

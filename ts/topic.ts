@@ -22,7 +22,6 @@ import type {
   TopicPublishOptions,
   TopicStats,
   TopicSubscriberStats,
-  TopicWaitOptions,
 } from "./topic_message.ts";
 
 export { TopicMessage } from "./topic_message.ts";
@@ -124,7 +123,13 @@ export class Topic implements Disposable {
       `an integer from 1 to ${k.TOPIC_MAX_MESSAGE} for topic "${name}"`,
     );
     const powerOfTwo = `a power of two from ${k.TOPIC_MIN_DEPTH} to ${k.TOPIC_MAX_DEPTH} for topic "${name}"`;
-    const depth = checkInteger(options.depth ?? 64, "depth", k.TOPIC_MIN_DEPTH, k.TOPIC_MAX_DEPTH, powerOfTwo);
+    const depth = checkInteger(
+      options.depth ?? 64,
+      "depth",
+      k.TOPIC_MIN_DEPTH,
+      k.TOPIC_MAX_DEPTH,
+      powerOfTwo,
+    );
     if ((depth & (depth - 1)) !== 0) {
       throw argumentError("range", `Invalid depth ${depth}: it must be ${powerOfTwo}`);
     }
@@ -138,7 +143,10 @@ export class Topic implements Disposable {
     );
     const policy = options.policy ?? "block";
     if (policy !== "block" && policy !== "overwrite") {
-      throw argumentError("type", `Invalid policy ${JSON.stringify(policy)}: it must be "block" or "overwrite"`);
+      throw argumentError(
+        "type",
+        `Invalid policy ${JSON.stringify(policy)}: it must be "block" or "overwrite"`,
+      );
     }
     const p2 = (subscribers | (history << 8) | (policy === "overwrite" ? 0x80000000 : 0)) >>> 0;
     return map.cached(`topic:${name}`, () => {
@@ -209,7 +217,13 @@ export class Topic implements Disposable {
     const type = options?.type ?? 0;
     this.#check(length, type);
     const end: Endpoint = this.end;
-    const r = end.core.topicLoanWait(this.handle, length, type, timeoutOption(options?.timeoutMs), end.spins(options));
+    const r = end.core.topicLoanWait(
+      this.handle,
+      length,
+      type,
+      timeoutOption(options?.timeoutMs),
+      end.spins(options),
+    );
     if (r >= 0) return r;
     end.fail(r, `loan ${length} bytes in`);
   }

@@ -106,7 +106,12 @@ export class TopicSubscriber implements Disposable {
     checkCallOptions(options);
     this.#assertOpen();
     const end: Endpoint = this.#end;
-    const r = end.core.topicReadWait(this.#handle, this.index, timeoutOption(options?.timeoutMs), end.spins(options));
+    const r = end.core.topicReadWait(
+      this.#handle,
+      this.index,
+      timeoutOption(options?.timeoutMs),
+      end.spins(options),
+    );
     if (r >= 0) return this.#fill(r);
     end.fail(r, "read from");
   }
@@ -127,7 +132,12 @@ export class TopicSubscriber implements Disposable {
       }
       return r;
     };
-    const r = await end.waitAsync(step, () => core.topicCancelWait(this.#handle, 1), options, options?.signal);
+    const r = await end.waitAsync(
+      step,
+      () => core.topicCancelWait(this.#handle, 1),
+      options,
+      options?.signal,
+    );
     if (r < 0) end.fail(r, "read from");
     const s = end.scratch;
     [s[1], s[2], s[3], s[4], s[5], s[6]] = [length, type, seqLow, seqHigh, skippedLow, skippedHigh];
@@ -178,7 +188,9 @@ export class TopicSubscriber implements Disposable {
       // Torn under the overwrite policy: take the next one, within the same time limit.
       if (timeoutMs >= 0) {
         remaining = deadline - performance.now();
-        if (remaining <= 0) throw statusError(end.k.TIMED_OUT, `Cannot read from topic "${this.#topic.name}"`);
+        if (remaining <= 0) {
+          throw statusError(end.k.TIMED_OUT, `Cannot read from topic "${this.#topic.name}"`);
+        }
       }
     }
   }
@@ -205,7 +217,9 @@ export class TopicSubscriber implements Disposable {
         // The retry is a plain read: the step above already withdrew any
         // registration; if nothing is there, register again as the caller asked.
         r = core.topicRead(this.#handle, this.index);
-        if (r === -end.k.EMPTY) return core.topicReadStep(this.#handle, this.index, 0, flags & end.k.STEP_PARK);
+        if (r === -end.k.EMPTY) {
+          return core.topicReadStep(this.#handle, this.index, 0, flags & end.k.STEP_PARK);
+        }
       }
       return r;
     };

@@ -86,7 +86,9 @@ function memberOf(source: WaitSource, options: WaitSetMemberOptions): Member {
     let index: number = k.BLACKBOARD_ANY_KEY;
     if (key !== null) {
       index = source.keys.indexOf(key);
-      if (index < 0) throw argumentError("range", `Unknown key "${key}" of blackboard "${source.name}"`, "NotFound");
+      if (index < 0) {
+        throw argumentError("range", `Unknown key "${key}" of blackboard "${source.name}"`, "NotFound");
+      }
     }
     const current = () => (key === null ? source.generation : source.version(key)) % 2 ** 32;
     let seen = since === undefined ? current() : since % 2 ** 32;
@@ -188,7 +190,10 @@ export class WaitSet {
     const key = source instanceof Blackboard ? options.key ?? null : undefined;
     if (this.#members.some((m) => m.source === source && m.key === key)) return this;
     if (this.#members.length >= FUTEX_WAITV_MAX) {
-      throw argumentError("range", `Cannot add to a wait set of ${FUTEX_WAITV_MAX} members: futex_waitv takes no more`);
+      throw argumentError(
+        "range",
+        `Cannot add to a wait set of ${FUTEX_WAITV_MAX} members: futex_waitv takes no more`,
+      );
     }
     this.#members.push(memberOf(source, options));
     return this;
@@ -256,7 +261,10 @@ export class WaitSet {
   }
 
   #timeout(timeoutMs: number): never {
-    throw new WshmError("Timeout", `Cannot wait on a set of ${this.#members.length}: timed out after ${timeoutMs} ms`);
+    throw new WshmError(
+      "Timeout",
+      `Cannot wait on a set of ${this.#members.length}: timed out after ${timeoutMs} ms`,
+    );
   }
 
   /** The first member ready now, or null (never waits). */
@@ -279,7 +287,11 @@ export class WaitSet {
     const deadline = timeoutMs < 0 ? Infinity : start + timeoutMs;
     let ready = this.#look(0, false);
     if (ready !== null) return ready;
-    const spinUntil = mode === "spin" ? deadline : mode === "park" ? start : Math.min(deadline, start + ADAPTIVE_SPIN_MS);
+    const spinUntil = mode === "spin"
+      ? deadline
+      : mode === "park"
+      ? start
+      : Math.min(deadline, start + ADAPTIVE_SPIN_MS);
     for (let now = start; now < spinUntil; now = performance.now()) {
       ready = this.#look(0, false);
       if (ready !== null) return ready;

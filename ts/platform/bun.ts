@@ -2,7 +2,14 @@
 // wait runs in a small pool of worker threads (bun_waiter.ts), each of which
 // makes the blocking call and posts the result back.
 
-import { CLOCK_MONOTONIC, CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
+import {
+  CLOCK_MONOTONIC,
+  CLOCK_REALTIME,
+  FUTEX_WAIT,
+  FUTEX_WAKE,
+  SYS_FUTEX,
+  SYS_FUTEX_WAITV,
+} from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any

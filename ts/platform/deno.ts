@@ -3,7 +3,14 @@
 // 64-bit parameters get BigInts: Deno's fast call path takes BigInt for them,
 // and a Number there costs about 170 ns more per call (measured on a futex wake).
 
-import { CLOCK_MONOTONIC, CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
+import {
+  CLOCK_MONOTONIC,
+  CLOCK_REALTIME,
+  FUTEX_WAIT,
+  FUTEX_WAKE,
+  SYS_FUTEX,
+  SYS_FUTEX_WAITV,
+} from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
 const symbols = {

@@ -3,7 +3,14 @@
 // concurrent waits get threads of their own (node_waiter.ts says why).
 
 import { nodeWaiter } from "./node_waiter.ts";
-import { CLOCK_MONOTONIC, CLOCK_REALTIME, FUTEX_WAIT, FUTEX_WAKE, SYS_FUTEX, SYS_FUTEX_WAITV } from "./syscalls.ts";
+import {
+  CLOCK_MONOTONIC,
+  CLOCK_REALTIME,
+  FUTEX_WAIT,
+  FUTEX_WAKE,
+  SYS_FUTEX,
+  SYS_FUTEX_WAITV,
+} from "./syscalls.ts";
 import type { Libc } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
