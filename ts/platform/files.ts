@@ -13,9 +13,12 @@ export const O_CLOEXEC = 0o2000000;
 export const EINTR = 4;
 
 // struct stat: st_size is at 48 on both; st_mode, st_uid and st_gid move.
-// x86_64: dev 0, ino 8, nlink 16 (u64), mode 24, uid 28, gid 32, pad 36, rdev 40, size 48 (144 bytes).
-// aarch64 (asm-generic): dev 0, ino 8, mode 16, nlink 20 (u32), uid 24, gid 28, rdev 32, pad 40,
-// size 48 (128 bytes); the buffer has the larger size.
+// x86_64 (asm/stat.h): dev 0, ino 8, nlink 16 (u64), mode 24, uid 28, gid 32, pad 36, rdev 40,
+// size 48 (144 bytes).
+// aarch64 (asm-generic/stat.h): dev 0, ino 8, mode 16, nlink 20 (u32), uid 24, gid 28, rdev 32,
+// pad 40, size 48 (128 bytes); the buffer has the larger size. Both as glibc's offsetof and
+// sizeof give them (the aarch64 ones from aarch64-linux-gnu-gcc, run under qemu-aarch64).
+// The open flags above, the mmap flags and the errno values wshm uses are the same on both.
 export const STAT_SIZE = 144;
 const STAT_MODE = arch === "aarch64" ? 16 : 24;
 const STAT_UID = arch === "aarch64" ? 24 : 28;

@@ -10,7 +10,16 @@ import { cString, O_CLOEXEC, O_RDONLY } from "./files.ts";
  * if gone. Read into `buffer` (no allocation but the decoded text).
  */
 export function procStat(c: Libc, pid: number, buffer: Uint8Array): string[] | null {
-  const fd = c.open(cString(`/proc/${pid}/stat`), O_RDONLY | O_CLOEXEC);
+  // The main thread's entry, task/PID/stat, has the same state and starttime
+  // as PID/stat (the kernel takes both from the thread-group leader). It is
+  // read instead because qemu-user answers a process's reads of its own
+  // /proc/self/stat and /proc/PID/stat itself, with every field but pid,
+  // comm, ppid and starttime 0 and starttime from qemu's own clock reading at
+  // its start (measured here 10 ticks after the kernel's), so that a process
+  // under qemu recorded a start time its peers, reading the kernel's, never
+  // matched, and they took its live locks over as a dead owner's. The task/
+  // path is passed through to the kernel.
+  const fd = c.open(cString(`/proc/${pid}/task/${pid}/stat`), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return null;
   const n = c.pread(fd, buffer, buffer.length, 0);
   c.close(fd);
