@@ -34,7 +34,9 @@ const TERMINAL_ENV: Record<string, string> = {
 function environment(set: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !(key in TERMINAL_ENV)) env[key] = value;
+    // CI (set by CI systems, and by .ci/run) turns colour on even when piped (picocolors): a user's
+    // terminal has no CI, so these runs drop it as they drop the terminal variables under test.
+    if (value !== undefined && !(key in TERMINAL_ENV) && key !== "CI") env[key] = value;
   }
   return { ...env, TERM: "xterm-256color", ...set };
 }
