@@ -108,7 +108,7 @@ test("the checker fails a server that does not exit 0 on SIGTERM", async () => {
   try {
     await runServer(server, "shell", context);
   } catch (e) {
-    assert.match((e as Error).message, /did not exit 0 on SIGTERM: exit 3/);
+    assert.match((e as Error).message, /did not stop cleanly on SIGTERM: exit 3/);
     return;
   }
   assert.unreachable("a server that exits 3 on SIGTERM passed");
