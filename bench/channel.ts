@@ -31,8 +31,6 @@
 // "median","p50","p90","p99","baseline",...; a judged row carries "verdict"), then
 // one {"target":...} line per target of issue 10 (bench/_targets.ts); otherwise a table.
 
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { Segment } from "../ts/mod.ts";
 import { spawn } from "node:child_process";
 import { exchange, exchangeAsync, type Mode, stopServer, wordsOf } from "./_loops.ts";
@@ -42,6 +40,7 @@ import {
   atExit,
   flag,
   latencyRow,
+  loadCBuild,
   median,
   printRows,
   progress,
@@ -55,13 +54,7 @@ const quick = flag("quick") !== undefined;
 const json = flag("json") !== undefined;
 const rounds = Number(flag("rounds", quick ? "2" : "5"));
 const scale = quick ? 0.2 : 1;
-const here = fileURLToPath(new URL(".", import.meta.url));
-const root = here.replace(/[/\\]$/, "").endsWith(join("dist", "bench"))
-  ? join(here, "..", "..")
-  : join(here, "..");
-const cBuild: typeof import("./c/build.mjs") = await import(
-  pathToFileURL(join(root, "bench", "c", "build.mjs")).href
-);
+const cBuild = await loadCBuild();
 
 const C_PARK = "baseline: C futex ping-pong, park";
 const BUSY_ASYNC = "channel round trip, async, adaptive, two CPU-busy processes beside";
@@ -224,7 +217,7 @@ const cases: Case[] = [
     run: async () => Array.from(await socketRoundTrips(api, n(10_000), n(1_000))),
   })),
 ];
-const programs = cBuild.buildC();
+const programs = cBuild.buildC() as Record<string, string>;
 cases.push(
   { name: C_PARK, baseline: true, run: () => cBuild.runC(programs.pingpong, [n(10_000), "park"]) },
   { name: C_SPIN, baseline: true, run: () => cBuild.runC(programs.pingpong, [n(100_000), "spin"]) },

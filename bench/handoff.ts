@@ -11,10 +11,9 @@
 // "runtime","case","unit":"ns","median","p50","p99","rounds":[medians],"baseline"}.
 
 import { spawn } from "node:child_process";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Segment } from "../ts/mod.ts";
-import { flag, median, percentile } from "./lib.ts";
+import { flag, loadCBuild, median, percentile } from "./lib.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -67,12 +66,8 @@ async function measure(mode: string, spinLimit: number): Promise<{ samples: numb
   }
 }
 
-// The C baselines live in bench/c/build.mjs, found from the repository root
-// (this file also runs compiled, from dist/bench/).
-const here = fileURLToPath(new URL(".", import.meta.url));
-const root = join(here, here.replace(/\/$/, "").endsWith(join("dist", "bench")) ? "../.." : "..");
-const cBuild = await import(pathToFileURL(join(root, "bench", "c", "build.mjs")).href);
-const programs: Record<string, string> = cBuild.buildC();
+const cBuild = await loadCBuild();
+const programs = cBuild.buildC() as Record<string, string>;
 
 type Row = { medians: number[]; all: number[]; p99s: number[] };
 const modes: Array<[string, number]> = [["spin-then-park", spin], ["park-only", 0]];

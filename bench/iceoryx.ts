@@ -35,16 +35,10 @@ import {
 } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { atExit, flag, median, printRows, progress, ratio, type Row, runtime } from "./lib.ts";
+import { fileURLToPath } from "node:url";
+import { atExit, flag, loadCBuild, median, printRows, progress, ratio, type Row, runtime } from "./lib.ts";
 
-const here = fileURLToPath(new URL(".", import.meta.url));
-const root = here.replace(/[/\\]$/, "").endsWith(join("dist", "bench"))
-  ? join(here, "..", "..")
-  : join(here, "..");
-const cBuild: typeof import("./c/build.mjs") = await import(
-  pathToFileURL(join(root, "bench", "c", "build.mjs")).href
-);
+const cBuild = await loadCBuild();
 
 /** The case names (rows' `case`). */
 export const ICEORYX_SPIN = "iceoryx 64 B pub/sub round trip, spin";

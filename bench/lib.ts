@@ -3,7 +3,8 @@
 // and interleaving spreads the noise evenly over what is compared.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { BenchRow } from "../ts/bench_row.ts";
 
 /** The median of a list of numbers. */
@@ -467,4 +468,15 @@ export function printRows(rows: Row[], json: boolean): void {
 /** Prints {"progress": fraction} for `wshm bench` (JSON mode only). */
 export function progress(json: boolean, fraction: number): void {
   if (json) console.log(JSON.stringify({ progress: Math.min(1, Math.max(0, fraction)) }));
+}
+
+const benchDir = fileURLToPath(new URL(".", import.meta.url)).replace(/[/\\]$/, "");
+/** The repository root, whether the benchmarks run from bench/ (Deno, Bun) or dist/bench/ (Node). */
+export const repositoryRoot: string = benchDir.endsWith(join("dist", "bench"))
+  ? join(benchDir, "..", "..")
+  : join(benchDir, "..");
+
+/** bench/c/build.mjs, the C baselines' builder, from the sources whichever copy of bench/ runs. */
+export function loadCBuild(): Promise<typeof import("./c/build.mjs")> {
+  return import(pathToFileURL(join(repositoryRoot, "bench", "c", "build.mjs")).href);
 }

@@ -33,9 +33,18 @@
 import { Segment } from "../ts/mod.ts";
 import { consume, consumeCopying, type Mode, type RingKind, wordsOf } from "./_loops.ts";
 import { SOCKET_APIS, socketLabel, socketStream } from "./_sockets.ts";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { atExit, flag, median, printRows, progress, ratio, type Row, runtime, startPeer } from "./lib.ts";
+import {
+  atExit,
+  flag,
+  loadCBuild,
+  median,
+  printRows,
+  progress,
+  ratio,
+  type Row,
+  runtime,
+  startPeer,
+} from "./lib.ts";
 import { judgeRate, printVerdicts } from "./_targets.ts";
 
 const quick = flag("quick") !== undefined;
@@ -45,14 +54,8 @@ const mode = flag("wait", "adaptive") as Mode;
 const scale = quick ? 0.2 : 1;
 const n = (count: number) => Math.round(count * scale);
 const CAPACITY = 1 << 20;
-const here = fileURLToPath(new URL(".", import.meta.url));
-const root = here.replace(/[/\\]$/, "").endsWith(join("dist", "bench"))
-  ? join(here, "..", "..")
-  : join(here, "..");
-const cBuild: typeof import("./c/build.mjs") = await import(
-  pathToFileURL(join(root, "bench", "c", "build.mjs")).href
-);
-const programs = cBuild.buildC();
+const cBuild = await loadCBuild();
+const programs = cBuild.buildC() as Record<string, string>;
 const C_RING = "baseline: C SPSC ring, 64 B, batched (gcc -O2, spin then yield)";
 
 let serial = 0;

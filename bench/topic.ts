@@ -20,8 +20,6 @@
 //   node dist/bench/topic.js ...        bun bench/topic.ts ...
 // --json prints one row per case, then {"target":...} lines with "met".
 
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { Segment } from "../ts/mod.ts";
 import type { WaitMode } from "../ts/mod.ts";
 import { ICEORYX_SPIN, ICEORYX_WAITSET, iceoryxSupport, runIceoryxBaseline } from "./iceoryx.ts";
@@ -29,6 +27,7 @@ import {
   atExit,
   flag,
   latencyRow,
+  loadCBuild,
   median,
   printRows,
   progress,
@@ -43,13 +42,7 @@ const json = flag("json") !== undefined;
 const rounds = Number(flag("rounds", quick ? "2" : "5"));
 const scale = quick ? 0.2 : 1;
 const n = (count: number) => Math.max(100, Math.round(count * scale));
-const here = fileURLToPath(new URL(".", import.meta.url));
-const root = here.replace(/[/\\]$/, "").endsWith(join("dist", "bench"))
-  ? join(here, "..", "..")
-  : join(here, "..");
-const cBuild: typeof import("./c/build.mjs") = await import(
-  pathToFileURL(join(root, "bench", "c", "build.mjs")).href
-);
+const cBuild = await loadCBuild();
 const programs = cBuild.buildC() as Record<string, string>;
 
 const C_SPIN = "baseline: C spin ping-pong";
