@@ -260,6 +260,7 @@ export class Blackboard {
     // The clock is read only once a read has to retry: most reads never do.
     let deadline = NaN;
     let unlocated = 0;
+    let unlocatedAt = -1;
     for (let attempt = 0;; attempt++) {
       if (attempt > 0 && (attempt & 63) === 0) this.segment.assertOpen();
       const generation = core.blackboardGeneration(this.handle);
@@ -295,8 +296,12 @@ export class Blackboard {
       if (whole) {
         return taken.map((t) => new BlackboardValue(this.keys[t.index], t.version, t.bytes, generation));
       }
-      // No committed buffer at a fresh generation, time after time, is damage, not a race.
-      unlocated = located ? 0 : unlocated + 1;
+      // No committed buffer at one generation, time after time, is damage. At a generation that moved it
+      // is a race: two batches committed between our load of it and the locate, which a reader that is
+      // descheduled there can lose again and again (seen in CI with writers SIGKILLed and restarted).
+      if (located) unlocated = 0;
+      else unlocated = generation === unlocatedAt ? unlocated + 1 : 1;
+      unlocatedAt = generation;
       if (unlocated >= k.BLACKBOARD_READ_ATTEMPTS) throw statusError(-k.CORRUPT, what);
       if (Number.isNaN(deadline)) deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
       else if (performance.now() >= deadline) {
