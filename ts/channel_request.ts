@@ -112,6 +112,16 @@ export class ChannelRequest {
 
   /** Answers with a failure: the client's call throws `RemoteError` with this message. */
   fail(message: string): void {
+    this.failWith(this.#port.channel.segment.constants.CHANNEL_STATUS_FAILED, message);
+  }
+
+  /**
+   * @internal Answers with a failure of another status, for a relaying server
+   * (the bridge): CHANNEL_STATUS_TIMED_OUT, _UNAVAILABLE, _NO_SERVER or
+   * _SERVER_DIED, which the client's call throws as `Timeout`, `Unavailable`,
+   * `NoServer` or `PeerDied`.
+   */
+  failWith(status: number, message: string): void {
     if (typeof message !== "string") {
       throw argumentError("type", `The message of fail() must be a string, not ${typeof message}`);
     }
@@ -121,7 +131,7 @@ export class ChannelRequest {
     if (bytes.length > capacity) bytes = bytes.subarray(0, capacity);
     if (this.#port.serving(this.#token)) this.#port.channel.bytes.set(bytes, this.responseAt);
     this.responded = true;
-    this.#port.respond(this.#token, bytes.length, this.#port.channel.segment.constants.CHANNEL_STATUS_FAILED);
+    this.#port.respond(this.#token, bytes.length, status);
   }
 
   #checkLength(length: number): void {

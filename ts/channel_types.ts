@@ -82,14 +82,22 @@ export interface ChannelStats {
  * @internal
  * The error for a response status other than CHANNEL_STATUS_OK: `PeerDied`
  * if the server died with the request (a server that took over said so),
- * else `RemoteError` with the server's message.
+ * `NoServer`, and for a relaying server (a bridge) `Timeout` or
+ * `Unavailable`; else `RemoteError` with the server's message.
  */
 export function responseError(channel: ChannelSide, status: number, response: Uint8Array): WshmError {
   if (status === channel.segment.constants.CHANNEL_STATUS_SERVER_DIED) {
     return new WshmError("PeerDied", `The server of channel "${channel.name}" died before it answered`);
   }
   if (status === channel.segment.constants.CHANNEL_STATUS_NO_SERVER) {
-    return new WshmError("NoServer", `The server of channel "${channel.name}" detached before it answered`);
+    const why = response.length > 0 ? decodeText(response) : "detached before it answered";
+    return new WshmError("NoServer", `The server of channel "${channel.name}" ${why}`);
+  }
+  if (status === channel.segment.constants.CHANNEL_STATUS_TIMED_OUT) {
+    return new WshmError("Timeout", `The server of channel "${channel.name}" timed out: ${decodeText(response)}`);
+  }
+  if (status === channel.segment.constants.CHANNEL_STATUS_UNAVAILABLE) {
+    return new WshmError("Unavailable", `The server of channel "${channel.name}" is unavailable: ${decodeText(response)}`);
   }
   return new WshmError(
     "RemoteError",

@@ -34,6 +34,7 @@ export type WshmErrorCode =
   | "TooLarge"
   | "Overflow"
   | "RemoteError"
+  | "Unavailable"
   | "Unsupported"
   | "Unknown";
 

@@ -46,6 +46,10 @@ export const CHANNEL_STATUS_FAILED: u32 = 1;
 export const CHANNEL_STATUS_SERVER_DIED: u32 = 2;
 /** Response status: the server detached without answering (many-client mode; the host reports NO_SERVER). */
 export const CHANNEL_STATUS_NO_SERVER: u32 = 3;
+/** Response status: a relaying server (a bridge) gave up waiting for the far side; the response is its message. */
+export const CHANNEL_STATUS_TIMED_OUT: u32 = 4;
+/** Response status: a relaying server (a bridge) cannot reach the far side now; the response is its message. */
+export const CHANNEL_STATUS_UNAVAILABLE: u32 = 5;
 
 // @ts-ignore: decorator
 @inline export const CAPACITY: u32 = 0;
