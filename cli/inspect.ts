@@ -16,7 +16,9 @@ import {
   writeOut,
 } from "./format.ts";
 import { COUNTERS, describeObjects, type ObjectState } from "./objects.ts";
+import { type BridgeStatusRecord, readBridgeStatus } from "../ts/bridge_status.ts";
 import {
+  alive,
   describeOwner,
   examine,
   explainForeign,
@@ -45,6 +47,8 @@ interface Snapshot {
   report: SegmentReport;
   used: number;
   objects: ObjectState[];
+  /** The segment's bridge as it last published itself, and whether its process is alive. */
+  bridge: (BridgeStatusRecord & { alive: boolean }) | null;
   at: number;
 }
 
@@ -54,8 +58,60 @@ function snapshot(segment: Segment, report: SegmentReport): Snapshot {
     report,
     used: segment.view().getUint32(k.HEADER_ALLOC_TOP, true),
     objects: describeObjects(segment),
+    bridge: bridgeOf(segment),
     at: performance.now(),
   };
+}
+
+function bridgeOf(segment: Segment): Snapshot["bridge"] {
+  const status = readBridgeStatus(segment);
+  if (status === null) return null;
+  const pid = Number.isSafeInteger(status.pid) ? status.pid : 0;
+  return { ...status, alive: pid > 0 && alive(segment.posix, pid) };
+}
+
+/** The bridge's lines: who, connected where, and one row per bridged object with its rates. */
+function renderBridge(b: NonNullable<Snapshot["bridge"]>): string[] {
+  const c = colors();
+  const age = formatAge(Math.max(0, Date.now() - b.updatedAt));
+  const who = b.alive ? `pid ${b.pid} (alive)` : `pid ${b.pid} (dead: as it last published, ${age} ago)`;
+  const connection = b.connection === "connected" ? c.green("connected") : c.yellow(String(b.connection));
+  const lines = [
+    `${c.dim("bridge")}   ${who}, ${connection} to ${b.servers.join(", ")}, prefix ${b.prefix}, ` +
+    `${b.reconnects} reconnect${b.reconnects === 1 ? "" : "s"}, updated ${age} ago`,
+  ];
+  const rows = b.objects.map((o) => [
+    o.name,
+    o.kind,
+    o.direction,
+    o.state,
+    `${o.sent} (${formatRate(o.sentPerSecond ?? 0)})`,
+    `${o.received} (${formatRate(o.receivedPerSecond ?? 0)})`,
+    String(o.missed),
+    String(o.malformed),
+    String(o.errors),
+  ]);
+  if (rows.length > 0) {
+    lines.push(
+      table(
+        [
+          "BRIDGED",
+          "KIND",
+          "WAY",
+          "STATE",
+          "OUT (to NATS)",
+          "IN (from NATS)",
+          "MISSED",
+          "MALFORMED",
+          "ERRORS",
+        ],
+        rows,
+        ["left", "left", "left", "left", "right", "right", "right", "right", "right"],
+      ),
+    );
+  }
+  lines.push("");
+  return lines;
 }
 
 function rates(now: Snapshot, before: Snapshot | undefined): Map<string, Record<string, number>> {
@@ -95,6 +151,7 @@ function render(s: Snapshot, r: Map<string, Record<string, number>>): string {
     `${c.dim("used")}     ${formatBytes(s.used)} of ${formatBytes(h.size)}, ${s.objects.length - 1} objects`,
     "",
   ];
+  if (s.bridge !== null) lines.push(...renderBridge(s.bridge));
   const rows = s.objects.map((o) => {
     const rate = r.get(`${o.kind}:${o.name}`) ?? {};
     const facts = o.facts.map(([name, value]) => {
@@ -113,6 +170,7 @@ function toJson(s: Snapshot, r: Map<string, Record<string, number>>) {
   return {
     ...header,
     used: s.used,
+    bridge: s.bridge,
     objects: s.objects.map((o) => ({
       name: o.name,
       kind: o.kind,

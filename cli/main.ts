@@ -256,6 +256,45 @@ export function buildProgram(): Command {
     .action(async (name, topic, options) => (await import("./pubsub.ts")).sub(name, topic, options));
 
   program
+    .command("bridge")
+    .summary("make channels, topics and queues reachable from other hosts through NATS")
+    .description(
+      "Bridges segment NAME through a NATS server: each --export NAME (a channel, topic or queue here) " +
+        "becomes reachable from bridges on other hosts, each --import NAME appears here under that name, " +
+        "served by a bridge elsewhere. Nothing is exported unless named. One bridge per segment; it runs " +
+        "until Ctrl-C or SIGTERM. Credentials also come from WSHM_NATS_TOKEN and WSHM_NATS_PASSWORD. " +
+        "See docs/bridge.md for the guarantees.",
+    )
+    .addArgument(nameArgument("<name>"))
+    .addOption(
+      new Option("--nats <url...>", "NATS server URL(s), e.g. nats://127.0.0.1:4222").makeOptionMandatory(),
+    )
+    .option("--export <name...>", "local object(s) to make reachable")
+    .option("--import <name...>", "remote object(s) to make appear here")
+    .option("--prefix <prefix>", "subject prefix; bridges see each other only under the same one", "wshm")
+    .option("--token <token>", "NATS token (or WSHM_NATS_TOKEN)")
+    .option("--user <user>", "NATS user")
+    .option("--password <password>", "NATS password (or WSHM_NATS_PASSWORD)")
+    .option("--tls-ca <file>", "CA certificate that signed the server's (TLS)")
+    .option("--tls-cert <file>", "client certificate (TLS)")
+    .option("--tls-key <file>", "client key (TLS)")
+    .option(
+      "--request-timeout <ms>",
+      "longest a relayed channel call waits for the far side",
+      integer(1, 3_600_000),
+      10_000,
+    )
+    .addOption(
+      new Option("--size <bytes>", "segment size if created").argParser(bytes(65536, 1 << 30)).default(
+        4 << 20,
+        "4M",
+      ),
+    )
+    .option("--remove", "remove the segment when the bridge exits, if the bridge created it")
+    .addOption(json())
+    .action(async (name, options) => (await import("./bridge.ts")).bridge(name, options));
+
+  program
     .command("demo")
     .summary("a server and one client per runtime (Deno, Node, Bun) exchange requests")
     .description(

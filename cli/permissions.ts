@@ -13,6 +13,9 @@
 //   --allow-env=<colour variables>  picocolors and commander read NO_COLOR,
 //                        FORCE_COLOR, CI, TERM and CLICOLOR_FORCE at start-up.
 //   --allow-run=<deno, bun, node>  demo and bench start child processes.
+//   --allow-net, --allow-read, --allow-env=WSHM_NATS_*  bridge talks to NATS,
+//                        may read TLS files anywhere, and reads credentials
+//                        from the environment.
 //   --allow-all          ls, gc, rm and inspect read /dev/shm and /proc/*/maps
 //                        to find every process mapping a segment; Deno allows
 //                        reading /dev and /proc only under --allow-all
@@ -24,6 +27,9 @@ import { join } from "node:path";
 
 /** Environment variables read by the colour and argument libraries. */
 export const COLOR_ENV: readonly string[] = ["NO_COLOR", "FORCE_COLOR", "CI", "TERM", "CLICOLOR_FORCE"];
+
+/** Environment variables `wshm bridge` reads for NATS credentials. */
+export const BRIDGE_ENV: readonly string[] = ["WSHM_NATS_TOKEN", "WSHM_NATS_PASSWORD"];
 
 /** Commands that need --allow-all to see /dev/shm and /proc. */
 export const ALL_ACCESS_COMMANDS: readonly string[] = ["ls", "gc", "rm", "inspect"];
@@ -70,6 +76,10 @@ export function permissionsFor(command: string | undefined, root: string, deno: 
   if (command === "demo") {
     read.push(join(root, "dist", "cli", "peer.js"));
     flags.push(`--allow-run=${run.join(",")}`);
+  } else if (command === "bridge") {
+    // NATS over TCP; TLS files may be anywhere; the credentials' variables.
+    flags.push("--allow-net", "--allow-read", `--allow-env=${[...COLOR_ENV, ...BRIDGE_ENV].join(",")}`);
+    return flags;
   } else if (command === "bench") {
     read.push(join(root, "bench"), join(root, "dist", "bench"));
     flags.push(`--allow-write=${join(root, "bench", "results")}`, `--allow-run=${run.join(",")}`);

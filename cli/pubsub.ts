@@ -38,7 +38,7 @@ export interface SubOptions {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-function openOrCreate(segmentName: string, size: number): { segment: Segment; created: boolean } {
+export function openOrCreate(segmentName: string, size: number): { segment: Segment; created: boolean } {
   try {
     return { segment: Segment.open(segmentName), created: false };
   } catch (error) {

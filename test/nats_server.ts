@@ -62,8 +62,9 @@ function waitAccepting(port: number, timeoutMs: number): Promise<void> {
         if (done) return;
         done = true;
         socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`nats-server did not accept on port ${port} within ${timeoutMs} ms`));
-        else setTimeout(attempt, 20);
+        if (Date.now() > deadline) {
+          reject(new Error(`nats-server did not accept on port ${port} within ${timeoutMs} ms`));
+        } else setTimeout(attempt, 20);
       };
       socket.setTimeout(500, retry);
       socket.once("error", retry);
@@ -90,7 +91,9 @@ function exited(child: ChildProcess): Promise<void> {
  */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
   if (!natsServerAvailable()) {
-    throw new Error("nats-server is not installed (Debian: apt-get install nats-server; .ci/run installs it)");
+    throw new Error(
+      "nats-server is not installed (Debian: apt-get install nats-server; .ci/run installs it)",
+    );
   }
   const port = options.port ?? await freePort();
   const args = ["-a", "127.0.0.1", "-p", String(port), "-m", "0"];

@@ -44,16 +44,23 @@ import {
 import { ChannelExport, ChannelImport } from "./bridge_channel.ts";
 import { describeTopic, TopicExport, TopicImport } from "./bridge_topic.ts";
 import { QueueExport, QueueImport } from "./bridge_queue.ts";
-import { checkBridgeName, checkPrefix, type Description, parseDescription, subjectsOf } from "./bridge_wire.ts";
+import {
+  BRIDGE_ROLE,
+  BRIDGE_STATUS,
+  BRIDGE_STATUS_KEY as STATUS_KEY,
+  BRIDGE_STATUS_MAX as STATUS_MAX,
+} from "./bridge_status.ts";
+import {
+  checkBridgeName,
+  checkPrefix,
+  type Description,
+  parseDescription,
+  subjectsOf,
+} from "./bridge_wire.ts";
 
 export type { BridgedObjectStats } from "./bridge_context.ts";
 
-/** The mutex whose holder is the segment's bridge. */
-export const BRIDGE_ROLE = "wshm.bridge";
-/** The blackboard where the bridge publishes its state (key "status", JSON) for `wshm inspect`. */
-export const BRIDGE_STATUS = "wshm.bridge.status";
-const STATUS_KEY = "status";
-const STATUS_MAX = 16384;
+export { BRIDGE_ROLE, BRIDGE_STATUS, type BridgeStatusRecord, readBridgeStatus } from "./bridge_status.ts";
 
 /** How to reach and log in to NATS; passed through to the NATS client. */
 export interface BridgeNatsOptions {
@@ -133,7 +140,13 @@ export class Bridge {
   #statusTimer: ReturnType<typeof setInterval> | undefined;
   #previous = new Map<string, { at: number; sent: number; received: number }>();
 
-  private constructor(options: BridgeOptions, segment: Segment, ownsSegment: boolean, role: Mutex, guard: MutexGuard) {
+  private constructor(
+    options: BridgeOptions,
+    segment: Segment,
+    ownsSegment: boolean,
+    role: Mutex,
+    guard: MutexGuard,
+  ) {
     this.#segment = segment;
     this.#ownsSegment = ownsSegment;
     this.#prefix = checkPrefix(options.prefix ?? "wshm");
@@ -162,7 +175,10 @@ export class Bridge {
       throw argumentError("type", "Bridge.start() needs nats: { servers }");
     }
     const servers = options.nats.servers;
-    if (!(typeof servers === "string" || (Array.isArray(servers) && servers.every((s) => typeof s === "string")))) {
+    if (
+      !(typeof servers === "string" ||
+        (Array.isArray(servers) && servers.every((s) => typeof s === "string")))
+    ) {
       throw argumentError("type", `Invalid nats.servers ${shown(servers)}: a URL or a list of URLs`);
     }
     const exports = checkNames(options.exports, "exports");
@@ -183,7 +199,9 @@ export class Bridge {
       try {
         segment = Segment.open(options.segment);
       } catch (error) {
-        if (!(error instanceof WshmError && error.code === "NotFound" && options.createSize !== undefined)) throw error;
+        if (!(error instanceof WshmError && error.code === "NotFound" && options.createSize !== undefined)) {
+          throw error;
+        }
         segment = Segment.create(options.segment, { size: options.createSize });
       }
     } else if (options.segment instanceof Segment) {
@@ -196,7 +214,10 @@ export class Bridge {
       role = segment.mutex(BRIDGE_ROLE);
       const guard = role.tryLock();
       if (guard === null) {
-        throw new WshmError("Exists", `Segment "${segment.name}" already has a bridge (process ${role.holder})`);
+        throw new WshmError(
+          "Exists",
+          `Segment "${segment.name}" already has a bridge (process ${role.holder})`,
+        );
       }
       // The role protects nothing but the status, which the new holder rewrites.
       const tookOver = guard.ownerDied;
@@ -237,7 +258,10 @@ export class Bridge {
     for (const name of exports) {
       const kind = present.get(name);
       if (kind === undefined) {
-        throw new WshmError("NotFound", `Cannot export "${name}": segment "${this.#segment.name}" has no object of that name`);
+        throw new WshmError(
+          "NotFound",
+          `Cannot export "${name}": segment "${this.#segment.name}" has no object of that name`,
+        );
       }
       let object: BridgedObject;
       let description: Description;
@@ -254,7 +278,10 @@ export class Bridge {
         description = { kind, slotSize: queue.slotSize, slots: queue.slots };
         object = new QueueExport(ctx, name, queue);
       } else {
-        throw new WshmError("KindMismatch", `Cannot export "${name}": a ${kind}; channels, topics and queues bridge`);
+        throw new WshmError(
+          "KindMismatch",
+          `Cannot export "${name}": a ${kind}; channels, topics and queues bridge`,
+        );
       }
       this.#add(object);
       this.#answerDescribe(name, description);
@@ -293,16 +320,26 @@ export class Bridge {
 
   #importOf(ctx: BridgeContext, name: string, kind: string, described: Description | null): BridgedObject {
     if (described !== null && described.kind !== kind) {
-      throw new WshmError("KindMismatch", `Cannot import "${name}": it is a ${kind} here and a ${described.kind} remotely`);
+      throw new WshmError(
+        "KindMismatch",
+        `Cannot import "${name}": it is a ${kind} here and a ${described.kind} remotely`,
+      );
     }
-    if (kind === "channel") return new ChannelImport(ctx, name, this.#segment.channel(name, { create: false }));
+    if (kind === "channel") {
+      return new ChannelImport(ctx, name, this.#segment.channel(name, { create: false }));
+    }
     if (kind === "queue") return new QueueImport(ctx, name, this.#segment.queue(name, { create: false }));
     if (kind === "topic") {
       const topic = this.#segment.topic(name, { create: false });
-      const d = described?.kind === "topic" ? described : describeTopic(topic) as Extract<Description, { kind: "topic" }>;
+      const d = described?.kind === "topic"
+        ? described
+        : describeTopic(topic) as Extract<Description, { kind: "topic" }>;
       return new TopicImport(ctx, name, topic, d);
     }
-    throw new WshmError("KindMismatch", `Cannot import "${name}": it is a ${kind} here; channels, topics and queues bridge`);
+    throw new WshmError(
+      "KindMismatch",
+      `Cannot import "${name}": it is a ${kind} here; channels, topics and queues bridge`,
+    );
   }
 
   /** Asks the exporters for the object until one answers, then creates it here as described and runs it. */
@@ -356,9 +393,12 @@ export class Bridge {
     const body = JSON.stringify(description);
     const subject = subjectsOf(this.#prefix, name);
     this.#ready.then((nc) => {
-      nc?.subscribe(subject.describe, { queue: subject.group, callback: (_e, msg) => {
-        msg.respond(body);
-      } });
+      nc?.subscribe(subject.describe, {
+        queue: subject.group,
+        callback: (_e, msg) => {
+          msg.respond(body);
+        },
+      });
     });
   }
 
@@ -462,7 +502,9 @@ export class Bridge {
       };
     });
     let text = JSON.stringify({ ...stats, objects, updatedAt: now });
-    if (text.length > STATUS_MAX) text = JSON.stringify({ ...stats, objects: [], truncated: true, updatedAt: now });
+    if (text.length > STATUS_MAX) {
+      text = JSON.stringify({ ...stats, objects: [], truncated: true, updatedAt: now });
+    }
     try {
       this.#status.write(STATUS_KEY, text, { timeoutMs: 100 });
     } catch (error) {

@@ -38,7 +38,7 @@ import {
   isCode,
   pause,
 } from "./bridge_context.ts";
-import { type CallStatus, HEADER_STATUS, HEADER_TIMEOUT, subjectsOf, type Subjects } from "./bridge_wire.ts";
+import { type CallStatus, HEADER_STATUS, HEADER_TIMEOUT, type Subjects, subjectsOf } from "./bridge_wire.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -105,7 +105,9 @@ export class ChannelExport implements BridgedObject {
       return;
     }
     const asked = Number(msg.headers?.get(HEADER_TIMEOUT) ?? "");
-    const timeoutMs = Number.isSafeInteger(asked) && asked > 0 ? Math.min(asked, this.#ctx.requestTimeoutMs) : this.#ctx.requestTimeoutMs;
+    const timeoutMs = Number.isSafeInteger(asked) && asked > 0
+      ? Math.min(asked, this.#ctx.requestTimeoutMs)
+      : this.#ctx.requestTimeoutMs;
     this.#pending.push({ msg, deadline: Date.now() + timeoutMs });
     this.#wake?.();
   }
@@ -129,7 +131,11 @@ export class ChannelExport implements BridgedObject {
     if (left <= 0) return;
     const request = msg.data;
     if (request.length > this.#channel.capacity) {
-      this.#reply(msg, "too-large", encoder.encode(`${request.length} bytes; channel "${this.name}" carries ${this.#channel.capacity}`));
+      this.#reply(
+        msg,
+        "too-large",
+        encoder.encode(`${request.length} bytes; channel "${this.name}" carries ${this.#channel.capacity}`),
+      );
       return;
     }
     this.#counters.received++;
@@ -189,7 +195,6 @@ export class ChannelImport implements BridgedObject {
         await pause(500, signal);
         continue;
       }
-      this.#counters.received++;
       const relayed = this.#relay(request);
       if (!concurrent) await relayed;
     }
@@ -205,6 +210,7 @@ export class ChannelImport implements BridgedObject {
     }
     // A copy: the request's bytes stay the client's only until it is answered.
     const data = request.bytes.slice();
+    this.#counters.sent++;
     const headers = this.#ctx.headers();
     headers.set(HEADER_TIMEOUT, String(this.#ctx.requestTimeoutMs));
     let reply: Msg;
@@ -217,9 +223,15 @@ export class ChannelImport implements BridgedObject {
       const e = error as { name?: string; message?: string; isNoResponders?: () => boolean };
       const message = String(e?.message ?? error);
       if (typeof e?.isNoResponders === "function" && e.isNoResponders()) {
-        request.failWith(k.CHANNEL_STATUS_NO_SERVER, `is not exported by any bridge (no NATS responders on ${this.#subjects.call})`);
+        request.failWith(
+          k.CHANNEL_STATUS_NO_SERVER,
+          `is not exported by any bridge (no NATS responders on ${this.#subjects.call})`,
+        );
       } else if (e?.name === "TimeoutError") {
-        request.failWith(k.CHANNEL_STATUS_TIMED_OUT, `no reply over NATS within ${this.#ctx.requestTimeoutMs} ms`);
+        request.failWith(
+          k.CHANNEL_STATUS_TIMED_OUT,
+          `no reply over NATS within ${this.#ctx.requestTimeoutMs} ms`,
+        );
       } else {
         request.failWith(k.CHANNEL_STATUS_UNAVAILABLE, `NATS: ${message}`);
       }
@@ -236,11 +248,13 @@ export class ChannelImport implements BridgedObject {
       case "ok":
         if (reply.data.length > this.#channel.capacity) {
           this.#counters.malformed++;
-          request.fail(`the remote response has ${reply.data.length} bytes; channel "${this.name}" carries ${this.#channel.capacity}`);
+          request.fail(
+            `the remote response has ${reply.data.length} bytes; channel "${this.name}" carries ${this.#channel.capacity}`,
+          );
           return;
         }
         request.respond(reply.data);
-        this.#counters.sent++;
+        this.#counters.received++;
         return;
       case "failed":
       case "too-large":

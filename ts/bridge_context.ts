@@ -66,7 +66,11 @@ export class Counters {
   malformed = 0;
   errors = 0;
 
-  stats(name: string, kind: BridgedObjectStats["kind"], direction: BridgedObjectStats["direction"]): BridgedObjectStats {
+  stats(
+    name: string,
+    kind: BridgedObjectStats["kind"],
+    direction: BridgedObjectStats["direction"],
+  ): BridgedObjectStats {
     return {
       name,
       kind,

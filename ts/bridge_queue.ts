@@ -35,7 +35,7 @@ import {
   isCode,
   pause,
 } from "./bridge_context.ts";
-import { decodeFrame, FrameBuilder, subjectsOf, type Subjects } from "./bridge_wire.ts";
+import { decodeFrame, FrameBuilder, type Subjects, subjectsOf } from "./bridge_wire.ts";
 
 const FRAME_RECORDS = 1024;
 const FRAME_BYTES = 256 * 1024;
@@ -128,12 +128,16 @@ export class QueueExport implements BridgedObject {
       }
       if (message === null) break;
       if (!frame.fitsAlone(message.length)) {
-        this.#ctx.log(`queue ${this.name}: a ${message.length}-byte message exceeds the NATS payload limit; dropped`);
+        this.#ctx.log(
+          `queue ${this.name}: a ${message.length}-byte message exceeds the NATS payload limit; dropped`,
+        );
         this.#counters.missed++;
         message.release();
         continue;
       }
-      if (!frame.add(message.type, message.bytes)) this.#carried = { type: message.type, bytes: message.copy() };
+      if (!frame.add(message.type, message.bytes)) {
+        this.#carried = { type: message.type, bytes: message.copy() };
+      }
       message.release();
     }
     const count = frame.count;
@@ -168,7 +172,9 @@ export class QueueExport implements BridgedObject {
       if (now - at > ACK_TIMEOUT_MS) {
         this.#unconfirmed.delete(id);
         this.#counters.errors += count;
-        this.#ctx.log(`queue ${this.name}: ${count} messages sent in batch ${id} were never acknowledged (lost?)`);
+        this.#ctx.log(
+          `queue ${this.name}: ${count} messages sent in batch ${id} were never acknowledged (lost?)`,
+        );
       }
     }
   }
@@ -222,9 +228,13 @@ export class QueueImport implements BridgedObject {
       let reply: Msg;
       try {
         this.#counters.natsSent++;
-        reply = await nc.request(this.#subjects.pull, JSON.stringify({ max: Math.min(room, FRAME_RECORDS) }), {
-          timeout: PULL_WAIT_MS + this.#ctx.requestTimeoutMs,
-        });
+        reply = await nc.request(
+          this.#subjects.pull,
+          JSON.stringify({ max: Math.min(room, FRAME_RECORDS) }),
+          {
+            timeout: PULL_WAIT_MS + this.#ctx.requestTimeoutMs,
+          },
+        );
         this.#counters.natsReceived++;
       } catch (error) {
         if (signal.aborted) break;

@@ -41,7 +41,15 @@ import {
   isCode,
   pause,
 } from "./bridge_context.ts";
-import { decodeFrame, type Description, type Frame, FrameBuilder, RECORD_HEADER, subjectsOf, type Subjects } from "./bridge_wire.ts";
+import {
+  decodeFrame,
+  type Description,
+  type Frame,
+  FrameBuilder,
+  RECORD_HEADER,
+  type Subjects,
+  subjectsOf,
+} from "./bridge_wire.ts";
 
 /** Bytes of messages an importer may hold: the window is chosen so that it stays below this. */
 const WINDOW_BYTES = 8 << 20;
@@ -118,13 +126,18 @@ export class TopicExport implements BridgedObject {
     }
     const subscriber = this.#topic.subscribe();
     this.#subscriber = subscriber;
-    const frame = new FrameBuilder(Math.min(FRAME_BYTES, this.#ctx.maxPayload()), Math.min(FRAME_RECORDS, this.#window));
+    const frame = new FrameBuilder(
+      Math.min(FRAME_BYTES, this.#ctx.maxPayload()),
+      Math.min(FRAME_RECORDS, this.#window),
+    );
     this.#counters.state = "active";
     let first = 0;
     while (!signal.aborted) {
       let message: TopicMessage | null;
       try {
-        message = frame.count > 0 ? subscriber.tryRead() : await subscriber.readAsync({ timeoutMs: 1000, signal });
+        message = frame.count > 0
+          ? subscriber.tryRead()
+          : await subscriber.readAsync({ timeoutMs: 1000, signal });
       } catch (error) {
         if (signal.aborted) break;
         if (isCode(error, "Timeout")) continue;
@@ -151,7 +164,9 @@ export class TopicExport implements BridgedObject {
       if (frame.count === 0) first = this.#next;
       if (!frame.fitsAlone(message.length)) {
         this.#counters.missed++;
-        this.#ctx.log(`topic ${this.name}: a ${message.length}-byte message exceeds the NATS payload limit; dropped`);
+        this.#ctx.log(
+          `topic ${this.name}: a ${message.length}-byte message exceeds the NATS payload limit; dropped`,
+        );
         subscriber.release();
         this.#next++;
         if (frame.count === 0) first = this.#next;
@@ -207,7 +222,9 @@ export class TopicExport implements BridgedObject {
     for (const [id, importer] of this.#importers) {
       if (now - importer.seen > IMPORTER_SILENCE_MS) {
         this.#importers.delete(id);
-        this.#ctx.log(`topic ${this.name}: importer ${id} silent for ${IMPORTER_SILENCE_MS} ms; no longer waited for`);
+        this.#ctx.log(
+          `topic ${this.name}: importer ${id} silent for ${IMPORTER_SILENCE_MS} ms; no longer waited for`,
+        );
         continue;
       }
       if (end - importer.next > this.#window) return false;
@@ -278,7 +295,12 @@ export class TopicImport implements BridgedObject {
   #subscription: Subscription | null = null;
   #wake: (() => void) | null = null;
 
-  constructor(ctx: BridgeContext, name: string, topic: Topic, description: Extract<Description, { kind: "topic" }>) {
+  constructor(
+    ctx: BridgeContext,
+    name: string,
+    topic: Topic,
+    description: Extract<Description, { kind: "topic" }>,
+  ) {
     this.#ctx = ctx;
     this.name = name;
     this.#topic = topic;

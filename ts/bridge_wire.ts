@@ -62,7 +62,9 @@ export function checkBridgeName(name: unknown): string {
   if (typeof name !== "string" || !NAME_TOKEN.test(name)) {
     throw argumentError(
       "range",
-      `Invalid bridged object name ${shown(name)}: 1 to 128 letters, digits, "_" or "-" (one NATS subject token)`,
+      `Invalid bridged object name ${
+        shown(name)
+      }: 1 to 128 letters, digits, "_" or "-" (one NATS subject token)`,
       "InvalidName",
     );
   }
@@ -71,7 +73,9 @@ export function checkBridgeName(name: unknown): string {
 
 /** Checks a subject prefix: one or more name tokens joined by ".". */
 export function checkPrefix(prefix: unknown): string {
-  if (typeof prefix !== "string" || prefix.length > 200 || !prefix.split(".").every((t) => NAME_TOKEN.test(t))) {
+  if (
+    typeof prefix !== "string" || prefix.length > 200 || !prefix.split(".").every((t) => NAME_TOKEN.test(t))
+  ) {
     throw argumentError(
       "range",
       `Invalid subject prefix ${shown(prefix)}: tokens of letters, digits, "_" or "-" joined by "."`,
@@ -200,7 +204,9 @@ export class FrameBuilder {
     const need = RECORD_HEADER + payload.length;
     if (this.#count >= this.maxRecords || this.#used + need > this.maxBytes) return false;
     if (this.#used + need > this.#buffer.length) {
-      const grown = new Uint8Array(Math.min(this.maxBytes, Math.max(this.#buffer.length * 2, this.#used + need)));
+      const grown = new Uint8Array(
+        Math.min(this.maxBytes, Math.max(this.#buffer.length * 2, this.#used + need)),
+      );
       grown.set(this.#buffer.subarray(0, this.#used));
       this.#buffer = grown;
       this.#view = new DataView(grown.buffer);
