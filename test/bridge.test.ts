@@ -1,0 +1,455 @@
+// The bridge (wshm/bridge) end to end: two "hosts" are two segments, each with
+// its own bridge process (test/fixtures/bridge.ts), both connected to one real
+// nats-server (test/nats_server.ts); the parties are processes under Deno,
+// Node and Bun, or this process. Faults are real: nats-server and bridges are
+// SIGKILLed and restarted, and a raw NATS client plays the hostile peer.
+
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import { decodeText, Segment, WshmError } from "../ts/mod.ts";
+import { Bridge, type BridgedObjectStats, type BridgeStats } from "../ts/bridge.ts";
+import { decodeFrame, FRAME_HEADER, FrameBuilder, RECORD_HEADER } from "../ts/bridge_wire.ts";
+import { topicWindow } from "../ts/bridge_topic.ts";
+import {
+  type Child,
+  cleanup,
+  type Runtime,
+  runtime,
+  RUNTIMES,
+  startFixture,
+  uniqueName,
+  within,
+} from "./helpers.ts";
+import { type NatsServer, startNatsServer } from "./nats_server.ts";
+import { bridgeMessage, checkBridgeMessage, sleep, until } from "./fixtures/bridge_common.ts";
+
+const test = suite(`Bridge (${runtime})`);
+
+// Everything a test started, removed after it whether it passed or not.
+const children: Child[] = [];
+const natsServers: NatsServer[] = [];
+const natsClients: NatsConnection[] = [];
+test.after.each(async () => {
+  for (const nc of natsClients.splice(0)) await nc.close().catch(() => {});
+  for (const child of children.splice(0)) {
+    child.kill("SIGKILL");
+    await within(child.done, 10_000, "a killed process exits").catch(() => {});
+  }
+  for (const server of natsServers.splice(0)) await server.stop();
+  cleanup();
+});
+test.after(cleanup);
+
+function spawn(rt: Runtime, fixture: string, args: string[], timeoutMs = 120_000): Child {
+  const child = startFixture(rt, fixture, args, timeoutMs);
+  children.push(child);
+  return child;
+}
+
+async function nats(): Promise<NatsServer> {
+  const server = await startNatsServer();
+  natsServers.push(server);
+  return server;
+}
+
+async function rawClient(url: string): Promise<NatsConnection> {
+  const nc = await connect({ servers: url, timeout: 5000 });
+  natsClients.push(nc);
+  return nc;
+}
+
+/** A host: a segment created here (removed by cleanup) and its name for the processes. */
+function host(tag: string, size = 8 << 20): Segment {
+  return Segment.create(uniqueName(`bridge-${tag}`), { size });
+}
+
+interface BridgeProcess {
+  child: Child;
+  /** The bridge's stats, asked for now (SIGUSR2). */
+  stats(): Promise<BridgeStats>;
+  /** Polls the stats until `accept` holds; throws with the last stats after `timeoutMs`. */
+  until(accept: (s: BridgeStats) => boolean, what: string, timeoutMs?: number): Promise<BridgeStats>;
+  /** SIGTERM: the bridge closes; resolves with its final stats once the process exited 0. */
+  stop(): Promise<BridgeStats>;
+}
+
+interface BridgeArgs {
+  exports?: string[];
+  imports?: string[];
+  timeoutMs?: number;
+}
+
+function bridgeArgs(segment: string, url: string, o: BridgeArgs): string[] {
+  const args = [segment, url];
+  if (o.exports) args.push(`export=${o.exports.join(",")}`);
+  if (o.imports) args.push(`import=${o.imports.join(",")}`);
+  if (o.timeoutMs !== undefined) args.push(`timeout=${o.timeoutMs}`);
+  return args;
+}
+
+/** Starts a bridge process under the suite's runtime (or `rt`) and waits for its "ready". */
+async function startBridge(
+  segment: string,
+  url: string,
+  o: BridgeArgs,
+  rt: Runtime = runtime,
+): Promise<BridgeProcess> {
+  const child = spawn(rt, "bridge", bridgeArgs(segment, url, o));
+  const first = await child.line(/^(ready|error)/, 30_000);
+  if (first !== "ready") throw new Error(`the bridge did not start: ${first}`);
+  let asked = 0;
+  const stats = async () => {
+    const n = ++asked;
+    child.kill("SIGUSR2");
+    const line = await child.line(new RegExp(`^stats ${n} `), 10_000);
+    return JSON.parse(line.slice(`stats ${n} `.length)) as BridgeStats;
+  };
+  return {
+    child,
+    stats,
+    async until(accept, what, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const s = await stats();
+        if (accept(s)) return s;
+        if (Date.now() > deadline) {
+          throw new Error(`bridge of ${segment}: ${what} not within ${timeoutMs} ms: ${JSON.stringify(s)}`);
+        }
+        await sleep(100);
+      }
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      const line = await child.line(/^final /, 20_000);
+      const run = await within(child.done, 10_000, "the bridge exits after SIGTERM");
+      assert.is(run.code, 0, `the bridge exits 0 after SIGTERM:\n${run.stderr}`);
+      return JSON.parse(line.slice("final ".length)) as BridgeStats;
+    },
+  };
+}
+
+/** The stats of the bridged object `name` (an empty record if the bridge does not list it yet). */
+function objectOf(
+  s: BridgeStats,
+  name: string,
+): BridgedObjectStats & { importers?: number; unconfirmed?: number } {
+  return s.objects.find((o) => o.name === name) ??
+    {
+      name,
+      kind: "unknown",
+      direction: "import",
+      state: "absent",
+      sent: 0,
+      received: 0,
+      natsSent: 0,
+      natsReceived: 0,
+      missed: 0,
+      malformed: 0,
+      errors: 0,
+    };
+}
+
+const active = (name: string) => (s: BridgeStats) =>
+  s.connection === "connected" && objectOf(s, name).state === "active";
+
+/** How a call ended: "answer <text>" or the error's code, with the time it took. */
+async function call(
+  segment: Segment,
+  channel: string,
+  request: string,
+  timeoutMs: number,
+): Promise<{ outcome: string; ms: number }> {
+  const started = Date.now();
+  try {
+    const response = await segment.channel(channel, { create: false }).requestAsync(request, { timeoutMs });
+    return { outcome: `answer ${decodeText(response)}`, ms: Date.now() - started };
+  } catch (error) {
+    return { outcome: (error as WshmError).code ?? String(error), ms: Date.now() - started };
+  }
+}
+
+const reversed = (text: string) => [...text].reverse().join("");
+
+// ---------------------------------------------------------------------------
+// 1. Channels
+
+test("channel: concurrent clients under Deno, Node and Bun on host A each get their own byte-exact answers from a Node server on host B", async () => {
+  const server = await nats();
+  using a = host("a");
+  using b = host("b");
+  b.channel("rpc", { capacity: 2048, clients: 4 });
+  const serving = spawn("node", "channel_server", [b.name, "rpc", "async", "adaptive"]);
+  await serving.line(/^serving/, 30_000);
+  const exporter = await startBridge(b.name, server.url, { exports: ["rpc"] });
+  const importer = await startBridge(a.name, server.url, { imports: ["rpc"] });
+  await importer.until(active("rpc"), "the import is active");
+  assert.is(
+    a.channel("rpc", { create: false }).capacity,
+    2048,
+    "host A's channel is created as host B described it",
+  );
+  const perClient = 120;
+  // Each client's requests have bytes derived from its id, of every length up to the capacity; each checks
+  // that its response is its own request reversed.
+  const clients = RUNTIMES.map((rt, i) =>
+    spawn(rt, "channel_client", [a.name, "rpc", String(perClient), String(i + 1), "async", "adaptive"])
+  );
+  const runs = await Promise.all(clients.map((c, i) => within(c.done, 90_000, `client ${RUNTIMES[i]}`)));
+  runs.forEach((run, i) => {
+    assert.is(run.code, 0, `the ${RUNTIMES[i]} client: ${run.stdout}${run.stderr}`);
+    assert.match(run.stdout, `ok ${i + 1} ${perClient}`, `the ${RUNTIMES[i]} client got its own answers`);
+  });
+  const total = perClient * RUNTIMES.length;
+  const imported = objectOf(await importer.stats(), "rpc");
+  const exported = objectOf(await exporter.stats(), "rpc");
+  assert.equal(
+    [imported.received, imported.sent, imported.errors, imported.malformed],
+    [total, total, 0, 0],
+    "importer counters",
+  );
+  assert.equal(
+    [exported.received, exported.sent, exported.errors, exported.malformed],
+    [total, total, 0, 0],
+    "exporter counters",
+  );
+  await importer.stop();
+  await exporter.stop();
+});
+
+test("channel: a remote handler failure is RemoteError, a killed remote server PeerDied, no exporter NoServer, the bridge's timeout Timeout, NATS down Unavailable", async () => {
+  const server = await nats();
+  using a = host("a");
+  using b = host("b");
+  b.channel("rpc", { capacity: 256, clients: 4 });
+  // Exists here and nowhere else: the importing bridge serves it, and no bridge exports it.
+  a.channel("ghost", { capacity: 256, clients: 4 });
+  const serving = spawn("node", "channel_server", [b.name, "rpc", "async", "adaptive"]);
+  await serving.line(/^serving/, 30_000);
+  const exporter = await startBridge(b.name, server.url, { exports: ["rpc"] });
+  const importer = await startBridge(a.name, server.url, { imports: ["rpc", "ghost"], timeoutMs: 1500 });
+  await importer.until((s) => active("rpc")(s) && active("ghost")(s), "both imports are active");
+  assert.equal((await call(a, "rpc", "hello", 10_000)).outcome, "answer olleh", "a plain call");
+
+  assert.equal((await call(a, "rpc", "fail", 10_000)).outcome, "RemoteError", "the remote handler failed");
+
+  const slow = await call(a, "rpc", "slow:4000", 20_000);
+  assert.is(slow.outcome, "Timeout", "the bridge's requestTimeoutMs (1500) ended the call");
+  assert.ok(slow.ms < 10_000, `the bridge's timeout, not the caller's 20 s, ended it (${slow.ms} ms)`);
+  // The server is still busy with the slow request (whose answer has nobody to go to): until it is
+  // done, calls time out at the bridge as well; then it serves again.
+  const again = await until(
+    async () => {
+      const c = await call(a, "rpc", "again", 10_000);
+      if (c.outcome !== "Timeout") return c.outcome;
+    },
+    "a call served after the slow one",
+    20_000,
+  );
+  assert.is(again, "answer niaga", "served after the timeout");
+
+  const ghost = await call(a, "ghost", "anyone?", 10_000);
+  assert.is(ghost.outcome, "NoServer", "no bridge exports it");
+  assert.ok(ghost.ms < 5000, `NoServer at once (${ghost.ms} ms)`);
+
+  const hung = call(a, "rpc", "hang", 20_000);
+  await serving.line(/^hanging/, 10_000);
+  serving.kill("SIGKILL");
+  const died = await within(hung, 25_000, "the call whose remote server was killed");
+  assert.is(died.outcome, "PeerDied", "the remote server died with the request");
+  assert.ok(died.ms < 20_000, `before the caller's timeout (${died.ms} ms)`);
+
+  await server.kill();
+  await importer.until((s) => s.connection !== "connected", "the importer sees NATS gone");
+  const down = await call(a, "rpc", "nats?", 5000);
+  assert.is(down.outcome, "Unavailable", "NATS is down");
+  assert.ok(down.ms < 5000, `within the caller's timeout (${down.ms} ms)`);
+
+  const stats = objectOf(await importer.stats(), "rpc");
+  assert.ok(stats.errors >= 4, `the importer counted the failed calls (${stats.errors})`);
+  assert.is(stats.malformed, 0, "nothing malformed");
+  await importer.stop();
+  await exporter.stop();
+});
+
+// ---------------------------------------------------------------------------
+// 6. Bad input
+
+test("Bridge.start refuses bad input with coded errors: invalid names, a name both ways, a missing export, a second bridge, bad options", async () => {
+  using a = host("a", 1 << 20);
+  a.channel("rpc", { capacity: 64 });
+  a.event("flag");
+  const nowhere = { servers: "nats://127.0.0.1:1" };
+  const refused = async (options: unknown, code: string, what: string) => {
+    try {
+      const bridge = await Bridge.start(options as never);
+      await bridge.close();
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      assert.is(e.code, code, `${what}: ${e.message}`);
+      return;
+    }
+    assert.unreachable(`${what}: Bridge.start() accepted it`);
+  };
+  for (const name of ["a.b", "*", ">", "jobs.*", "has space", "", "x".repeat(129), 7]) {
+    await refused(
+      { segment: a, nats: nowhere, exports: [name] },
+      "InvalidName",
+      `export ${JSON.stringify(name)}`,
+    );
+    await refused(
+      { segment: a, nats: nowhere, imports: [name] },
+      "InvalidName",
+      `import ${JSON.stringify(name)}`,
+    );
+  }
+  await refused(
+    { segment: a, nats: nowhere, exports: ["rpc"], imports: ["rpc"] },
+    "InvalidArgument",
+    "both ways",
+  );
+  await refused({ segment: a, nats: nowhere, exports: ["missing"] }, "NotFound", "a missing export");
+  await refused(
+    { segment: a.name, nats: nowhere, exports: ["missing"] },
+    "NotFound",
+    "a missing export, segment by name",
+  );
+  await refused(
+    { segment: a, nats: nowhere, exports: ["flag"] },
+    "KindMismatch",
+    "an event cannot be bridged",
+  );
+  await refused({ segment: a, nats: nowhere, prefix: "wshm.*" }, "InvalidName", "a wildcard prefix");
+  await refused({ segment: a, nats: nowhere, requestTimeoutMs: 0 }, "InvalidArgument", "requestTimeoutMs 0");
+  await refused(
+    { segment: a, nats: nowhere, requestTimeoutMs: 1.5 },
+    "InvalidArgument",
+    "requestTimeoutMs 1.5",
+  );
+  await refused({ segment: a, nats: nowhere, exports: "rpc" }, "InvalidArgument", "exports not a list");
+  await refused({ segment: a, nats: { servers: 5 } }, "InvalidArgument", "servers not a URL");
+  await refused({ segment: a }, "InvalidArgument", "no nats");
+  await refused({ segment: 42, nats: nowhere }, "InvalidArgument", "segment not a name or Segment");
+  await refused(
+    { segment: uniqueName("bridge-none"), nats: nowhere },
+    "NotFound",
+    "a segment that does not exist",
+  );
+  await refused("rpc", "InvalidArgument", "options not an object");
+
+  // A live bridge process holds the role: a second bridge on the segment is refused.
+  const first = spawn(runtime, "bridge", bridgeArgs(a.name, nowhere.servers, { exports: ["rpc"] }));
+  await first.line(/^ready/, 30_000);
+  await refused({ segment: a, nats: nowhere }, "Exists", "a second bridge on the segment");
+  const second = spawn(runtime, "bridge", bridgeArgs(a.name, nowhere.servers, {}));
+  assert.match(
+    await second.line(/^(ready|error)/, 30_000),
+    /^error Exists /,
+    "a second bridge process is refused",
+  );
+  assert.is((await within(second.done, 10_000, "the refused bridge exits")).code, 1);
+  first.kill("SIGTERM");
+  assert.is((await within(first.done, 20_000, "the first bridge stops")).code, 0);
+  // Once it stopped, a bridge starts again on the segment.
+  const again = await Bridge.start({ segment: a, nats: nowhere, exports: ["rpc"] });
+  assert.is(again.stats().objects[0].name, "rpc");
+  await again.close();
+  a.unlink();
+});
+
+// ---------------------------------------------------------------------------
+// 5. The wire decoder under random input
+
+test("decodeFrame never throws and never returns a record past the buffer: random, truncated and lying frames", () => {
+  let seed = 12345;
+  const random = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 0x100000000;
+  };
+  const within = (frame: NonNullable<ReturnType<typeof decodeFrame>>, data: Uint8Array) => {
+    let total = FRAME_HEADER;
+    for (const p of frame.payloads) {
+      assert.ok(p.buffer === data.buffer, "a record is a view into the frame");
+      assert.ok(
+        p.byteOffset >= data.byteOffset + FRAME_HEADER &&
+          p.byteOffset + p.length <= data.byteOffset + data.length,
+        "inside the buffer",
+      );
+      total += RECORD_HEADER + p.length;
+    }
+    assert.is(total, data.length, "the records account for every byte");
+    assert.is(frame.types.length, frame.payloads.length);
+  };
+  const builder = new FrameBuilder(64 * 1024, 1024);
+  let decoded = 0, rejected = 0;
+  for (let round = 0; round < 400; round++) {
+    // A valid frame of random records, inside a larger buffer at a random offset.
+    const records: Uint8Array[] = [];
+    const n = Math.floor(random() * 20);
+    for (let i = 0; i < n; i++) {
+      const r = new Uint8Array(Math.floor(random() * 300));
+      for (let j = 0; j < r.length; j++) r[j] = Math.floor(random() * 256);
+      if (!builder.add(Math.floor(random() * 100), r)) break;
+      records.push(r);
+    }
+    const frame = builder.finish(Math.floor(random() * 1e9), Math.floor(random() * 0xFFFFFFFF));
+    const pad = Math.floor(random() * 16);
+    const host = new Uint8Array(frame.length + pad + 16);
+    host.set(frame, pad);
+    const exact = host.subarray(pad, pad + frame.length);
+    const good = decodeFrame(exact);
+    assert.ok(good !== null, "a built frame decodes");
+    within(good!, exact);
+    assert.is(good!.payloads.length, records.length);
+    good!.payloads.forEach((p, i) => assert.equal([...p], [...records[i]], `record ${i} round-trips`));
+    // Every strict truncation is refused (the count says more records, or the last one runs past the end).
+    for (let cut = 0; cut < exact.length; cut += 1 + Math.floor(random() * 7)) {
+      assert.is(decodeFrame(exact.subarray(0, cut)), null, `truncated to ${cut} of ${exact.length}`);
+    }
+    // Bytes after the last record are refused.
+    assert.is(decodeFrame(host.subarray(pad, pad + frame.length + 1 + (pad & 7))), null, "trailing bytes");
+    // Mutations: a random length, count, magic or header field, or random bytes anywhere.
+    for (let m = 0; m < 20; m++) {
+      const copy = exact.slice();
+      const view = new DataView(copy.buffer);
+      const what = Math.floor(random() * 5);
+      if (what === 0 && copy.length >= FRAME_HEADER + RECORD_HEADER) {
+        view.setUint32(
+          FRAME_HEADER + 4,
+          [0xFFFFFFFF, 0x7FFFFFFF, copy.length, Math.floor(random() * 1e6)][m & 3],
+          true,
+        );
+      } else if (what === 1) {
+        view.setUint32(4, [0xFFFFFFFF, 1 << 30, records.length + 1, Math.floor(random() * 1e6)][m & 3], true);
+      } else if (what === 2) view.setFloat64(8, [NaN, -1, Infinity, 2 ** 60][m & 3], true);
+      else {
+        for (let k = 0; k < 1 + Math.floor(random() * 8); k++) {
+          copy[Math.floor(random() * copy.length)] = Math.floor(random() * 256);
+        }
+      }
+      let result;
+      try {
+        result = decodeFrame(copy);
+      } catch (error) {
+        assert.unreachable(`decodeFrame threw on a mutated frame: ${error}`);
+      }
+      if (result === null) rejected++;
+      else {
+        decoded++;
+        within(result!, copy);
+      }
+    }
+    // Pure noise of random length (sometimes with the right magic in front).
+    const noise = new Uint8Array(Math.floor(random() * 200));
+    for (let j = 0; j < noise.length; j++) noise[j] = Math.floor(random() * 256);
+    if (noise.length >= 4 && random() < 0.5) new DataView(noise.buffer).setUint32(0, 0x31627377, true);
+    const r = decodeFrame(noise);
+    if (r !== null) within(r, noise);
+  }
+  assert.ok(
+    rejected > 0 && decoded > 0,
+    `both outcomes were exercised (${decoded} decoded, ${rejected} refused)`,
+  );
+});
+
+test.run();
