@@ -273,6 +273,210 @@ test("channel: a remote handler failure is RemoteError, a killed remote server P
 });
 
 // ---------------------------------------------------------------------------
+// 2. Topics
+
+interface SubscriberResult {
+  received: number;
+  first: number;
+  last: number;
+  gaps: number;
+  lost: number;
+  localMissed: number;
+  peerDied: number;
+}
+
+/** The JSON line a topic subscriber fixture ends with, once it exited 0. */
+async function subscriberResult(child: Child, what: string): Promise<SubscriberResult> {
+  const run = await within(child.done, 90_000, what);
+  assert.is(run.code, 0, `${what} exits 0:\n${run.stdout}\n${run.stderr}`);
+  const line = run.stdout.trim().split("\n").pop() ?? "";
+  return JSON.parse(line) as SubscriberResult;
+}
+
+/** Receives messages numbered up to `count - 1` in this process, checking each; the numbers in order. */
+async function receiveAll(segment: Segment, name: string, count: number, maxLength: number) {
+  const sub = segment.topic(name, { create: false }).subscribe();
+  const seqs: number[] = [];
+  const done = (async () => {
+    while (seqs.length === 0 || seqs[seqs.length - 1] < count - 1) {
+      const seq = checkBridgeMessage(await sub.receiveAsync({ timeoutMs: 30_000 }), maxLength);
+      if (seqs.length > 0 && seq <= seqs[seqs.length - 1]) {
+        throw new Error(`out of order: ${seq} after ${seqs[seqs.length - 1]}`);
+      }
+      seqs.push(seq);
+    }
+    const missed = sub.missed;
+    sub.close();
+    return { seqs, missed };
+  })();
+  return done;
+}
+
+test("topic, block policy: subscribers on hosts A and B get every message in order, byte-exact; a stalled subscriber on A makes B's publisher wait, bounded by the window", async () => {
+  const server = await nats();
+  using a = host("a");
+  using b = host("b");
+  const maxMessage = 8192, depth = 64, count = 4000, stallAfter = 300;
+  const topic = b.topic("prices", { maxMessage, depth });
+  const window = topicWindow(maxMessage, depth);
+  const exporter = await startBridge(b.name, server.url, { exports: ["prices"] });
+  const importer = await startBridge(a.name, server.url, { imports: ["prices"] });
+  await importer.until(active("prices"), "the import is active");
+  const remote = spawn(runtime, "bridge_topic_sub", [
+    a.name,
+    "prices",
+    String(count),
+    String(maxMessage),
+    `stall=${stallAfter}:6000`,
+  ]);
+  await remote.line(/^ready/, 30_000);
+  const local = receiveAll(b, "prices", count, maxMessage);
+  await exporter.until(
+    (s) => objectOf(s, "prices").importers === 1,
+    "the exporter hears the importer's credit",
+  );
+  const publishing = (async () => {
+    for (let seq = 0; seq < count; seq++) {
+      await topic.publishAsync(bridgeMessage(seq, maxMessage), { timeoutMs: 30_000 });
+    }
+  })();
+  await within(remote.line(/^stalling/, 30_000), 35_000, "the subscriber on A stalls");
+  // While it stalls, the publisher fills what the pipeline may hold, then waits.
+  await sleep(3000);
+  const before = topic.stats().published;
+  await sleep(1500);
+  const after = topic.stats().published;
+  const bound = stallAfter + 2 * window + 2 * depth;
+  assert.is(
+    after,
+    before,
+    `B's publisher waits while A's subscriber stalls (published ${before}, then ${after})`,
+  );
+  assert.ok(after < count, `it has not published everything (${after} of ${count})`);
+  assert.ok(
+    after <= bound,
+    `ahead of the stalled subscriber by at most two windows and two depths (${after} <= ${bound})`,
+  );
+  await within(publishing, 60_000, "the publisher finishes once the subscriber resumes");
+  const onA = await subscriberResult(remote, "the subscriber on A");
+  assert.equal(
+    [onA.received, onA.first, onA.last, onA.gaps, onA.localMissed],
+    [count, 0, count - 1, 0, 0],
+    "host A got every message",
+  );
+  const onB = await within(local, 30_000, "the subscriber on B");
+  assert.is(onB.seqs.length, count, "host B got every message");
+  assert.is(onB.missed, 0);
+  const imported = objectOf(await importer.stats(), "prices");
+  const exported = objectOf(await exporter.stats(), "prices");
+  assert.equal(
+    [imported.received, imported.missed, imported.malformed],
+    [count, 0, 0],
+    "importer: every message, none missed",
+  );
+  assert.equal(
+    [exported.received, exported.sent, exported.missed],
+    [count, count, 0],
+    "exporter: every message sent",
+  );
+  await importer.stop();
+  await exporter.stop();
+});
+
+test("topic, overwrite policy: nobody waits, and what the bridges lose is counted: received + missed accounts for every message", async () => {
+  const server = await nats();
+  using a = host("a");
+  using b = host("b");
+  const maxMessage = 512, depth = 8, count = 5000;
+  const topic = b.topic("ticks", { maxMessage, depth, policy: "overwrite" });
+  const exporter = await startBridge(b.name, server.url, { exports: ["ticks"] });
+  const importer = await startBridge(a.name, server.url, { imports: ["ticks"] });
+  await importer.until(active("ticks"), "the import is active");
+  const remote = spawn(runtime, "bridge_topic_sub", [a.name, "ticks", String(count), String(maxMessage)]);
+  await remote.line(/^ready/, 30_000);
+  // Message 0 first, alone: once A's subscriber has it, the whole path is up and numbering starts at 0.
+  topic.publish(bridgeMessage(0, maxMessage));
+  await within(remote.line(/^first 0$/, 20_000), 25_000, "message 0 reaches host A");
+  let seq = 1;
+  // Paced, a few messages per millisecond, so that many go through (and some are skipped anyway).
+  const paced = async (n: number) => {
+    for (const end = seq + n; seq < end; seq++) {
+      topic.publish(bridgeMessage(seq, maxMessage));
+      if (seq % 4 === 0) await sleep(1);
+    }
+  };
+  await paced(1500);
+  // The exporting bridge stopped for a moment: the publisher does not wait for it, and it skips.
+  exporter.child.kill("SIGSTOP");
+  try {
+    for (const end = seq + 1500; seq < end; seq++) topic.publish(bridgeMessage(seq, maxMessage));
+  } finally {
+    exporter.child.kill("SIGCONT");
+  }
+  await paced(count - seq);
+  const onA = await subscriberResult(remote, "the subscriber on A");
+  const imported = await importer.until(
+    (s) => objectOf(s, "ticks").received + objectOf(s, "ticks").missed >= count,
+    "the importer accounts for every message",
+  );
+  const i = objectOf(imported, "ticks");
+  const e = objectOf(await exporter.stats(), "ticks");
+  assert.is(i.received + i.missed, count, `importer: received ${i.received} + missed ${i.missed}`);
+  assert.ok(i.missed >= 1500 - depth, `the messages the stopped exporter skipped are counted (${i.missed})`);
+  assert.is(e.sent + e.missed, count, `exporter: sent ${e.sent} + skipped or torn ${e.missed}`);
+  assert.is(i.missed, e.missed, "the importer counts exactly the exporter's gaps (no NATS loss here)");
+  assert.is(i.malformed, 0);
+  assert.is(onA.last, count - 1, "host A got the newest message");
+  assert.is(
+    onA.received + onA.localMissed,
+    i.received,
+    "A's subscriber got or counted everything the importer published",
+  );
+  assert.is(onA.first + onA.lost + onA.received, count, "every message number is received or in a gap");
+  await importer.stop();
+  await exporter.stop();
+});
+
+test("topic, overwrite policy: a publisher that laps the exporting bridge never gets a torn message across", async () => {
+  const server = await nats();
+  using a = host("a");
+  using b = host("b");
+  // Two records of large messages: the publisher overwrites the one the exporting bridge copies, often.
+  const maxMessage = 16384, depth = 2, count = 6000;
+  const topic = b.topic("lapped", { maxMessage, depth, policy: "overwrite" });
+  const exporter = await startBridge(b.name, server.url, { exports: ["lapped"] });
+  const importer = await startBridge(a.name, server.url, { imports: ["lapped"] });
+  await importer.until(active("lapped"), "the import is active");
+  const remote = spawn(runtime, "bridge_topic_sub", [a.name, "lapped", String(count), String(maxMessage)]);
+  await remote.line(/^ready/, 30_000);
+  topic.publish(bridgeMessage(0, maxMessage));
+  await within(remote.line(/^first 0$/, 20_000), 25_000, "message 0 reaches host A");
+  for (let seq = 1; seq < count; seq++) {
+    topic.publish(bridgeMessage(seq, maxMessage));
+    if (seq % 200 === 0) await sleep(1);
+  }
+  // The subscriber checks every message byte-exact: a torn one fails it.
+  const onA = await subscriberResult(remote, "the subscriber on A");
+  const i = objectOf(
+    await importer.until(
+      (s) => objectOf(s, "lapped").received + objectOf(s, "lapped").missed >= count,
+      "the importer accounts for every message",
+    ),
+    "lapped",
+  );
+  const e = objectOf(await exporter.stats(), "lapped");
+  assert.is(i.received + i.missed, count, `importer: received ${i.received} + missed ${i.missed}`);
+  assert.is(e.sent + e.missed, count, `exporter: sent ${e.sent} + skipped or torn ${e.missed}`);
+  assert.is(
+    onA.received + onA.localMissed,
+    i.received,
+    "A's subscriber got or counted everything the importer published",
+  );
+  await importer.stop();
+  await exporter.stop();
+});
+
+// ---------------------------------------------------------------------------
 // 6. Bad input
 
 test("Bridge.start refuses bad input with coded errors: invalid names, a name both ways, a missing export, a second bridge, bad options", async () => {
