@@ -7,7 +7,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
-import { decodeText, Segment, WshmError } from "../ts/mod.ts";
+import { decodeText, Segment, type WshmError } from "../ts/mod.ts";
 import { Bridge, type BridgedObjectStats, type BridgeStats } from "../ts/bridge.ts";
 import { decodeFrame, FRAME_HEADER, FrameBuilder, RECORD_HEADER } from "../ts/bridge_wire.ts";
 import { topicWindow } from "../ts/bridge_topic.ts";
@@ -169,8 +169,6 @@ async function call(
   }
 }
 
-const reversed = (text: string) => [...text].reverse().join("");
-
 // ---------------------------------------------------------------------------
 // 1. Channels
 
@@ -293,11 +291,14 @@ async function subscriberResult(child: Child, what: string): Promise<SubscriberR
   return JSON.parse(line) as SubscriberResult;
 }
 
-/** Receives messages numbered up to `count - 1` in this process, checking each; the numbers in order. */
-async function receiveAll(segment: Segment, name: string, count: number, maxLength: number) {
+/**
+ * Subscribes now, then receives messages numbered up to `count - 1` in this
+ * process, checking each; resolves with the numbers in order.
+ */
+function receiveAll(segment: Segment, name: string, count: number, maxLength: number) {
   const sub = segment.topic(name, { create: false }).subscribe();
   const seqs: number[] = [];
-  const done = (async () => {
+  return (async () => {
     while (seqs.length === 0 || seqs[seqs.length - 1] < count - 1) {
       const seq = checkBridgeMessage(await sub.receiveAsync({ timeoutMs: 30_000 }), maxLength);
       if (seqs.length > 0 && seq <= seqs[seqs.length - 1]) {
@@ -309,7 +310,6 @@ async function receiveAll(segment: Segment, name: string, count: number, maxLeng
     sub.close();
     return { seqs, missed };
   })();
-  return done;
 }
 
 test("topic, block policy: subscribers on hosts A and B get every message in order, byte-exact; a stalled subscriber on A makes B's publisher wait, bounded by the window", async () => {
@@ -472,6 +472,341 @@ test("topic, overwrite policy: a publisher that laps the exporting bridge never 
     i.received,
     "A's subscriber got or counted everything the importer published",
   );
+  await importer.stop();
+  await exporter.stop();
+});
+
+// ---------------------------------------------------------------------------
+// 3. Queues
+
+test("queue: producers on host A, consumers on A and B share the work: every message consumed exactly once, and the bridges' counters agree", async () => {
+  const server = await nats();
+  using a = host("a");
+  using b = host("b");
+  const slotSize = 1024, count = 3000;
+  const jobs = a.queue("jobs", { slotSize, slots: 64 });
+  const exporter = await startBridge(a.name, server.url, { exports: ["jobs"] });
+  const importer = await startBridge(b.name, server.url, { imports: ["jobs"] });
+  await importer.until(active("jobs"), "the import is active");
+  const remote = spawn(runtime, "bridge_queue_consumer", [b.name, "jobs", String(slotSize)]);
+  await remote.line(/^ready/, 30_000);
+  let stop = false;
+  const onA: number[] = [];
+  const consuming = (async () => {
+    while (!stop) {
+      try {
+        onA.push(checkBridgeMessage(await jobs.receiveAsync({ timeoutMs: 200 }), slotSize));
+      } catch (error) {
+        if ((error as WshmError).code !== "Timeout") throw error;
+      }
+    }
+  })();
+  const half = count / 2;
+  const producers = [0, half].map((from) =>
+    spawn(runtime, "bridge_queue_producer", [a.name, "jobs", String(from), String(half), String(slotSize)])
+  );
+  for (const p of producers) {
+    const run = await within(p.done, 60_000, "a producer");
+    assert.is(run.code, 0, `a producer exits 0: ${run.stderr}`);
+  }
+  // Everything sent is taken: by A's consumer, or pulled into B's queue and taken there.
+  const bQueue = b.queue("jobs", { create: false });
+  const final = await importer.until(
+    (s) =>
+      onA.length + objectOf(s, "jobs").received === count && bQueue.stats().length === 0 &&
+      jobs.stats().length === 0,
+    "every message is consumed",
+    60_000,
+  );
+  remote.kill("SIGTERM");
+  const run = await within(remote.done, 20_000, "B's consumer stops");
+  stop = true;
+  await within(consuming, 5000, "A's consumer stops");
+  assert.is(run.code, 0, `B's consumer: ${run.stdout}${run.stderr}`);
+  const onB = JSON.parse(run.stdout.split("\n").find((l) => l.startsWith("got "))!.slice(4)) as number[];
+  const seen = new Set<number>();
+  for (const seq of [...onA, ...onB]) {
+    assert.not.ok(seen.has(seq), `message ${seq} was consumed twice`);
+    seen.add(seq);
+  }
+  assert.is(seen.size, count, `every message was consumed (${onA.length} on A, ${onB.length} on B)`);
+  assert.ok(
+    onA.length > 0 && onB.length > 0,
+    `both hosts took work (${onA.length} on A, ${onB.length} on B)`,
+  );
+  const i = objectOf(final, "jobs");
+  assert.is(i.received, onB.length, "the importer put into B's queue what B's consumer took");
+  const e = objectOf(
+    await exporter.until((s) => objectOf(s, "jobs").unconfirmed === 0, "every batch acknowledged"),
+    "jobs",
+  );
+  assert.is(e.sent, i.received, `exporter sent ${e.sent}, importer received ${i.received}`);
+  assert.equal(
+    [e.missed, e.errors, e.malformed, i.missed, i.malformed],
+    [0, 0, 0, 0, 0],
+    "nothing lost or malformed",
+  );
+  await importer.stop();
+  await exporter.stop();
+});
+
+// ---------------------------------------------------------------------------
+// 4. Faults
+
+test("faults: nats-server killed and restarted mid-run: calls fail with Unavailable or Timeout within their timeout, then the bridges reconnect and traffic resumes", async () => {
+  const server = await nats();
+  using a = host("a");
+  using b = host("b");
+  b.channel("rpc", { capacity: 256, clients: 4 });
+  const maxMessage = 256;
+  const feed = b.topic("feed", { maxMessage, depth: 32 });
+  const serving = spawn("node", "channel_server", [b.name, "rpc", "async", "adaptive"]);
+  await serving.line(/^serving/, 30_000);
+  const exporter = await startBridge(b.name, server.url, { exports: ["rpc", "feed"] });
+  const importer = await startBridge(a.name, server.url, { imports: ["rpc", "feed"], timeoutMs: 2000 });
+  await importer.until((s) => active("rpc")(s) && active("feed")(s), "both imports are active");
+  await exporter.until((s) => objectOf(s, "feed").importers === 1, "the exporter hears the importer");
+  assert.is((await call(a, "rpc", "before", 5000)).outcome, "answer erofeb");
+  const count = 1500;
+  const received = receiveAll(a, "feed", count, maxMessage);
+  let published = 0;
+  const publishing = (async () => {
+    for (; published < count; published++) {
+      await feed.publishAsync(bridgeMessage(published, maxMessage), { timeoutMs: 30_000 });
+      if (published % 10 === 0) await sleep(5);
+    }
+  })();
+  await until(() => published > 200 || undefined, "some messages published");
+  await server.kill();
+  await importer.until((s) => s.connection !== "connected", "the importer sees NATS gone");
+  for (let n = 0; n < 3; n++) {
+    const c = await call(a, "rpc", "outage", 3000);
+    assert.ok(
+      c.outcome === "Unavailable" || c.outcome === "Timeout",
+      `a call during the outage: ${c.outcome}`,
+    );
+    assert.ok(c.ms < 4000, `it ends within its timeout (${c.ms} ms)`);
+  }
+  await sleep(500);
+  await server.restart();
+  for (const bridge of [importer, exporter]) {
+    await bridge.until((s) => s.connection === "connected" && s.reconnects >= 1, "reconnected", 30_000);
+  }
+  const after = await until(
+    async () => {
+      const c = await call(a, "rpc", "after", 3000);
+      if (c.outcome.startsWith("answer")) return c.outcome;
+    },
+    "a call after the restart",
+    20_000,
+  );
+  assert.is(after, "answer retfa", "calls are served again");
+  await within(publishing, 60_000, "the publisher finishes");
+  const got = await within(received, 60_000, "host A receives up to the last message");
+  const i = objectOf(await importer.stats(), "feed");
+  assert.is(got.seqs[got.seqs.length - 1], count - 1, "the last message arrived");
+  assert.is(
+    got.seqs.length + i.missed,
+    count,
+    `received ${got.seqs.length} + missed ${i.missed} by the importer`,
+  );
+  await importer.stop();
+  await exporter.stop();
+});
+
+test("faults: an importing bridge SIGKILLed mid-run costs its local client and subscriber PeerDied, never a hang; a restarted bridge takes over and traffic resumes", async () => {
+  const server = await nats();
+  using a = host("a");
+  using b = host("b");
+  b.channel("rpc", { capacity: 256, clients: 4 });
+  const maxMessage = 512, count = 1500;
+  const feed = b.topic("feed", { maxMessage, depth: 32 });
+  const serving = spawn("node", "channel_server", [b.name, "rpc", "async", "adaptive"]);
+  await serving.line(/^serving/, 30_000);
+  const exporter = await startBridge(b.name, server.url, { exports: ["rpc", "feed"] });
+  const args = { imports: ["rpc", "feed"] };
+  const first = await startBridge(a.name, server.url, args);
+  await first.until((s) => active("rpc")(s) && active("feed")(s), "both imports are active");
+  const remote = spawn(runtime, "bridge_topic_sub", [a.name, "feed", String(count), String(maxMessage)]);
+  await remote.line(/^ready/, 30_000);
+  await exporter.until((s) => objectOf(s, "feed").importers === 1, "the exporter hears the importer");
+  const publish = async (from: number, to: number) => {
+    for (let seq = from; seq < to; seq++) {
+      await feed.publishAsync(bridgeMessage(seq, maxMessage), { timeoutMs: 30_000 });
+      if (seq % 10 === 0) await sleep(2);
+    }
+  };
+  await publish(0, 300);
+  await first.until((s) => objectOf(s, "feed").received === 300, "the first bridge published 300 on A");
+  const pending = call(a, "rpc", "slow:3000", 20_000);
+  await sleep(500);
+  first.child.kill("SIGKILL");
+  const died = await within(pending, 25_000, "the call whose bridge was killed");
+  assert.is(died.outcome, "PeerDied", "the local client sees its server (the bridge) die");
+  assert.ok(died.ms < 20_000, `before the caller's timeout (${died.ms} ms)`);
+  await within(
+    remote.line(/^peerDied$/, 30_000),
+    35_000,
+    "the subscriber on A sees its publisher (the bridge) die",
+  );
+  // Published while host A has no bridge: lost for A (the exporter stops waiting for a silent importer).
+  await publish(300, 500);
+  const second = await startBridge(a.name, server.url, args);
+  await second.until((s) => active("rpc")(s) && active("feed")(s), "the new bridge's imports are active");
+  const logged = await second.child.output(/took the bridge role/, 10_000);
+  assert.match(
+    logged,
+    "took the publisher role over from a dead bridge",
+    "it took the topic's publisher role over",
+  );
+  assert.match(logged, "took the server role over from a dead bridge", "and the channel's server role");
+  await exporter.until((s) => objectOf(s, "feed").importers >= 1, "the exporter hears the new importer");
+  const again = await until(
+    async () => {
+      const c = await call(a, "rpc", "again", 5000);
+      if (c.outcome.startsWith("answer")) return c.outcome;
+    },
+    "a call through the new bridge",
+    20_000,
+  );
+  assert.is(again, "answer niaga");
+  await publish(500, count);
+  const onA = await subscriberResult(remote, "the subscriber on A");
+  assert.ok(onA.peerDied >= 1, "PeerDied was seen");
+  assert.is(onA.last, count - 1, "the last message arrived through the new bridge");
+  assert.ok(
+    onA.received >= 300 + (count - 500),
+    `everything before the kill and after the restart arrived (${onA.received})`,
+  );
+  await second.stop();
+  await exporter.stop();
+});
+
+// ---------------------------------------------------------------------------
+// 5. Hostile peers
+
+test("hostile NATS peers: garbage frames, replies and requests are counted in malformed; nothing crashes and local parties get nothing forged", async () => {
+  const server = await nats();
+  using a = host("a");
+  using b = host("b");
+  const raw = await rawClient(server.url);
+  const noise = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 73 + n * 11) & 255);
+  const lying = () => {
+    const builder = new FrameBuilder(4096, 16);
+    builder.add(0, noise(40));
+    const frame = builder.finish(0, 9);
+    new DataView(frame.buffer).setUint32(FRAME_HEADER + 4, 0xFFFFFF00, true);
+    return frame;
+  };
+  const garbage = [
+    new Uint8Array(0),
+    noise(3),
+    noise(24),
+    noise(100),
+    lying(),
+    (() => {
+      const builder = new FrameBuilder(4096, 16);
+      builder.add(0, noise(40));
+      return builder.finish(0, 9).subarray(0, 50);
+    })(),
+  ];
+  // A fake exporter: valid descriptions, then garbage for everything else.
+  const describe = (name: string, body: string) =>
+    raw.subscribe(`wshm.${name}.describe`, { callback: (_e, m) => m.respond(body) });
+  describe(
+    "feed",
+    JSON.stringify({
+      kind: "topic",
+      maxMessage: 256,
+      depth: 16,
+      subscribers: 4,
+      history: 0,
+      policy: "overwrite",
+      window: 64,
+    }),
+  );
+  describe("jobs", JSON.stringify({ kind: "queue", slotSize: 256, slots: 16 }));
+  describe("rpc", JSON.stringify({ kind: "channel", capacity: 256, clients: 4 }));
+  describe("bad", "{not json");
+  let pulls = 0;
+  raw.subscribe("wshm.jobs.pull", { callback: (_e, m) => m.respond(garbage[pulls++ % garbage.length]) });
+  let calls = 0;
+  raw.subscribe("wshm.rpc.call", {
+    callback: (_e, m) => {
+      const h = natsHeaders();
+      if (calls++ % 2 === 1) h.set("Wshm-Status", "forged");
+      m.respond(noise(30), { headers: h });
+    },
+  });
+  await raw.flush();
+  const importer = await startBridge(a.name, server.url, { imports: ["feed", "jobs", "rpc", "bad"] });
+  await importer.until((s) => ["feed", "jobs", "rpc"].every((n) => active(n)(s)), "the imports are active");
+  const badState = objectOf(
+    await importer.until(
+      (s) => objectOf(s, "bad").state.startsWith("failed"),
+      "the bad description is refused",
+    ),
+    "bad",
+  );
+  assert.match(badState.state, "Corrupt", `an unparsable description: ${badState.state}`);
+  assert.not.ok(a.objects().some((o) => o.name === "bad"), "nothing is created for it");
+
+  const sub = a.topic("feed", { create: false }).subscribe();
+  for (const frame of garbage) raw.publish("wshm.feed.topic", frame);
+  await raw.flush();
+  const feed = objectOf(
+    await importer.until(
+      (s) => objectOf(s, "feed").malformed >= garbage.length,
+      "every garbage frame is counted",
+    ),
+    "feed",
+  );
+  assert.equal(
+    [feed.malformed, feed.received],
+    [garbage.length, 0],
+    "every frame malformed, nothing published",
+  );
+  assert.is(sub.tryReceive(), null, "the local subscriber got nothing");
+  sub.close();
+
+  await importer.until(
+    (s) => objectOf(s, "jobs").malformed >= 2 * garbage.length,
+    "garbage pull replies are counted",
+  );
+  assert.is(a.queue("jobs", { create: false }).stats().length, 0, "nothing entered the local queue");
+  assert.is(objectOf(await importer.stats(), "jobs").received, 0);
+
+  for (let n = 0; n < 2; n++) {
+    assert.is(
+      (await call(a, "rpc", "hello", 5000)).outcome,
+      "RemoteError",
+      "a reply not from a bridge is never a response",
+    );
+  }
+  assert.is(objectOf(await importer.stats(), "rpc").malformed, 2, "both replies counted malformed");
+
+  // The exporting side: garbage credit and pull requests.
+  const work = b.queue("work", { slotSize: 64, slots: 8 });
+  for (let n = 0; n < 5; n++) work.send(`job ${n}`);
+  b.topic("news", { maxMessage: 64, depth: 8 });
+  const exporter = await startBridge(b.name, server.url, { exports: ["work", "news"] });
+  await exporter.until((s) => active("work")(s) && active("news")(s), "the exports are active");
+  for (const body of ["", "null", '{"id":5}', '{"id":"x","next":1e300}', "[]"]) {
+    raw.publish("wshm.news.credit", body);
+  }
+  for (const body of ["", "zzz", '{"max":0}', '{"max":"all"}']) {
+    await raw.request("wshm.work.pull", body, { timeout: 300 }).catch(() => {});
+  }
+  const s = await exporter.until(
+    (s) => objectOf(s, "news").malformed >= 5 && objectOf(s, "work").malformed >= 4,
+    "garbage to the exporter is counted",
+  );
+  assert.equal([objectOf(s, "news").malformed, objectOf(s, "work").malformed, objectOf(s, "work").sent], [
+    5,
+    4,
+    0,
+  ]);
+  assert.is(work.stats().length, 5, "no job left the exporter's queue");
   await importer.stop();
   await exporter.stop();
 });
