@@ -660,7 +660,10 @@ test("faults: an importing bridge SIGKILLed mid-run costs its local client and s
     "it took the topic's publisher role over",
   );
   assert.match(logged, "took the server role over from a dead bridge", "and the channel's server role");
-  await exporter.until((s) => objectOf(s, "feed").importers >= 1, "the exporter hears the new importer");
+  await exporter.until(
+    (s) => (objectOf(s, "feed").importers ?? 0) >= 1,
+    "the exporter hears the new importer",
+  );
   const again = await until(
     async () => {
       const c = await call(a, "rpc", "again", 5000);
@@ -712,7 +715,11 @@ test("hostile NATS peers: garbage frames, replies and requests are counted in ma
   ];
   // A fake exporter: valid descriptions, then garbage for everything else.
   const describe = (name: string, body: string) =>
-    raw.subscribe(`wshm.${name}.describe`, { callback: (_e, m) => m.respond(body) });
+    raw.subscribe(`wshm.${name}.describe`, {
+      callback: (_e, m) => {
+        m.respond(body);
+      },
+    });
   describe(
     "feed",
     JSON.stringify({
@@ -729,7 +736,11 @@ test("hostile NATS peers: garbage frames, replies and requests are counted in ma
   describe("rpc", JSON.stringify({ kind: "channel", capacity: 256, clients: 4 }));
   describe("bad", "{not json");
   let pulls = 0;
-  raw.subscribe("wshm.jobs.pull", { callback: (_e, m) => m.respond(garbage[pulls++ % garbage.length]) });
+  raw.subscribe("wshm.jobs.pull", {
+    callback: (_e, m) => {
+      m.respond(garbage[pulls++ % garbage.length]);
+    },
+  });
   let calls = 0;
   raw.subscribe("wshm.rpc.call", {
     callback: (_e, m) => {
