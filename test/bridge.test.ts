@@ -124,6 +124,8 @@ async function startBridge(
       const line = await child.line(/^final /, 20_000);
       const run = await within(child.done, 10_000, "the bridge exits after SIGTERM");
       assert.is(run.code, 0, `the bridge exits 0 after SIGTERM:\n${run.stderr}`);
+      // A warning here (Node's MaxListenersExceededWarning was one) means a leak in a long-running bridge.
+      assert.not.match(run.stderr, /warning/i, `the bridge printed nothing on stderr:\n${run.stderr}`);
       return JSON.parse(line.slice("final ".length)) as BridgeStats;
     },
   };

@@ -40,6 +40,7 @@ import {
   failedState,
   isCode,
   pause,
+  waitForWake,
 } from "./bridge_context.ts";
 import {
   decodeFrame,
@@ -343,10 +344,7 @@ export class TopicImport implements BridgedObject {
         if (frame === undefined) {
           this.#idle = true;
           if (this.#block && this.#credited !== this.#published) this.#credit();
-          await new Promise<void>((resolve) => {
-            this.#wake = resolve;
-            signal.addEventListener("abort", () => resolve(), { once: true });
-          });
+          await waitForWake(signal, (wake) => (this.#wake = wake));
           this.#wake = null;
           continue;
         }
