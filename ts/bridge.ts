@@ -39,6 +39,7 @@ import {
   type BridgedObject,
   type BridgedObjectStats,
   failedState,
+  isCode,
   pause,
 } from "./bridge_context.ts";
 import { ChannelExport, ChannelImport } from "./bridge_channel.ts";
@@ -61,6 +62,9 @@ import {
 export type { BridgedObjectStats } from "./bridge_context.ts";
 
 export { BRIDGE_ROLE, BRIDGE_STATUS, type BridgeStatusRecord, readBridgeStatus } from "./bridge_status.ts";
+
+/** How long Bridge.start() waits for the bridge role: long enough to see that its holder died. */
+const ROLE_WAIT_MS = 300;
 
 /** How to reach and log in to NATS; passed through to the NATS client. */
 export interface BridgeNatsOptions {
@@ -212,8 +216,14 @@ export class Bridge {
     let role: Mutex | undefined;
     try {
       role = segment.mutex(BRIDGE_ROLE);
-      const guard = role.tryLock();
-      if (guard === null) {
+      // tryLock() only looks at the lock word, so it would refuse forever the
+      // role of a bridge that was killed; a short wait checks whether the
+      // holder still lives, and takes a dead one's role over (OwnerDied).
+      let guard: MutexGuard;
+      try {
+        guard = role.tryLock() ?? await role.lockAsync({ timeoutMs: ROLE_WAIT_MS });
+      } catch (error) {
+        if (!isCode(error, "Timeout")) throw error;
         throw new WshmError(
           "Exists",
           `Segment "${segment.name}" already has a bridge (process ${role.holder})`,

@@ -37,6 +37,7 @@ import {
   failedState,
   isCode,
   pause,
+  waitForWake,
 } from "./bridge_context.ts";
 import { type CallStatus, HEADER_STATUS, HEADER_TIMEOUT, type Subjects, subjectsOf } from "./bridge_wire.ts";
 
@@ -83,10 +84,7 @@ export class ChannelExport implements BridgedObject {
     while (!signal.aborted) {
       const call = this.#pending.shift();
       if (call === undefined) {
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          signal.addEventListener("abort", () => resolve(), { once: true });
-        });
+        await waitForWake(signal, (wake) => (this.#wake = wake));
         this.#wake = null;
         continue;
       }

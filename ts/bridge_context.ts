@@ -118,6 +118,31 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Resolves when the wake function handed to `arm` is called, when `signal`
+ * aborts, or after `ms` if given; then removes its abort listener and timer.
+ * A loop that waits like this once per message must not leave a listener on
+ * the bridge's signal each time (they pile up for the bridge's life; Node
+ * warns of a leak after 10).
+ */
+export function waitForWake(
+  signal: AbortSignal,
+  arm: (wake: () => void) => void,
+  ms?: number,
+): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = ms === undefined ? undefined : setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    arm(done);
+  });
+}
+
 /** True if `error` is a WshmError with one of `codes`. */
 export function isCode(error: unknown, ...codes: string[]): boolean {
   return error instanceof WshmError && codes.includes(error.code);

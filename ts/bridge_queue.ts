@@ -34,6 +34,7 @@ import {
   failedState,
   isCode,
   pause,
+  waitForWake,
 } from "./bridge_context.ts";
 import { decodeFrame, FrameBuilder, type Subjects, subjectsOf } from "./bridge_wire.ts";
 
@@ -86,11 +87,7 @@ export class QueueExport implements BridgedObject {
       this.#expireUnconfirmed();
       const pull = this.#pulls.shift();
       if (pull === undefined) {
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          setTimeout(resolve, 1000);
-          signal.addEventListener("abort", () => resolve(), { once: true });
-        });
+        await waitForWake(signal, (wake) => (this.#wake = wake), 1000);
         this.#wake = null;
         continue;
       }

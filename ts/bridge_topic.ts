@@ -40,6 +40,7 @@ import {
   failedState,
   isCode,
   pause,
+  waitForWake,
 } from "./bridge_context.ts";
 import {
   decodeFrame,
@@ -163,13 +164,11 @@ export class TopicExport implements BridgedObject {
       this.#next += message.skipped;
       if (frame.count === 0) first = this.#next;
       if (!frame.fitsAlone(message.length)) {
-        this.#counters.missed++;
         this.#ctx.log(
           `topic ${this.name}: a ${message.length}-byte message exceeds the NATS payload limit; dropped`,
         );
         subscriber.release();
-        this.#next++;
-        if (frame.count === 0) first = this.#next;
+        await this.#skip(frame, first);
         continue;
       }
       if (!frame.add(message.type, message.bytes)) {
@@ -177,10 +176,26 @@ export class TopicExport implements BridgedObject {
         first = this.#next;
         frame.add(message.type, message.bytes);
       }
-      subscriber.release();
+      if (!subscriber.release()) {
+        // Overwritten while it was copied ("overwrite" policy): torn bytes, never sent.
+        frame.dropLast();
+        await this.#skip(frame, first);
+        continue;
+      }
       this.#next++;
       if (frame.count >= frame.maxRecords) await this.#send(frame, first);
     }
+  }
+
+  /**
+   * One message read is not sent: counted, and the frame so far goes first,
+   * because a frame's records are consecutive: the next message starts a new
+   * frame, and importers count the gap.
+   */
+  async #skip(frame: FrameBuilder, first: number): Promise<void> {
+    this.#counters.missed++;
+    await this.#send(frame, first);
+    this.#next++;
   }
 
   /** Sends the frame (first record's seq `first`), waiting for credit under "block". */
@@ -329,10 +344,7 @@ export class TopicImport implements BridgedObject {
         if (frame === undefined) {
           this.#idle = true;
           if (this.#block && this.#credited !== this.#published) this.#credit();
-          await new Promise<void>((resolve) => {
-            this.#wake = resolve;
-            signal.addEventListener("abort", () => resolve(), { once: true });
-          });
+          await waitForWake(signal, (wake) => (this.#wake = wake));
           this.#wake = null;
           continue;
         }

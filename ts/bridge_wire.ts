@@ -176,6 +176,8 @@ export class FrameBuilder {
   #view: DataView;
   #used = FRAME_HEADER;
   #count = 0;
+  /** Where the last record added starts, until the frame is finished or it is dropped (-1: none). */
+  #lastStart = -1;
   readonly maxBytes: number;
   readonly maxRecords: number;
 
@@ -211,12 +213,21 @@ export class FrameBuilder {
       this.#buffer = grown;
       this.#view = new DataView(grown.buffer);
     }
+    this.#lastStart = this.#used;
     this.#view.setUint32(this.#used, type >>> 0, true);
     this.#view.setUint32(this.#used + 4, payload.length, true);
     this.#buffer.set(payload, this.#used + RECORD_HEADER);
     this.#used += need;
     this.#count++;
     return true;
+  }
+
+  /** Takes the last record added back out (it turned out torn once copied); only the last one. */
+  dropLast(): void {
+    if (this.#lastStart < 0) throw new Error("FrameBuilder.dropLast(): no record to drop");
+    this.#used = this.#lastStart;
+    this.#count--;
+    this.#lastStart = -1;
   }
 
   /** The frame so far as a fresh copy (NATS may keep it after publish returns); then empty again. */
@@ -229,6 +240,7 @@ export class FrameBuilder {
     const frame = this.#buffer.slice(0, this.#used);
     this.#used = FRAME_HEADER;
     this.#count = 0;
+    this.#lastStart = -1;
     return frame;
   }
 }
