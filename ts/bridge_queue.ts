@@ -245,7 +245,9 @@ export class QueueImport implements BridgedObject {
       this.#counters.state = "active";
       const frame = decodeFrame(reply.data);
       if (frame === null) {
+        // Not an exporter's frame: a foreign responder in the queue group. Not asked again at once.
         this.#counters.malformed++;
+        await pause(200, signal);
         continue;
       }
       const { slotSize } = this.#queue.stats();
