@@ -31,7 +31,11 @@ export const EXIT_USAGE = 2;
 export function errorCode(error: unknown): string {
   if (error instanceof UsageError) return "Usage";
   if (error instanceof WshmError || error instanceof CliError) return error.code;
-  if (error instanceof RangeError || error instanceof TypeError) return "InvalidArgument";
+  if (error instanceof RangeError || error instanceof TypeError) {
+    // The library's argument errors carry their code (ts/errors.ts argumentError), e.g. InvalidName.
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" && /^[A-Z][A-Za-z]+$/.test(code) ? code : "InvalidArgument";
+  }
   if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
     return "PermissionDenied";
   }

@@ -31,6 +31,7 @@ const RUNTIME_INDEPENDENT = new Set([
   "model.test.ts",
   "docs_shell.test.ts",
   "cli_pubsub.test.ts",
+  "cli_bridge.test.ts",
   "package.test.ts",
 ]);
 

@@ -30,6 +30,7 @@
 
 import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { Segment } from "./segment.ts";
+import { guardAbandonedSocketResets } from "./platform/socket_resets.ts";
 import type { Mutex, MutexGuard } from "./mutex.ts";
 import type { Blackboard } from "./blackboard.ts";
 import { argumentError, WshmError } from "./errors.ts";
@@ -143,6 +144,7 @@ export class Bridge {
   #closed = false;
   #statusTimer: ReturnType<typeof setInterval> | undefined;
   #previous = new Map<string, { at: number; sent: number; received: number }>();
+  readonly #resetGuard: Disposable;
 
   private constructor(
     options: BridgeOptions,
@@ -157,6 +159,7 @@ export class Bridge {
     const servers = options.nats.servers;
     this.#servers = (Array.isArray(servers) ? servers : [servers]).map(withoutCredentials);
     this.#log = options.log ?? (() => {});
+    this.#resetGuard = guardAbandonedSocketResets((line) => this.#log(line));
     this.#role = role;
     this.#roleGuard = guard;
     this.#status = segment.blackboard(BRIDGE_STATUS, { keys: [STATUS_KEY], maxValueSize: STATUS_MAX });
@@ -376,6 +379,7 @@ export class Bridge {
         const kind = this.#segment.objects().find((o) => o.name === name)?.kind ?? described.kind;
         this.#pendingImports.delete(name);
         this.#add(this.#importOf(ctx, name, kind, described));
+        this.#writeStatus();
       } catch (error) {
         this.#pendingImports.set(name, failedState(error));
         this.#log(`import ${name}: ${failedState(error)}`);
@@ -439,6 +443,7 @@ export class Bridge {
           this.#nc = nc;
           this.#connection = "connected";
           this.#log(`connected to ${nc.getServer()}`);
+          this.#writeStatus();
           resolveReady(nc);
           this.#watch(nc);
           return;
@@ -456,10 +461,12 @@ export class Bridge {
       if (status.type === "disconnect") {
         this.#connection = "reconnecting";
         this.#log(`disconnected from NATS; reconnecting`);
+        this.#writeStatus();
       } else if (status.type === "reconnect") {
         this.#connection = "connected";
         this.#reconnects++;
         this.#log(`reconnected to ${status.server}`);
+        this.#writeStatus();
       } else if (status.type === "error") {
         this.#log(`NATS: ${status.error.message}`);
       }
@@ -552,6 +559,7 @@ export class Bridge {
       // The segment was closed under us.
     }
     if (this.#ownsSegment) this.#segment.close();
+    this.#resetGuard[Symbol.dispose]();
     void this.#role;
   }
 
