@@ -153,8 +153,8 @@ export class TopicExport implements BridgedObject {
         this.#counters.missed++;
         this.#ctx.log(`topic ${this.name}: a ${message.length}-byte message exceeds the NATS payload limit; dropped`);
         subscriber.release();
-        this.#next++;
-        if (frame.count === 0) first = this.#next;
+        await this.#skip(frame, first);
+        first = this.#next;
         continue;
       }
       if (!frame.add(message.type, message.bytes)) {
@@ -162,10 +162,28 @@ export class TopicExport implements BridgedObject {
         first = this.#next;
         frame.add(message.type, message.bytes);
       }
-      subscriber.release();
+      if (!subscriber.release()) {
+        // "overwrite": the local publisher overwrote the message while it was copied into the
+        // frame, so the copy may be torn or a later message's: it is dropped and counted.
+        frame.dropLast();
+        this.#counters.missed++;
+        await this.#skip(frame, first);
+        first = this.#next;
+        continue;
+      }
       this.#next++;
       if (frame.count >= frame.maxRecords) await this.#send(frame, first);
     }
+  }
+
+  /**
+   * Leaves a hole in the numbering for a message that is not sent: a frame's
+   * records are consecutive, so the frame so far goes first, and importers
+   * count the hole as missed from the next frame's `first`.
+   */
+  async #skip(frame: FrameBuilder, first: number): Promise<void> {
+    await this.#send(frame, first);
+    this.#next++;
   }
 
   /** Sends the frame (first record's seq `first`), waiting for credit under "block". */

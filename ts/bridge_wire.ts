@@ -172,6 +172,8 @@ export class FrameBuilder {
   #view: DataView;
   #used = FRAME_HEADER;
   #count = 0;
+  /** Where the last record added starts (for dropLast). */
+  #lastAt = -1;
   readonly maxBytes: number;
   readonly maxRecords: number;
 
@@ -205,12 +207,21 @@ export class FrameBuilder {
       this.#buffer = grown;
       this.#view = new DataView(grown.buffer);
     }
+    this.#lastAt = this.#used;
     this.#view.setUint32(this.#used, type >>> 0, true);
     this.#view.setUint32(this.#used + 4, payload.length, true);
     this.#buffer.set(payload, this.#used + RECORD_HEADER);
     this.#used += need;
     this.#count++;
     return true;
+  }
+
+  /** Takes back the record added last (once; a no-op when there is none since the last finish). */
+  dropLast(): void {
+    if (this.#lastAt < 0) return;
+    this.#used = this.#lastAt;
+    this.#count--;
+    this.#lastAt = -1;
   }
 
   /** The frame so far as a fresh copy (NATS may keep it after publish returns); then empty again. */
@@ -223,6 +234,7 @@ export class FrameBuilder {
     const frame = this.#buffer.slice(0, this.#used);
     this.#used = FRAME_HEADER;
     this.#count = 0;
+    this.#lastAt = -1;
     return frame;
   }
 }
