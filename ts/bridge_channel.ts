@@ -35,6 +35,7 @@ import {
   type BridgedObjectStats,
   Counters,
   failedState,
+  idle,
   isCode,
   pause,
 } from "./bridge_context.ts";
@@ -83,10 +84,7 @@ export class ChannelExport implements BridgedObject {
     while (!signal.aborted) {
       const call = this.#pending.shift();
       if (call === undefined) {
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          signal.addEventListener("abort", () => resolve(), { once: true });
-        });
+        await idle(signal, (wake) => (this.#wake = wake));
         this.#wake = null;
         continue;
       }

@@ -114,6 +114,28 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Resolves when the wake function handed to `onWake` is called, when `signal`
+ * aborts, or after `timeoutMs` if given. It removes its abort listener and
+ * timer when it resolves: a loop that idles once per message would otherwise
+ * pile one listener per wait onto the bridge's signal (Node warned of 11
+ * after a few requests; each kept its closure until the bridge closed).
+ */
+export function idle(signal: AbortSignal, onWake: (wake: () => void) => void, timeoutMs?: number): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    if (timeoutMs !== undefined) timer = setTimeout(done, timeoutMs);
+    signal.addEventListener("abort", done, { once: true });
+    onWake(done);
+  });
+}
+
 /** True if `error` is a WshmError with one of `codes`. */
 export function isCode(error: unknown, ...codes: string[]): boolean {
   return error instanceof WshmError && codes.includes(error.code);

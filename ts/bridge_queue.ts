@@ -32,6 +32,7 @@ import {
   type BridgedObjectStats,
   Counters,
   failedState,
+  idle,
   isCode,
   pause,
 } from "./bridge_context.ts";
@@ -86,11 +87,7 @@ export class QueueExport implements BridgedObject {
       this.#expireUnconfirmed();
       const pull = this.#pulls.shift();
       if (pull === undefined) {
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          setTimeout(resolve, 1000);
-          signal.addEventListener("abort", () => resolve(), { once: true });
-        });
+        await idle(signal, (wake) => (this.#wake = wake), 1000);
         this.#wake = null;
         continue;
       }

@@ -38,6 +38,7 @@ import {
   type BridgedObjectStats,
   Counters,
   failedState,
+  idle,
   isCode,
   pause,
 } from "./bridge_context.ts";
@@ -325,10 +326,7 @@ export class TopicImport implements BridgedObject {
         if (frame === undefined) {
           this.#idle = true;
           if (this.#block && this.#credited !== this.#published) this.#credit();
-          await new Promise<void>((resolve) => {
-            this.#wake = resolve;
-            signal.addEventListener("abort", () => resolve(), { once: true });
-          });
+          await idle(signal, (wake) => (this.#wake = wake));
           this.#wake = null;
           continue;
         }
