@@ -32,6 +32,7 @@ const RUNTIME_INDEPENDENT = new Set([
   "docs_shell.test.ts",
   "cli_pubsub.test.ts",
   "package.test.ts",
+  "bridge_bench.test.ts",
 ]);
 
 function command(runtime, file) {
