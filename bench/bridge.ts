@@ -169,6 +169,10 @@ interface Detail {
   natsMessagesPerRecord?: number;
   missed?: number;
   received?: number;
+  /** Round trips: CPU µs per round trip of the client process. */
+  clientCpuUs?: number;
+  /** CPU µs per message of the importing and the exporting bridge process. */
+  cpuUs?: [number, number];
   /** Topic: the messages the exporting and the importing bridge counted as missed. */
   lostAt?: [number, number];
 }
@@ -193,6 +197,7 @@ async function bridgeRoundTrips(detail: Detail): Promise<number[]> {
     a.unlink(); // every process has the segments open now
     b.unlink();
     const samples = parseSamples(await client.line(/^samples /, 300_000));
+    detail.clientCpuUs = Number((await client.line(/^cpu /)).slice(4));
     const code = await client.exited(20_000);
     if (code !== 0) throw new Error(`the client exited with ${code}`);
     const serverCode = await server.exited(20_000);
@@ -200,7 +205,7 @@ async function bridgeRoundTrips(detail: Detail): Promise<number[]> {
     const stats = await bridgeStats(importer);
     const object = (stats.objects as Array<Record<string, number>>)[0];
     detail.missed = object.errors;
-    await bridgeStats(exporter);
+    detail.cpuUs = [stats.cpuPerMessageUs as number, (await bridgeStats(exporter)).cpuPerMessageUs as number];
     return samples;
   } finally {
     for (const p of peers) p.kill();
@@ -212,7 +217,7 @@ async function bridgeRoundTrips(detail: Detail): Promise<number[]> {
 }
 
 /** The raw baseline: a NATS client process and a responder process; ns per round trip. */
-async function rawRoundTrips(): Promise<number[]> {
+async function rawRoundTrips(detail: Detail): Promise<number[]> {
   serial++;
   const subject = `bench${process.pid}x${serial}.rr`;
   const peers: Peer[] = [];
@@ -221,6 +226,7 @@ async function rawRoundTrips(): Promise<number[]> {
     const client = await peer(nearRuntime, ["nats-client", nats.url, subject, trips]);
     peers.push(client);
     const samples = parseSamples(await client.line(/^samples /, 300_000));
+    detail.clientCpuUs = Number((await client.line(/^cpu /)).slice(4));
     const code = await client.exited(20_000);
     if (code !== 0) throw new Error(`the NATS client exited with ${code}`);
     return samples;
@@ -315,9 +321,11 @@ async function bridgeTopicRate(policy: Policy, detail: Detail): Promise<number> 
     detail.natsMessagesPerRecord = object.natsSent / Math.max(1, object.sent);
     detail.missed = result.missed;
     detail.received = result.received;
-    const imported = (await bridgeStats(importer)).objects as Array<Record<string, number>>;
+    const importerStats = await bridgeStats(importer);
+    const imported = importerStats.objects as Array<Record<string, number>>;
     // Where the losses were counted: by the exporter (overwritten before it read them) or the importer.
     detail.lostAt = [object.missed, imported[0].missed];
+    detail.cpuUs = [importerStats.cpuPerMessageUs as number, stats.cpuPerMessageUs as number];
     return result.rate;
   } finally {
     for (const p of peers) p.kill();
@@ -362,7 +370,7 @@ const cases: Case[] = [];
 if (only.includes("rr")) {
   cases.push(
     { name: BRIDGE_RR, unit: "ns", baseline: RAW_RR, run: (d) => bridgeRoundTrips(d) },
-    { name: RAW_RR, unit: "ns", baseline: true, run: () => rawRoundTrips() },
+    { name: RAW_RR, unit: "ns", baseline: true, run: (d) => rawRoundTrips(d) },
     { name: HOP_IMPORT, unit: "ns", run: () => hopRoundTrips("import") },
     { name: HOP_EXPORT, unit: "ns", run: () => hopRoundTrips("export") },
   );
@@ -416,6 +424,15 @@ const rows: Row[] = cases.map((c) => {
   if (perRecord.length > 0) extra.natsMessagesPerRecord = perRecord.map((v) => Number(v!.toPrecision(3)));
   const missed = roundDetails.map((d) => d.missed).filter((v) => v !== undefined);
   if (missed.length > 0) extra.missed = missed;
+  const clientCpu = roundDetails.map((d) => d.clientCpuUs).filter((v) => v !== undefined);
+  if (clientCpu.length > 0) extra.clientCpuUsPerTrip = clientCpu.map((v) => Number(v!.toPrecision(3)));
+  const cpuUs = roundDetails.map((d) => d.cpuUs).filter((v) => v !== undefined);
+  if (cpuUs.length > 0) {
+    extra.bridgeCpuUsPerMessage = cpuUs.map(([importer, exporter]) => ({
+      importer: Number(importer?.toPrecision(3)),
+      exporter: Number(exporter?.toPrecision(3)),
+    }));
+  }
   const lostAt = roundDetails.map((d) => d.lostAt).filter((v) => v !== undefined);
   if (lostAt.length > 0) {
     extra.missedByBridge = lostAt.map(([exporter, importer]) => ({ exporter, importer }));
@@ -461,7 +478,12 @@ if (!json) {
     );
   }
   for (const row of rows) {
-    if (row.natsMessagesPerRecord !== undefined || row.missed !== undefined) {
+    if (row.clientCpuUsPerTrip !== undefined) {
+      console.log(
+        `  ${row.case}: client CPU per round trip ${(row.clientCpuUsPerTrip as number[]).join(" ")} µs`,
+      );
+    }
+    if (row.natsMessagesPerRecord !== undefined || row.missed !== undefined || row.bridgeCpuUsPerMessage) {
       console.log(
         `  ${row.case}: rounds ${(row.rounds as number[]).join(" ")}` +
           (row.natsMessagesPerRecord
@@ -476,6 +498,13 @@ if (!json) {
                 `${m.exporter}/${m.importer}`
               ).join(" ")
             })`
+            : "") +
+          (row.bridgeCpuUsPerMessage
+            ? `; bridge CPU per message (importer/exporter): ${
+              (row.bridgeCpuUsPerMessage as Array<{ importer: number; exporter: number }>).map((c) =>
+                `${c.importer}/${c.exporter} µs`
+              ).join(", ")
+            }`
             : ""),
       );
     }

@@ -5,7 +5,8 @@
 //
 //   bridge SEGMENT URL PREFIX export|import NAME
 //             runs a Bridge for NAME; on "stop" (stdin) prints "stats JSON" (its
-//             counters) and closes
+//             counters, and cpuPerMessageUs: its CPU time per message from the
+//             first message on) and closes
 //   client SEGMENT NAME TRIPS WAIT [GAP_MS]   waits for channel NAME to appear (the
 //             importing bridge creates it), makes warm-up calls until one goes
 //             through the whole chain, then TRIPS timed 64 B zero-copy calls,
@@ -94,11 +95,31 @@ async function runBridge(): Promise<void> {
     ...(direction === "export" ? { exports: [name] } : { imports: [name] }),
     log: (line) => console.error(`bridge ${direction} ${name}: ${line}`),
   });
+  // CPU time per message from the first message on (start-up and module loading excluded):
+  // the bridge's own work per message, its polls included.
+  const handled = () => {
+    const o = bridge.stats().objects[0];
+    return o === undefined ? 0 : Math.max(o.sent, o.received);
+  };
+  let from: { cpu: number; messages: number } | undefined;
+  const cpu = cpuMicros;
+  const watch = setInterval(() => {
+    const messages = handled();
+    if (messages > 0) {
+      from = { cpu: cpu(), messages };
+      clearInterval(watch);
+    }
+  }, 5);
   let closing = false;
   const close = async (printStats: boolean) => {
     if (closing) return;
     closing = true;
-    if (printStats) console.log(`stats ${JSON.stringify(bridge.stats())}`);
+    clearInterval(watch);
+    if (printStats) {
+      const messages = handled() - (from?.messages ?? 0);
+      const cpuPerMessageUs = from !== undefined && messages > 0 ? (cpu() - from.cpu) / messages : null;
+      console.log(`stats ${JSON.stringify({ ...bridge.stats(), cpuPerMessageUs })}`);
+    }
     await bridge.close();
     process.exit(0);
   };
@@ -106,6 +127,12 @@ async function runBridge(): Promise<void> {
     if (line === "stop") void close(true);
   }, () => void close(false));
   console.log("ready");
+}
+
+/** CPU time of this process so far (user + system, every thread), µs. */
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
 }
 
 /** Sleeps `ms` without spinning and without an event loop (the sync client's idle gap). */
@@ -137,6 +164,7 @@ async function runClient(): Promise<void> {
   }
   const seq = exchange(channel, words, MESSAGE, true, Math.max(200, trips / 10), 0, null);
   const samples = new Float64Array(trips);
+  const cpuFrom = cpuMicros();
   if (gapMs > 0) {
     // Each call timed alone after an idle gap, as a bridge's hop comes after a NATS round trip.
     const one = new Float64Array(1);
@@ -148,6 +176,7 @@ async function runClient(): Promise<void> {
   } else {
     exchange(channel, words, MESSAGE, true, trips, seq, samples);
   }
+  console.log(`cpu ${(cpuMicros() - cpuFrom) / trips}`);
   console.log(`samples ${Array.from(samples, (s) => Math.round(s)).join(" ")}`);
   const call = channel.begin({ timeoutMs: 10_000 });
   try {
@@ -234,7 +263,13 @@ async function runAsyncClient(): Promise<void> {
 }
 
 async function natsConnect(url: string): Promise<NatsConnection> {
-  return await connect({ servers: url, timeout: 10_000, name: `wshm-bench ${role} (pid ${process.pid})` });
+  // noAsyncTraces as the bridge connects (ts/bridge.ts): the baseline gets the same cheaper requests.
+  return await connect({
+    servers: url,
+    timeout: 10_000,
+    noAsyncTraces: true,
+    name: `wshm-bench ${role} (pid ${process.pid})`,
+  });
 }
 
 async function runNatsClient(): Promise<void> {
@@ -261,7 +296,9 @@ async function runNatsClient(): Promise<void> {
   const warm = Math.max(200, trips / 10);
   const samples = new Float64Array(trips);
   let previous = performance.now();
+  let cpuFrom = 0;
   for (let i = -warm; i < trips; i++, seq++) {
+    if (i === 0) cpuFrom = cpuMicros();
     // A fresh request each time: the client library may keep the buffer until it is written.
     const request = new Uint8Array(MESSAGE);
     const out = new Int32Array(request.buffer);
@@ -278,6 +315,7 @@ async function runNatsClient(): Promise<void> {
     if (i >= 0) samples[i] = (now - previous) * 1e6;
     previous = now;
   }
+  console.log(`cpu ${(cpuMicros() - cpuFrom) / trips}`);
   console.log(`samples ${Array.from(samples, (s) => Math.round(s)).join(" ")}`);
   await nc.close();
 }

@@ -91,7 +91,8 @@ if (!natsServerAvailable()) {
     };
     assert.ok(started, "no natsServer line");
     const rows = lines.filter((l) => typeof l.median === "number");
-    const byCase = (name: string) => rows.find((r) => r.case === name) as Line & Record<string, number>;
+    // deno-lint-ignore no-explicit-any
+    const byCase = (name: string) => rows.find((r) => r.case === name) as Record<string, any>;
     const bridged = byCase("bridge round trip, 64 B");
     const raw = byCase("baseline: NATS request/reply round trip, 64 B");
     assert.ok(bridged && raw, `rows: ${rows.map((r) => r.case)}`);
@@ -125,7 +126,7 @@ if (!natsServerAvailable()) {
     assert.ok(Math.abs((rr.value as number) - bridged.median / raw.median) < 0.01, `ratio ${rr.value}`);
     const rate = targets.find((t) => t.case === block.case)!;
     assert.equal(rate.met, (rate.value as number) >= 0.8);
-    assert.equal((bridged.verdict as { met: boolean }).met, rr.met);
+    assert.equal(bridged.verdict.met, rr.met);
     await assertAllGone(started.pid, started.natsServer.pid, 15_000);
   });
 
