@@ -16,6 +16,11 @@
 //        over a subject. Target: at least 0.8x the raw rate. POLICY: "block"
 //        (the default; credit across the bridge, nothing may be lost) and
 //        "overwrite" (losses allowed and counted in "missed"; shown, not judged).
+//   bridge queue 64 B          a producer process on B sends COUNT 64 B
+//        messages through queue "jobs" -> the exporting bridge, which the
+//        importing bridge pulls (A) -> a consumer process on A, which counts
+//        distinct messages; against the same raw NATS publish/subscribe
+//        baseline (shown, not judged: the issue sets no queue target).
 //
 // Runtimes: the client/publisher side (its application process and its
 // bridge) runs under the first of --runtimes, the server/subscriber side under
@@ -27,7 +32,7 @@
 // script leaves only nats-server behind).
 //
 //   deno run -A bench/bridge.ts [--rounds 5] [--quick] [--json] [--runtimes deno,node]
-//                               [--only rr,topic] [--policies block,overwrite]
+//                               [--only rr,topic,queue] [--policies block,overwrite]
 //                               [--trips N] [--count N] [--wait adaptive|park|spin]
 //   node dist/bench/bridge.js ...        bun bench/bridge.ts ...
 // --json prints one row per case (a judged row carries "verdict"), then one
@@ -100,10 +105,10 @@ const policies = option("policies", "block,overwrite", (text) => {
   const list = text.split(",");
   return list.every((p) => (POLICIES as readonly string[]).includes(p)) ? list as Policy[] : undefined;
 }, "block and/or overwrite, comma-separated");
-const only = option("only", "rr,topic", (text) => {
+const only = option("only", "rr,topic,queue", (text) => {
   const list = text.split(",");
-  return list.every((k) => k === "rr" || k === "topic") ? list : undefined;
-}, "rr and/or topic, comma-separated");
+  return list.every((k) => k === "rr" || k === "topic" || k === "queue") ? list : undefined;
+}, "rr, topic and/or queue, comma-separated");
 
 const pair = `${nearRuntime} -> ${farRuntime}`;
 const BRIDGE_RR = "bridge round trip, 64 B";
@@ -112,6 +117,7 @@ const HOP_IMPORT = "hop alone, after 1 ms idle: client -> channel -> receiveAsyn
 const HOP_EXPORT = "hop alone, after 1 ms idle: requestAsync() client -> channel -> server (exporter's side)";
 const bridgeTopic = (policy: Policy) => `bridge topic 64 B, ${policy} policy`;
 const RAW_TOPIC = "baseline: NATS publish/subscribe, 64 B";
+const BRIDGE_QUEUE = "bridge queue 64 B (pulled by the importer)";
 
 if (!natsServerAvailable()) {
   if (!json) {
@@ -336,6 +342,52 @@ async function bridgeTopicRate(policy: Policy, detail: Detail): Promise<number> 
   }
 }
 
+/**
+ * The bridged work queue: a producer on B -> queue "jobs" -> the exporting
+ * bridge (pulled) -> NATS -> the importing bridge -> a consumer on A; the
+ * consumer's msgs/s. Every message must arrive once (no fault, so none lost).
+ */
+async function bridgeQueueRate(detail: Detail): Promise<number> {
+  serial++;
+  const prefix = `bench${process.pid}x${serial}`;
+  const a = newSegment("a");
+  const b = newSegment("b");
+  const peers: Peer[] = [];
+  try {
+    b.segment.queue("jobs", { slotSize: 64, slots: 1024 });
+    const exporter = await peer(nearRuntime, ["bridge", b.name, nats.url, prefix, "export", "jobs"]);
+    peers.push(exporter);
+    const importer = await peer(farRuntime, ["bridge", a.name, nats.url, prefix, "import", "jobs"]);
+    peers.push(importer);
+    const consumer = await peer(farRuntime, ["consumer", a.name, "jobs", count, wait]);
+    peers.push(consumer);
+    const producer = await peer(nearRuntime, ["producer", b.name, "jobs", count, wait]);
+    peers.push(producer);
+    a.unlink();
+    b.unlink();
+    await consumer.line(/^primed$/, 60_000);
+    producer.write("go\n");
+    const result = await subscriberResult(consumer);
+    await producer.exited(20_000);
+    if (result.received !== count) {
+      throw new Error(`the queue lost messages: ${result.received} of ${count} arrived`);
+    }
+    const stats = await bridgeStats(exporter);
+    const object = (stats.objects as Array<Record<string, number>>)[0];
+    detail.natsMessagesPerRecord = object.natsSent / Math.max(1, object.sent);
+    detail.missed = result.missed;
+    const importerStats = await bridgeStats(importer);
+    detail.cpuUs = [importerStats.cpuPerMessageUs as number, stats.cpuPerMessageUs as number];
+    return result.rate;
+  } finally {
+    for (const p of peers) p.kill();
+    a.unlink();
+    b.unlink();
+    a.segment.close();
+    b.segment.close();
+  }
+}
+
 /** The raw baseline: one NATS publisher process, one subscriber process; the subscriber's msgs/s. */
 async function rawTopicRate(detail: Detail): Promise<number> {
   serial++;
@@ -384,6 +436,11 @@ if (only.includes("topic")) {
       run: (d) => bridgeTopicRate(policy, d),
     });
   }
+}
+if (only.includes("queue")) {
+  cases.push({ name: BRIDGE_QUEUE, unit: "msgs/s", baseline: RAW_TOPIC, run: (d) => bridgeQueueRate(d) });
+}
+if (only.includes("topic") || only.includes("queue")) {
   cases.push({ name: RAW_TOPIC, unit: "msgs/s", baseline: true, run: (d) => rawTopicRate(d) });
 }
 

@@ -32,6 +32,11 @@
 //             counts data messages until the stop message (or 10 s without
 //             one); prints "result RATE RECEIVED MISSED" (msgs/s from the first
 //             data message to the last)
+//   producer SEGMENT NAME COUNT WAIT    the publisher's protocol on queue NAME
+//             (claimAt/commit in place)
+//   consumer SEGMENT NAME COUNT WAIT    the subscriber's on queue NAME (read in place,
+//             releaseAt); a work queue keeps no order across the bridge's frames,
+//             so it counts distinct data messages (a duplicate fails the run)
 //   nats-publisher URL SUBJECT COUNT    the raw baselines of publisher and
 //   nats-subscriber URL SUBJECT COUNT   subscriber, the same protocol over NATS
 //             (nc.publish, a flush every 1024 messages; a callback subscription)
@@ -440,6 +445,70 @@ async function runSubscriber(): Promise<void> {
   segment.close();
 }
 
+async function runProducer(): Promise<void> {
+  const [, segmentName, name, countText, wait] = args;
+  const count = Number(countText);
+  const segment = Segment.open(segmentName, { timeoutMs: 10_000 });
+  const queue = segment.queue(name, { create: false, wait: wait as WaitMode });
+  const view = new Int32Array(queue.bytes.buffer, queue.bytes.byteOffset, queue.bytes.length >>> 2);
+  const options = { timeoutMs: PATIENCE_MS };
+  const send = (kind: number, seq: number) => {
+    const at = queue.claimAt(options);
+    stampMessage(view, at >>> 2, kind, seq);
+    queue.commit(at, MESSAGE);
+  };
+  let go = false;
+  watchStdin((line) => (go ||= line === "go"));
+  console.log("ready");
+  const deadline = Date.now() + PATIENCE_MS;
+  for (let warm = 0; !go; warm++) {
+    if (Date.now() > deadline) throw new Error(`no "go" within ${PATIENCE_MS} ms`);
+    send(WARM, warm);
+    await sleep(10);
+  }
+  for (let i = 0; i < count; i++) send(DATA, i);
+  send(STOP, count);
+  segment.close();
+  process.exit(0);
+}
+
+async function runConsumer(): Promise<void> {
+  const [, segmentName, name, countText, wait] = args;
+  const count = Number(countText);
+  const segment = Segment.open(segmentName, { timeoutMs: 10_000 });
+  console.log("ready");
+  await waitForObject(segment, name, "queue");
+  const queue = segment.queue(name, { create: false, wait: wait as WaitMode });
+  const view = new Int32Array(queue.bytes.buffer, queue.bytes.byteOffset, queue.bytes.length >>> 2);
+  const seen = new Uint8Array(count);
+  const options = { timeoutMs: PATIENCE_MS };
+  let primed = false;
+  let received = 0;
+  let first = 0;
+  let last = 0;
+  for (;;) {
+    const m = queue.read(options);
+    const at = m.at >>> 2;
+    const [kind, seq, end] = [view[at], view[at + 1], view[at + 15]];
+    queue.releaseAt(m.at);
+    if (kind === WARM && !primed) {
+      primed = true;
+      console.log("primed");
+    } else if (kind === DATA) {
+      if (seq !== end || seq < 0 || seq >= count) throw new Error(`torn or foreign message ${seq}/${end}`);
+      if (seen[seq] !== 0) throw new Error(`message ${seq} delivered twice`);
+      seen[seq] = 1;
+      last = performance.now();
+      if (received++ === 0) first = last;
+    } else if (kind === STOP) break;
+  }
+  const seconds = (last - first) / 1000;
+  console.log(
+    `result ${received > 1 && seconds > 0 ? (received - 1) / seconds : 0} ${received} ${count - received}`,
+  );
+  segment.close();
+}
+
 async function runNatsPublisher(): Promise<void> {
   const [, url, subject, countText] = args;
   const count = Number(countText);
@@ -526,6 +595,8 @@ const roles: Record<string, () => void | Promise<void>> = {
   "nats-responder": runNatsResponder,
   publisher: runPublisher,
   subscriber: runSubscriber,
+  producer: runProducer,
+  consumer: runConsumer,
   "nats-publisher": runNatsPublisher,
   "nats-subscriber": runNatsSubscriber,
 };

@@ -115,8 +115,12 @@ if (!natsServerAvailable()) {
       assert.equal(row.unit, "msgs/s");
       assert.equal(row.messages, 3000);
     }
-    // "block" loses nothing across the bridge (the run would have failed, but the row says so too).
+    const queue = byCase("bridge queue 64 B (pulled by the importer)");
+    assert.ok(queue && queue.median > 0 && Number.isFinite(queue.median), `queue: ${queue?.median}`);
+    assert.equal(queue.baseline, rawTopic.case);
+    // "block" and the queue lose nothing across the bridge (the run would have failed; the rows say so too).
     assert.equal(block.missed, [0]);
+    assert.equal(queue.missed, [0]);
     assert.equal(rawTopic.missed, [0]);
     const targets = lines.filter((l) => typeof l.target === "string");
     assert.equal(targets.length, 2, JSON.stringify(targets));
