@@ -66,8 +66,11 @@ export function flag(name: string, fallback?: string): string | undefined {
 // deno-lint-ignore no-explicit-any
 const anyGlobal = globalThis as any;
 
+/** A JavaScript runtime the benchmarks run under. */
+export type Runtime = "deno" | "node" | "bun";
+
 /** The runtime running this script. */
-export const runtime: "deno" | "node" | "bun" = anyGlobal.Bun ? "bun" : anyGlobal.Deno ? "deno" : "node";
+export const runtime: Runtime = anyGlobal.Bun ? "bun" : anyGlobal.Deno ? "deno" : "node";
 
 const cleanups = new Set<() => void>();
 let hooked = false;
@@ -124,21 +127,31 @@ export const V8_HEAP_FLAGS = ["--expose-gc", "--min-semi-space-size=64", "--max-
  */
 export function benchCommand(
   name: string,
-  options: { heap?: boolean } = {},
+  options: { heap?: boolean; runtime?: Runtime } = {},
 ): { command: string; args: string[]; env: Record<string, string> } {
-  const ts = import.meta.url.endsWith(".ts");
-  const file = fileURLToPath(new URL(`./${name}.${ts ? "ts" : "js"}`, import.meta.url));
+  const target = options.runtime ?? runtime;
+  // Another runtime than this one: Node needs the tsc output, the others run the sources.
+  const file = target === runtime
+    ? fileURLToPath(new URL(`./${name}.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url))
+    : target === "node"
+    ? join(repositoryRoot, "dist", "bench", `${name}.js`)
+    : join(repositoryRoot, "bench", `${name}.ts`);
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
-  if (runtime === "deno") {
+  const executable = target === runtime
+    ? (runtime === "deno" ? anyGlobal.Deno.execPath() : process.execPath)
+    : target === "node"
+    ? "node"
+    : join(repositoryRoot, "node_modules", ".bin", target);
+  if (target === "deno") {
     const flags = options.heap ? [`--v8-flags=${V8_HEAP_FLAGS.join(",")}`] : [];
-    return { command: anyGlobal.Deno.execPath(), args: ["run", "-A", "--quiet", ...flags, file], env };
+    return { command: executable, args: ["run", "-A", "--quiet", ...flags, file], env };
   }
-  if (runtime === "node") {
-    return { command: process.execPath, args: [...(options.heap ? V8_HEAP_FLAGS : []), file], env };
+  if (target === "node") {
+    return { command: executable, args: [...(options.heap ? V8_HEAP_FLAGS : []), file], env };
   }
   if (options.heap) env.BUN_JSC_logGC = "1";
-  return { command: process.execPath, args: [file], env };
+  return { command: executable, args: [file], env };
 }
 
 /** A running peer process. */
@@ -150,6 +163,8 @@ export interface Peer {
   exited(timeoutMs?: number): Promise<number | null>;
   /** What it wrote on stderr, if started with `captureStderr`. */
   stderr(): string;
+  /** Writes to its stdin, if started with `stdin`; false if it cannot (no pipe, or it exited). */
+  write(text: string): boolean;
   /** SIGKILL, if it still runs. Idempotent. */
   kill(): void;
 }
@@ -162,13 +177,23 @@ export interface Peer {
 export async function startPeer(
   name: string,
   args: Array<string | number>,
-  options: { heap?: boolean; captureStderr?: boolean; readyTimeoutMs?: number } = {},
+  options: {
+    heap?: boolean;
+    captureStderr?: boolean;
+    readyTimeoutMs?: number;
+    /** Run it under this runtime (default: this script's). */
+    runtime?: Runtime;
+    /** Give it a stdin pipe (for `Peer.write`); it closes when this process exits, however it exits. */
+    stdin?: boolean;
+  } = {},
 ): Promise<Peer> {
-  const { command, args: prefix, env } = benchCommand(name, { heap: options.heap });
+  const { command, args: prefix, env } = benchCommand(name, { heap: options.heap, runtime: options.runtime });
   const child: ChildProcess = spawn(command, [...prefix, ...args.map(String)], {
-    stdio: ["ignore", "pipe", options.captureStderr ? "pipe" : "inherit"],
+    stdio: [options.stdin ? "pipe" : "ignore", "pipe", options.captureStderr ? "pipe" : "inherit"],
     env,
   });
+  // A peer that exits first must not turn a write into an uncaught EPIPE here.
+  child.stdin?.on("error", () => {});
   const lines: string[] = [];
   let partial = "";
   let errors = "";
@@ -239,6 +264,11 @@ export async function startPeer(
       }
     },
     stderr: () => errors,
+    write: (text) => {
+      if (child.stdin === null || code !== undefined) return false;
+      child.stdin.write(text);
+      return true;
+    },
     kill,
   };
   try {

@@ -33,6 +33,7 @@ const RUNTIME_INDEPENDENT = new Set([
   "cli_pubsub.test.ts",
   "cli_bridge.test.ts",
   "package.test.ts",
+  "bridge_bench.test.ts",
 ]);
 
 function command(runtime, file) {
