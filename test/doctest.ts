@@ -343,7 +343,11 @@ export function makeWorkspace(root: string): string {
   writeFileSync(
     join(dir, "deno.json"),
     JSON.stringify({
-      imports: { "wshm": join(root, "ts", "mod.ts"), "wshm/advanced": join(root, "ts", "advanced.ts") },
+      imports: {
+        "wshm": join(root, "ts", "mod.ts"),
+        "wshm/advanced": join(root, "ts", "advanced.ts"),
+        "wshm/bridge": join(root, "ts", "bridge.ts"),
+      },
     }),
   );
   return dir;
