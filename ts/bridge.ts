@@ -407,12 +407,17 @@ export class Bridge {
     const body = JSON.stringify(description);
     const subject = subjectsOf(this.#prefix, name);
     this.#ready.then((nc) => {
-      nc?.subscribe(subject.describe, {
-        queue: subject.group,
-        callback: (_e, msg) => {
-          msg.respond(body);
-        },
-      });
+      if (nc === null || nc.isClosed()) return;
+      try {
+        nc.subscribe(subject.describe, {
+          queue: subject.group,
+          callback: (_e, msg) => {
+            msg.respond(body);
+          },
+        });
+      } catch (error) {
+        this.#log(`export ${name}: cannot answer descriptions: ${failedState(error)}`);
+      }
     });
   }
 
@@ -461,6 +466,15 @@ export class Bridge {
   }
 
   async #watch(nc: NatsConnection): Promise<void> {
+    try {
+      await this.#watchStatus(nc);
+    } catch (error) {
+      // The connection's status stream failed: the connection state stays as last seen.
+      this.#log(`NATS status: ${failedState(error)}`);
+    }
+  }
+
+  async #watchStatus(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (status.type === "disconnect") {
         this.#connection = "reconnecting";

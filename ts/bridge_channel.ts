@@ -37,6 +37,7 @@ import {
   failedState,
   isCode,
   pause,
+  unsubscribe,
   waitForWake,
 } from "./bridge_context.ts";
 import { type CallStatus, HEADER_STATUS, HEADER_TIMEOUT, type Subjects, subjectsOf } from "./bridge_wire.ts";
@@ -76,19 +77,24 @@ export class ChannelExport implements BridgedObject {
     const nc = await this.#ctx.ready;
     if (nc === null) return;
     const signal = this.#ctx.signal;
-    nc.subscribe(this.#subjects.call, {
+    const subscription = nc.subscribe(this.#subjects.call, {
       queue: this.#subjects.group,
       callback: (_error, msg) => this.#enqueue(msg),
     });
     this.#counters.state = "active";
-    while (!signal.aborted) {
-      const call = this.#pending.shift();
-      if (call === undefined) {
-        await waitForWake(signal, (wake) => (this.#wake = wake));
-        this.#wake = null;
-        continue;
+    // A run that fails is run again by the bridge: what it set up goes with it.
+    try {
+      while (!signal.aborted) {
+        const call = this.#pending.shift();
+        if (call === undefined) {
+          await waitForWake(signal, (wake) => (this.#wake = wake));
+          this.#wake = null;
+          continue;
+        }
+        await this.#serve(call.msg, call.deadline);
       }
-      await this.#serve(call.msg, call.deadline);
+    } finally {
+      unsubscribe(subscription);
     }
   }
 
@@ -169,6 +175,7 @@ export class ChannelImport implements BridgedObject {
   readonly #channel: Channel;
   readonly #subjects: Subjects;
   readonly #counters = new Counters();
+  #attached = false;
 
   constructor(ctx: BridgeContext, name: string, channel: Channel) {
     this.#ctx = ctx;
@@ -179,8 +186,11 @@ export class ChannelImport implements BridgedObject {
 
   async run(): Promise<void> {
     const signal = this.#ctx.signal;
-    const tookOver = this.#channel.attachServer();
-    if (tookOver) this.#ctx.log(`channel ${this.name}: took the server role over from a dead bridge`);
+    if (!this.#attached) {
+      const tookOver = this.#channel.attachServer();
+      this.#attached = true;
+      if (tookOver) this.#ctx.log(`channel ${this.name}: took the server role over from a dead bridge`);
+    }
     this.#counters.state = "active";
     const concurrent = this.#channel.stats().mode === "many-client";
     while (!signal.aborted) {
@@ -193,7 +203,11 @@ export class ChannelImport implements BridgedObject {
         await pause(500, signal);
         continue;
       }
-      const relayed = this.#relay(request);
+      // Each relay answers its own request whatever happens; a failure of the answer itself is reported.
+      const relayed = this.#relay(request).catch((error) => {
+        this.#counters.errors++;
+        this.#ctx.log(`channel ${this.name}: cannot answer a request: ${failedState(error)}`);
+      });
       if (!concurrent) await relayed;
     }
   }

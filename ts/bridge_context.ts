@@ -143,6 +143,15 @@ export function waitForWake(
   });
 }
 
+/** Ends a NATS subscription; one already ended by a closed connection is fine. */
+export function unsubscribe(subscription: { unsubscribe(): void } | null | undefined): void {
+  try {
+    subscription?.unsubscribe();
+  } catch {
+    // The connection is closed: so is the subscription.
+  }
+}
+
 /** True if `error` is a WshmError with one of `codes`. */
 export function isCode(error: unknown, ...codes: string[]): boolean {
   return error instanceof WshmError && codes.includes(error.code);

@@ -40,6 +40,7 @@ import {
   failedState,
   isCode,
   pause,
+  unsubscribe,
   waitForWake,
 } from "./bridge_context.ts";
 import {
@@ -121,12 +122,25 @@ export class TopicExport implements BridgedObject {
   async run(): Promise<void> {
     const nc = await this.#ctx.ready;
     if (nc === null) return;
-    const signal = this.#ctx.signal;
-    if (this.#block) {
-      nc.subscribe(this.#subjects.credit, { callback: (_e, msg) => this.#onCredit(msg) });
-    }
+    const credits = this.#block
+      ? nc.subscribe(this.#subjects.credit, { callback: (_e, msg) => this.#onCredit(msg) })
+      : null;
     const subscriber = this.#topic.subscribe();
     this.#subscriber = subscriber;
+    // A run that fails is run again by the bridge: its subscriber record must
+    // go with it, or under "block" the topic would wait for a record that this
+    // live process no longer reads (and that no reap would ever free).
+    try {
+      await this.#forward(subscriber);
+    } finally {
+      unsubscribe(credits);
+      subscriber.close();
+      this.#subscriber = null;
+    }
+  }
+
+  async #forward(subscriber: TopicSubscriber): Promise<void> {
+    const signal = this.#ctx.signal;
     const frame = new FrameBuilder(
       Math.min(FRAME_BYTES, this.#ctx.maxPayload()),
       Math.min(FRAME_RECORDS, this.#window),
@@ -225,7 +239,14 @@ export class TopicExport implements BridgedObject {
       this.#counters.missed += count;
       return;
     }
-    nc.publish(this.#subjects.topic, bytes);
+    try {
+      nc.publish(this.#subjects.topic, bytes);
+    } catch (error) {
+      // Closed or draining under us: those messages are lost here, and the importers count the gap.
+      this.#counters.missed += count;
+      this.#ctx.log(`topic ${this.name}: cannot publish a frame: ${failedState(error)}`);
+      return;
+    }
     this.#lastPublish = Date.now();
     this.#counters.natsSent++;
     this.#counters.sent += count;
@@ -308,6 +329,7 @@ export class TopicImport implements BridgedObject {
   #credited = -1;
   #idle = true;
   #subscription: Subscription | null = null;
+  #attached = false;
   #wake: (() => void) | null = null;
 
   constructor(
@@ -328,9 +350,12 @@ export class TopicImport implements BridgedObject {
     const nc = await this.#ctx.ready;
     if (nc === null) return;
     const signal = this.#ctx.signal;
-    if (this.#topic.attachPublisher()) {
-      this.#ctx.log(`topic ${this.name}: took the publisher role over from a dead bridge`);
+    if (!this.#attached) {
+      const tookOver = this.#topic.attachPublisher();
+      this.#attached = true;
+      if (tookOver) this.#ctx.log(`topic ${this.name}: took the publisher role over from a dead bridge`);
     }
+    unsubscribe(this.#subscription);
     this.#subscription = nc.subscribe(this.#subjects.topic, { callback: (_e, msg) => this.#onFrame(msg) });
     let timer: ReturnType<typeof setInterval> | undefined;
     if (this.#block) {
@@ -440,7 +465,7 @@ export class TopicImport implements BridgedObject {
 
   close(): void {
     this.#wake?.();
-    this.#subscription?.unsubscribe();
+    unsubscribe(this.#subscription);
     this.#topic.detachPublisher();
   }
 
