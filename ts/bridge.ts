@@ -51,6 +51,7 @@ import {
   BRIDGE_STATUS,
   BRIDGE_STATUS_KEY as STATUS_KEY,
   BRIDGE_STATUS_MAX as STATUS_MAX,
+  type BridgeStats,
 } from "./bridge_status.ts";
 import {
   checkBridgeName,
@@ -62,7 +63,13 @@ import {
 
 export type { BridgedObjectStats } from "./bridge_context.ts";
 
-export { BRIDGE_ROLE, BRIDGE_STATUS, type BridgeStatusRecord, readBridgeStatus } from "./bridge_status.ts";
+export {
+  BRIDGE_ROLE,
+  BRIDGE_STATUS,
+  type BridgeStats,
+  type BridgeStatusRecord,
+  readBridgeStatus,
+} from "./bridge_status.ts";
 
 /** How long Bridge.start() waits for the bridge role: long enough to see that its holder died. */
 const ROLE_WAIT_MS = 300;
@@ -97,19 +104,6 @@ export interface BridgeOptions {
   requestTimeoutMs?: number;
   /** Where the bridge reports what it does (default: nothing). */
   log?: (line: string) => void;
-}
-
-/** What `Bridge.stats()` reports. */
-export interface BridgeStats {
-  segment: string;
-  pid: number;
-  prefix: string;
-  /** The NATS servers, without credentials. */
-  servers: string[];
-  /** "connecting", "connected", "reconnecting", "failed: ..." or "closed". */
-  connection: string;
-  reconnects: number;
-  objects: BridgedObjectStats[];
 }
 
 /** The servers as shown: credentials in a URL (`nats://user:pass@host`) are never shown or stored. */

@@ -19,14 +19,21 @@ export const BRIDGE_STATUS_KEY = "status";
 /** The largest status document. */
 export const BRIDGE_STATUS_MAX = 16384;
 
-/** The status document of a bridge, as last published. */
-export interface BridgeStatusRecord {
+/** What `Bridge.stats()` reports. */
+export interface BridgeStats {
   segment: string;
   pid: number;
   prefix: string;
+  /** The NATS servers, without credentials. */
   servers: string[];
+  /** "connecting", "connected", "reconnecting", "connecting: <why not>" or "closed". */
   connection: string;
   reconnects: number;
+  objects: BridgedObjectStats[];
+}
+
+/** The status document of a bridge, as last published: its stats with each object's rates. */
+export interface BridgeStatusRecord extends Omit<BridgeStats, "objects"> {
   objects: (BridgedObjectStats & { sentPerSecond: number; receivedPerSecond: number })[];
   /** Date.now() of the last write. */
   updatedAt: number;
