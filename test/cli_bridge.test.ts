@@ -28,7 +28,11 @@ const start = (args: string[], env?: Record<string, string>) =>
   });
 const wshm = (args: string[]): Promise<Run> => within(start(args).done, 65_000, `wshm ${args.join(" ")}`);
 
-async function eventually(what: string, attempt: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function eventually(
+  what: string,
+  attempt: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await attempt()) return;
@@ -43,7 +47,7 @@ test("a served channel exported by one bridge and imported by another is called 
   const server = start(["serve", hostB, "--handler", "upper", "--quiet"]);
   const children = [server];
   try {
-    await eventually("the server's segment", async () => existsSync(`/dev/shm${hostB}`));
+    await eventually("the server's segment", () => existsSync(`/dev/shm${hostB}`));
     // The token from the environment: never on the command line, never shown.
     const env = { WSHM_NATS_TOKEN: "s3cret" };
     const exporter = start(["bridge", hostB, "--nats", nats!.url, "--export", "wshm"], env);

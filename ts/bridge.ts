@@ -35,14 +35,7 @@ import type { Mutex, MutexGuard } from "./mutex.ts";
 import type { Blackboard } from "./blackboard.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { checkOptions, shown } from "./names.ts";
-import {
-  type BridgeContext,
-  type BridgedObject,
-  type BridgedObjectStats,
-  failedState,
-  isCode,
-  pause,
-} from "./bridge_context.ts";
+import { type BridgeContext, type BridgedObject, failedState, isCode, pause } from "./bridge_context.ts";
 import { ChannelExport, ChannelImport } from "./bridge_channel.ts";
 import { describeTopic, TopicExport, TopicImport } from "./bridge_topic.ts";
 import { QueueExport, QueueImport } from "./bridge_queue.ts";

@@ -31,16 +31,16 @@ import type { ChannelRequest } from "./channel_request.ts";
 import { WshmError } from "./errors.ts";
 import {
   type BridgeContext,
+  BridgedBase,
   type BridgedObject,
   type BridgedObjectStats,
-  Counters,
   failedState,
   isCode,
   pause,
   unsubscribe,
   waitForWake,
 } from "./bridge_context.ts";
-import { type CallStatus, HEADER_STATUS, HEADER_TIMEOUT, type Subjects, subjectsOf } from "./bridge_wire.ts";
+import { type CallStatus, HEADER_STATUS, HEADER_TIMEOUT } from "./bridge_wire.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -57,31 +57,25 @@ function statusOf(error: unknown): CallStatus {
 }
 
 /** Exports a local channel: requests from NATS are made by this bridge as a client of the channel. */
-export class ChannelExport implements BridgedObject {
-  readonly name: string;
-  readonly #ctx: BridgeContext;
+export class ChannelExport extends BridgedBase implements BridgedObject {
   readonly #channel: Channel;
-  readonly #subjects: Subjects;
-  readonly #counters = new Counters();
   readonly #pending: { msg: Msg; deadline: number }[] = [];
   #wake: (() => void) | null = null;
 
   constructor(ctx: BridgeContext, name: string, channel: Channel) {
-    this.#ctx = ctx;
-    this.name = name;
+    super(ctx, name);
     this.#channel = channel;
-    this.#subjects = subjectsOf(ctx.prefix, name);
   }
 
   async run(): Promise<void> {
-    const nc = await this.#ctx.ready;
+    const nc = await this.ctx.ready;
     if (nc === null) return;
-    const signal = this.#ctx.signal;
-    const subscription = nc.subscribe(this.#subjects.call, {
-      queue: this.#subjects.group,
+    const signal = this.ctx.signal;
+    const subscription = nc.subscribe(this.subjects.call, {
+      queue: this.subjects.group,
       callback: (_error, msg) => this.#enqueue(msg),
     });
-    this.#counters.state = "active";
+    this.counters.state = "active";
     // A run that fails is run again by the bridge: what it set up goes with it.
     try {
       while (!signal.aborted) {
@@ -99,9 +93,9 @@ export class ChannelExport implements BridgedObject {
   }
 
   #enqueue(msg: Msg): void {
-    this.#counters.natsReceived++;
+    this.counters.natsReceived++;
     if (msg.reply === undefined || msg.reply === "") {
-      this.#counters.malformed++;
+      this.counters.malformed++;
       return;
     }
     if (this.#pending.length >= MAX_PENDING_CALLS) {
@@ -110,22 +104,22 @@ export class ChannelExport implements BridgedObject {
     }
     const asked = Number(msg.headers?.get(HEADER_TIMEOUT) ?? "");
     const timeoutMs = Number.isSafeInteger(asked) && asked > 0
-      ? Math.min(asked, this.#ctx.requestTimeoutMs)
-      : this.#ctx.requestTimeoutMs;
+      ? Math.min(asked, this.ctx.requestTimeoutMs)
+      : this.ctx.requestTimeoutMs;
     this.#pending.push({ msg, deadline: Date.now() + timeoutMs });
     this.#wake?.();
   }
 
   #reply(msg: Msg, status: CallStatus, data: Uint8Array): void {
-    const headers = this.#ctx.headers();
+    const headers = this.ctx.headers();
     headers.set(HEADER_STATUS, status);
-    if (status !== "ok") this.#counters.errors++;
+    if (status !== "ok") this.counters.errors++;
     try {
       msg.respond(data, { headers });
-      this.#counters.natsSent++;
+      this.counters.natsSent++;
     } catch (error) {
       // Disconnected: the caller's request times out on its side.
-      this.#ctx.log(`channel ${this.name}: cannot reply: ${(error as Error).message}`);
+      this.ctx.log(`channel ${this.name}: cannot reply: ${(error as Error).message}`);
     }
   }
 
@@ -142,15 +136,15 @@ export class ChannelExport implements BridgedObject {
       );
       return;
     }
-    this.#counters.received++;
+    this.counters.received++;
     try {
       const response = await this.#channel.requestAsync(request, { timeoutMs: left });
-      this.#counters.sent++;
+      this.counters.sent++;
       this.#reply(msg, "ok", response);
     } catch (error) {
       const status = statusOf(error);
       this.#reply(msg, status, encoder.encode(error instanceof Error ? error.message : String(error)));
-      if (!(error instanceof WshmError)) this.#counters.state = failedState(error);
+      if (!(error instanceof WshmError)) this.counters.state = failedState(error);
     }
   }
 
@@ -159,7 +153,7 @@ export class ChannelExport implements BridgedObject {
   }
 
   stats(): BridgedObjectStats {
-    return this.#counters.stats(this.name, "channel", "export");
+    return this.counters.stats(this.name, "channel", "export");
   }
 }
 
@@ -169,29 +163,23 @@ export class ChannelExport implements BridgedObject {
  * is relayed at once (each waits for its own reply); in classic mode one at a
  * time, as the exchange requires.
  */
-export class ChannelImport implements BridgedObject {
-  readonly name: string;
-  readonly #ctx: BridgeContext;
+export class ChannelImport extends BridgedBase implements BridgedObject {
   readonly #channel: Channel;
-  readonly #subjects: Subjects;
-  readonly #counters = new Counters();
   #attached = false;
 
   constructor(ctx: BridgeContext, name: string, channel: Channel) {
-    this.#ctx = ctx;
-    this.name = name;
+    super(ctx, name);
     this.#channel = channel;
-    this.#subjects = subjectsOf(ctx.prefix, name);
   }
 
   async run(): Promise<void> {
-    const signal = this.#ctx.signal;
+    const signal = this.ctx.signal;
     if (!this.#attached) {
       const tookOver = this.#channel.attachServer();
       this.#attached = true;
-      if (tookOver) this.#ctx.log(`channel ${this.name}: took the server role over from a dead bridge`);
+      if (tookOver) this.ctx.log(`channel ${this.name}: took the server role over from a dead bridge`);
     }
-    this.#counters.state = "active";
+    this.counters.state = "active";
     const concurrent = this.#channel.stats().mode === "many-client";
     while (!signal.aborted) {
       let request: ChannelRequest;
@@ -199,50 +187,50 @@ export class ChannelImport implements BridgedObject {
         request = await this.#channel.receiveAsync({ signal });
       } catch (error) {
         if (signal.aborted) break;
-        this.#counters.state = failedState(error);
+        this.counters.state = failedState(error);
         await pause(500, signal);
         continue;
       }
       // Each relay answers its own request whatever happens; a failure of the answer itself is reported.
       const relayed = this.#relay(request).catch((error) => {
-        this.#counters.errors++;
-        this.#ctx.log(`channel ${this.name}: cannot answer a request: ${failedState(error)}`);
+        this.counters.errors++;
+        this.ctx.log(`channel ${this.name}: cannot answer a request: ${failedState(error)}`);
       });
       if (!concurrent) await relayed;
     }
   }
 
   async #relay(request: ChannelRequest): Promise<void> {
-    const k = this.#ctx.segment.constants;
-    const nc = this.#ctx.connection();
-    if (nc === null || !this.#ctx.connected()) {
-      this.#counters.errors++;
+    const k = this.ctx.segment.constants;
+    const nc = this.ctx.connection();
+    if (nc === null || !this.ctx.connected()) {
+      this.counters.errors++;
       request.failWith(k.CHANNEL_STATUS_UNAVAILABLE, "the bridge is not connected to NATS");
       return;
     }
     // A copy: the request's bytes stay the client's only until it is answered.
     const data = request.bytes.slice();
-    this.#counters.sent++;
-    const headers = this.#ctx.headers();
-    headers.set(HEADER_TIMEOUT, String(this.#ctx.requestTimeoutMs));
+    this.counters.sent++;
+    const headers = this.ctx.headers();
+    headers.set(HEADER_TIMEOUT, String(this.ctx.requestTimeoutMs));
     let reply: Msg;
     try {
-      this.#counters.natsSent++;
-      reply = await nc.request(this.#subjects.call, data, { timeout: this.#ctx.requestTimeoutMs, headers });
-      this.#counters.natsReceived++;
+      this.counters.natsSent++;
+      reply = await nc.request(this.subjects.call, data, { timeout: this.ctx.requestTimeoutMs, headers });
+      this.counters.natsReceived++;
     } catch (error) {
-      this.#counters.errors++;
+      this.counters.errors++;
       const e = error as { name?: string; message?: string; isNoResponders?: () => boolean };
       const message = String(e?.message ?? error);
       if (typeof e?.isNoResponders === "function" && e.isNoResponders()) {
         request.failWith(
           k.CHANNEL_STATUS_NO_SERVER,
-          `is not exported by any bridge (no NATS responders on ${this.#subjects.call})`,
+          `is not exported by any bridge (no NATS responders on ${this.subjects.call})`,
         );
       } else if (e?.name === "TimeoutError") {
         request.failWith(
           k.CHANNEL_STATUS_TIMED_OUT,
-          `no reply over NATS within ${this.#ctx.requestTimeoutMs} ms`,
+          `no reply over NATS within ${this.ctx.requestTimeoutMs} ms`,
         );
       } else {
         request.failWith(k.CHANNEL_STATUS_UNAVAILABLE, `NATS: ${message}`);
@@ -253,46 +241,46 @@ export class ChannelImport implements BridgedObject {
   }
 
   #answer(request: ChannelRequest, reply: Msg): void {
-    const k = this.#ctx.segment.constants;
+    const k = this.ctx.segment.constants;
     const status = reply.headers?.get(HEADER_STATUS) ?? "";
     const text = () => decoder.decode(reply.data.subarray(0, this.#channel.capacity));
     switch (status) {
       case "ok":
         if (reply.data.length > this.#channel.capacity) {
-          this.#counters.malformed++;
+          this.counters.malformed++;
           request.fail(
             `the remote response has ${reply.data.length} bytes; channel "${this.name}" carries ${this.#channel.capacity}`,
           );
           return;
         }
         request.respond(reply.data);
-        this.#counters.received++;
+        this.counters.received++;
         return;
       case "failed":
       case "too-large":
-        this.#counters.errors++;
+        this.counters.errors++;
         request.fail(text());
         return;
       case "timeout":
-        this.#counters.errors++;
+        this.counters.errors++;
         request.failWith(k.CHANNEL_STATUS_TIMED_OUT, `remotely: ${text()}`);
         return;
       case "died":
-        this.#counters.errors++;
+        this.counters.errors++;
         request.failWith(k.CHANNEL_STATUS_SERVER_DIED, "");
         return;
       case "no-server":
-        this.#counters.errors++;
+        this.counters.errors++;
         request.failWith(k.CHANNEL_STATUS_NO_SERVER, `is remote and not served: ${text()}`);
         return;
       case "busy":
-        this.#counters.errors++;
+        this.counters.errors++;
         request.failWith(k.CHANNEL_STATUS_UNAVAILABLE, `remotely: ${text()}`);
         return;
       default:
         // Not a bridge's reply (a foreign responder on the subject): never taken as a response.
-        this.#counters.malformed++;
-        request.fail(`the reply on ${this.#subjects.call} is not from a wshm bridge`);
+        this.counters.malformed++;
+        request.fail(`the reply on ${this.subjects.call} is not from a wshm bridge`);
     }
   }
 
@@ -301,6 +289,6 @@ export class ChannelImport implements BridgedObject {
   }
 
   stats(): BridgedObjectStats {
-    return this.#counters.stats(this.name, "channel", "import");
+    return this.counters.stats(this.name, "channel", "import");
   }
 }

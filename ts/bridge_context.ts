@@ -10,6 +10,7 @@
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import type { Segment } from "./segment.ts";
 import { WshmError } from "./errors.ts";
+import { type Subjects, subjectsOf } from "./bridge_wire.ts";
 
 /** @internal */
 export interface BridgeContext {
@@ -95,6 +96,20 @@ export interface BridgedObject {
   /** Gives up the local roles (server, publisher, subscriber). */
   close(): void;
   stats(): BridgedObjectStats;
+}
+
+/** @internal What every bridged object has: its name, the bridge, its subjects and counters. */
+export abstract class BridgedBase {
+  readonly name: string;
+  protected readonly ctx: BridgeContext;
+  protected readonly subjects: Subjects;
+  protected readonly counters: Counters = new Counters();
+
+  constructor(ctx: BridgeContext, name: string) {
+    this.ctx = ctx;
+    this.name = name;
+    this.subjects = subjectsOf(ctx.prefix, name);
+  }
 }
 
 /** The state text of a failure: "failed: CODE message". */

@@ -28,15 +28,15 @@ import type { Queue } from "./queue.ts";
 import type { QueueMessage } from "./queue_message.ts";
 import {
   type BridgeContext,
+  BridgedBase,
   type BridgedObject,
   type BridgedObjectStats,
-  Counters,
   failedState,
   isCode,
   pause,
   waitForWake,
 } from "./bridge_context.ts";
-import { decodeFrame, FrameBuilder, type Subjects, subjectsOf } from "./bridge_wire.ts";
+import { decodeFrame, FrameBuilder } from "./bridge_wire.ts";
 
 const FRAME_RECORDS = 1024;
 const FRAME_BYTES = 256 * 1024;
@@ -45,12 +45,8 @@ const PULL_WAIT_MS = 500;
 const ACK_TIMEOUT_MS = 30_000;
 
 /** Exports a local queue: remote importers pull its messages. */
-export class QueueExport implements BridgedObject {
-  readonly name: string;
-  readonly #ctx: BridgeContext;
+export class QueueExport extends BridgedBase implements BridgedObject {
   readonly #queue: Queue;
-  readonly #subjects: Subjects;
-  readonly #counters = new Counters();
   readonly #epoch = (Math.random() * 0xFFFFFFFF) >>> 0 || 1;
   readonly #pulls: Msg[] = [];
   /** Frames sent and not yet acknowledged: batch id -> [messages, sent at]. */
@@ -61,28 +57,26 @@ export class QueueExport implements BridgedObject {
   #wake: (() => void) | null = null;
 
   constructor(ctx: BridgeContext, name: string, queue: Queue) {
-    this.#ctx = ctx;
-    this.name = name;
+    super(ctx, name);
     this.#queue = queue;
-    this.#subjects = subjectsOf(ctx.prefix, name);
   }
 
   async run(): Promise<void> {
-    const nc = await this.#ctx.ready;
+    const nc = await this.ctx.ready;
     if (nc === null) return;
-    const signal = this.#ctx.signal;
-    nc.subscribe(this.#subjects.pull, {
-      queue: this.#subjects.group,
+    const signal = this.ctx.signal;
+    nc.subscribe(this.subjects.pull, {
+      queue: this.subjects.group,
       callback: (_e, msg) => {
-        this.#counters.natsReceived++;
+        this.counters.natsReceived++;
         if (this.#pulls.length >= 64) return; // the puller times out and asks again
         this.#pulls.push(msg);
         this.#wake?.();
       },
     });
-    nc.subscribe(this.#subjects.ack, { callback: (_e, msg) => this.#onAck(msg) });
-    const frame = new FrameBuilder(Math.min(FRAME_BYTES, this.#ctx.maxPayload()), FRAME_RECORDS);
-    this.#counters.state = "active";
+    nc.subscribe(this.subjects.ack, { callback: (_e, msg) => this.#onAck(msg) });
+    const frame = new FrameBuilder(Math.min(FRAME_BYTES, this.ctx.maxPayload()), FRAME_RECORDS);
+    this.counters.state = "active";
     while (!signal.aborted) {
       this.#expireUnconfirmed();
       const pull = this.#pulls.shift();
@@ -95,7 +89,7 @@ export class QueueExport implements BridgedObject {
         await this.#answer(pull, frame);
       } catch (error) {
         if (signal.aborted) break;
-        this.#counters.state = failedState(error);
+        this.counters.state = failedState(error);
         await pause(200, signal);
       }
     }
@@ -110,7 +104,7 @@ export class QueueExport implements BridgedObject {
       // max stays 0
     }
     if (max === 0 || pull.reply === undefined || pull.reply === "") {
-      this.#counters.malformed++;
+      this.counters.malformed++;
       return;
     }
     if (this.#carried !== null && frame.add(this.#carried.type, this.#carried.bytes)) this.#carried = null;
@@ -125,10 +119,10 @@ export class QueueExport implements BridgedObject {
       }
       if (message === null) break;
       if (!frame.fitsAlone(message.length)) {
-        this.#ctx.log(
+        this.ctx.log(
           `queue ${this.name}: a ${message.length}-byte message exceeds the NATS payload limit; dropped`,
         );
-        this.#counters.missed++;
+        this.counters.missed++;
         message.release();
         continue;
       }
@@ -141,21 +135,21 @@ export class QueueExport implements BridgedObject {
     const id = ++this.#batch;
     const bytes = frame.finish(id, this.#epoch);
     if (!pull.respond(bytes)) {
-      this.#counters.missed += count;
+      this.counters.missed += count;
       return;
     }
-    this.#counters.natsSent++;
-    this.#counters.sent += count;
+    this.counters.natsSent++;
+    this.counters.sent += count;
     if (count > 0) this.#unconfirmed.set(id, [count, Date.now()]);
   }
 
   #onAck(msg: Msg): void {
-    this.#counters.natsReceived++;
+    this.counters.natsReceived++;
     let ack: { epoch?: unknown; batch?: unknown };
     try {
       ack = JSON.parse(new TextDecoder().decode(msg.data));
     } catch {
-      this.#counters.malformed++;
+      this.counters.malformed++;
       return;
     }
     // Acks for another exporter of the same name (a queue group shares the subject) are not ours.
@@ -168,8 +162,8 @@ export class QueueExport implements BridgedObject {
     for (const [id, [count, at]] of this.#unconfirmed) {
       if (now - at > ACK_TIMEOUT_MS) {
         this.#unconfirmed.delete(id);
-        this.#counters.errors += count;
-        this.#ctx.log(
+        this.counters.errors += count;
+        this.ctx.log(
           `queue ${this.name}: ${count} messages sent in batch ${id} were never acknowledged (lost?)`,
         );
       }
@@ -180,7 +174,7 @@ export class QueueExport implements BridgedObject {
     this.#wake?.();
     if (this.#carried !== null) {
       // Not lost: it goes back into the local queue if there is room.
-      if (!this.#queue.trySend(this.#carried.bytes, this.#carried.type)) this.#counters.missed++;
+      if (!this.#queue.trySend(this.#carried.bytes, this.#carried.type)) this.counters.missed++;
       this.#carried = null;
     }
   }
@@ -188,32 +182,26 @@ export class QueueExport implements BridgedObject {
   stats(): BridgedObjectStats {
     let unconfirmed = 0;
     for (const [count] of this.#unconfirmed.values()) unconfirmed += count;
-    return { ...this.#counters.stats(this.name, "queue", "export"), unconfirmed } as BridgedObjectStats;
+    return { ...this.counters.stats(this.name, "queue", "export"), unconfirmed } as BridgedObjectStats;
   }
 }
 
 /** Imports a remote queue: this bridge pulls work into the local queue while it has room. */
-export class QueueImport implements BridgedObject {
-  readonly name: string;
-  readonly #ctx: BridgeContext;
+export class QueueImport extends BridgedBase implements BridgedObject {
   readonly #queue: Queue;
-  readonly #subjects: Subjects;
-  readonly #counters = new Counters();
 
   constructor(ctx: BridgeContext, name: string, queue: Queue) {
-    this.#ctx = ctx;
-    this.name = name;
+    super(ctx, name);
     this.#queue = queue;
-    this.#subjects = subjectsOf(ctx.prefix, name);
   }
 
   async run(): Promise<void> {
-    const nc = await this.#ctx.ready;
+    const nc = await this.ctx.ready;
     if (nc === null) return;
-    const signal = this.#ctx.signal;
+    const signal = this.ctx.signal;
     const slots = this.#queue.stats().slots;
     while (!signal.aborted) {
-      if (!this.#ctx.connected()) {
+      if (!this.ctx.connected()) {
         await pause(100, signal);
         continue;
       }
@@ -224,29 +212,29 @@ export class QueueImport implements BridgedObject {
       }
       let reply: Msg;
       try {
-        this.#counters.natsSent++;
+        this.counters.natsSent++;
         reply = await nc.request(
-          this.#subjects.pull,
+          this.subjects.pull,
           JSON.stringify({ max: Math.min(room, FRAME_RECORDS) }),
           {
-            timeout: PULL_WAIT_MS + this.#ctx.requestTimeoutMs,
+            timeout: PULL_WAIT_MS + this.ctx.requestTimeoutMs,
           },
         );
-        this.#counters.natsReceived++;
+        this.counters.natsReceived++;
       } catch (error) {
         if (signal.aborted) break;
         const e = error as { isNoResponders?: () => boolean };
-        this.#counters.state = typeof e?.isNoResponders === "function" && e.isNoResponders()
+        this.counters.state = typeof e?.isNoResponders === "function" && e.isNoResponders()
           ? "waiting: no bridge exports it"
           : failedState(error);
         await pause(200, signal);
         continue;
       }
-      this.#counters.state = "active";
+      this.counters.state = "active";
       const frame = decodeFrame(reply.data);
       if (frame === null) {
         // Not an exporter's frame: a foreign responder in the queue group. Not asked again at once.
-        this.#counters.malformed++;
+        this.counters.malformed++;
         await pause(200, signal);
         continue;
       }
@@ -255,20 +243,20 @@ export class QueueImport implements BridgedObject {
         const type = frame.types[i];
         const payload = frame.payloads[i];
         if (type > 0x7FFFFFFF || payload.length > slotSize) {
-          this.#counters.malformed++;
-          this.#counters.missed++;
+          this.counters.malformed++;
+          this.counters.missed++;
           continue;
         }
         // Local producers may fill the queue too: then this waits, holding one frame at most.
         while (!signal.aborted) {
           try {
             await this.#queue.sendAsync(payload, { type, timeoutMs: 1000 });
-            this.#counters.received++;
+            this.counters.received++;
             break;
           } catch (error) {
             if (!isCode(error, "Timeout")) {
-              this.#counters.missed++;
-              this.#counters.state = failedState(error);
+              this.counters.missed++;
+              this.counters.state = failedState(error);
               break;
             }
           }
@@ -276,8 +264,8 @@ export class QueueImport implements BridgedObject {
       }
       if (frame.payloads.length > 0) {
         try {
-          nc.publish(this.#subjects.ack, JSON.stringify({ epoch: frame.epoch, batch: frame.first }));
-          this.#counters.natsSent++;
+          nc.publish(this.subjects.ack, JSON.stringify({ epoch: frame.epoch, batch: frame.first }));
+          this.counters.natsSent++;
         } catch {
           // Disconnected: the exporter counts the frame unconfirmed.
         }
@@ -288,6 +276,6 @@ export class QueueImport implements BridgedObject {
   close(): void {}
 
   stats(): BridgedObjectStats {
-    return this.#counters.stats(this.name, "queue", "import");
+    return this.counters.stats(this.name, "queue", "import");
   }
 }

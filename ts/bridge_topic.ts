@@ -34,24 +34,16 @@ import type { TopicSubscriber } from "./topic_subscriber.ts";
 import type { TopicMessage } from "./topic_message.ts";
 import {
   type BridgeContext,
+  BridgedBase,
   type BridgedObject,
   type BridgedObjectStats,
-  Counters,
   failedState,
   isCode,
   pause,
   unsubscribe,
   waitForWake,
 } from "./bridge_context.ts";
-import {
-  decodeFrame,
-  type Description,
-  type Frame,
-  FrameBuilder,
-  RECORD_HEADER,
-  type Subjects,
-  subjectsOf,
-} from "./bridge_wire.ts";
+import { decodeFrame, type Description, type Frame, FrameBuilder, RECORD_HEADER } from "./bridge_wire.ts";
 
 /** Bytes of messages an importer may hold: the window is chosen so that it stays below this. */
 const WINDOW_BYTES = 8 << 20;
@@ -93,12 +85,8 @@ interface ImporterCredit {
 }
 
 /** Exports a local topic: this bridge subscribes to it and publishes frames on NATS. */
-export class TopicExport implements BridgedObject {
-  readonly name: string;
-  readonly #ctx: BridgeContext;
+export class TopicExport extends BridgedBase implements BridgedObject {
   readonly #topic: Topic;
-  readonly #subjects: Subjects;
-  readonly #counters = new Counters();
   readonly #block: boolean;
   readonly #window: number;
   readonly #epoch = randomEpoch();
@@ -110,20 +98,18 @@ export class TopicExport implements BridgedObject {
   #wake: (() => void) | null = null;
 
   constructor(ctx: BridgeContext, name: string, topic: Topic) {
-    this.#ctx = ctx;
-    this.name = name;
+    super(ctx, name);
     this.#topic = topic;
-    this.#subjects = subjectsOf(ctx.prefix, name);
     const d = describeTopic(topic) as Extract<Description, { kind: "topic" }>;
     this.#block = d.policy === "block";
     this.#window = d.window;
   }
 
   async run(): Promise<void> {
-    const nc = await this.#ctx.ready;
+    const nc = await this.ctx.ready;
     if (nc === null) return;
     const credits = this.#block
-      ? nc.subscribe(this.#subjects.credit, { callback: (_e, msg) => this.#onCredit(msg) })
+      ? nc.subscribe(this.subjects.credit, { callback: (_e, msg) => this.#onCredit(msg) })
       : null;
     const subscriber = this.#topic.subscribe();
     this.#subscriber = subscriber;
@@ -140,12 +126,12 @@ export class TopicExport implements BridgedObject {
   }
 
   async #forward(subscriber: TopicSubscriber): Promise<void> {
-    const signal = this.#ctx.signal;
+    const signal = this.ctx.signal;
     const frame = new FrameBuilder(
-      Math.min(FRAME_BYTES, this.#ctx.maxPayload()),
+      Math.min(FRAME_BYTES, this.ctx.maxPayload()),
       Math.min(FRAME_RECORDS, this.#window),
     );
-    this.#counters.state = "active";
+    this.counters.state = "active";
     let first = 0;
     while (!signal.aborted) {
       let message: TopicMessage | null;
@@ -157,10 +143,10 @@ export class TopicExport implements BridgedObject {
         if (signal.aborted) break;
         if (isCode(error, "Timeout")) continue;
         if (isCode(error, "PeerDied")) {
-          this.#ctx.log(`topic ${this.name}: the local publisher died; waiting for the next`);
+          this.ctx.log(`topic ${this.name}: the local publisher died; waiting for the next`);
           continue;
         }
-        this.#counters.state = failedState(error);
+        this.counters.state = failedState(error);
         await pause(500, signal);
         continue;
       }
@@ -169,16 +155,16 @@ export class TopicExport implements BridgedObject {
         await this.#send(frame, first);
         continue;
       }
-      this.#counters.received++;
+      this.counters.received++;
       if (message.skipped > 0 && frame.count > 0) {
         // A frame's records are consecutive: the gap starts a new one, so that importers count it.
         await this.#send(frame, first);
       }
-      this.#counters.missed += message.skipped;
+      this.counters.missed += message.skipped;
       this.#next += message.skipped;
       if (frame.count === 0) first = this.#next;
       if (!frame.fitsAlone(message.length)) {
-        this.#ctx.log(
+        this.ctx.log(
           `topic ${this.name}: a ${message.length}-byte message exceeds the NATS payload limit; dropped`,
         );
         subscriber.release();
@@ -207,7 +193,7 @@ export class TopicExport implements BridgedObject {
    * frame, and importers count the gap.
    */
   async #skip(frame: FrameBuilder, first: number): Promise<void> {
-    this.#counters.missed++;
+    this.counters.missed++;
     await this.#send(frame, first);
     this.#next++;
   }
@@ -217,9 +203,9 @@ export class TopicExport implements BridgedObject {
     if (frame.count === 0) return;
     const count = frame.count;
     const end = first + count;
-    const signal = this.#ctx.signal;
+    const signal = this.ctx.signal;
     while (!signal.aborted) {
-      if (!this.#ctx.connected()) {
+      if (!this.ctx.connected()) {
         if (!this.#block) break;
         await pause(50, signal);
         continue;
@@ -233,23 +219,23 @@ export class TopicExport implements BridgedObject {
     }
     const bytes = frame.finish(first, this.#epoch);
     if (signal.aborted) return;
-    const nc = this.#ctx.connection();
-    if (nc === null || !this.#ctx.connected()) {
+    const nc = this.ctx.connection();
+    if (nc === null || !this.ctx.connected()) {
       // "overwrite" while disconnected: dropped here, and the importers count the gap.
-      this.#counters.missed += count;
+      this.counters.missed += count;
       return;
     }
     try {
-      nc.publish(this.#subjects.topic, bytes);
+      nc.publish(this.subjects.topic, bytes);
     } catch (error) {
       // Closed or draining under us: those messages are lost here, and the importers count the gap.
-      this.#counters.missed += count;
-      this.#ctx.log(`topic ${this.name}: cannot publish a frame: ${failedState(error)}`);
+      this.counters.missed += count;
+      this.ctx.log(`topic ${this.name}: cannot publish a frame: ${failedState(error)}`);
       return;
     }
     this.#lastPublish = Date.now();
-    this.#counters.natsSent++;
-    this.#counters.sent += count;
+    this.counters.natsSent++;
+    this.counters.sent += count;
   }
 
   /** True if every live importer has credit for messages up to `end` (exclusive); drops silent ones. */
@@ -258,7 +244,7 @@ export class TopicExport implements BridgedObject {
     for (const [id, importer] of this.#importers) {
       if (now - importer.seen > IMPORTER_SILENCE_MS) {
         this.#importers.delete(id);
-        this.#ctx.log(
+        this.ctx.log(
           `topic ${this.name}: importer ${id} silent for ${IMPORTER_SILENCE_MS} ms; no longer waited for`,
         );
         continue;
@@ -269,17 +255,17 @@ export class TopicExport implements BridgedObject {
   }
 
   #onCredit(msg: Msg): void {
-    this.#counters.natsReceived++;
+    this.counters.natsReceived++;
     let credit: { id?: unknown; epoch?: unknown; next?: unknown; idle?: unknown };
     try {
       credit = JSON.parse(new TextDecoder().decode(msg.data));
     } catch {
-      this.#counters.malformed++;
+      this.counters.malformed++;
       return;
     }
     const { id, epoch, next, idle } = credit ?? {};
     if (typeof id !== "string" || id.length > 64 || typeof next !== "number" || !Number.isSafeInteger(next)) {
-      this.#counters.malformed++;
+      this.counters.malformed++;
       return;
     }
     const now = Date.now();
@@ -304,18 +290,14 @@ export class TopicExport implements BridgedObject {
   }
 
   stats(): BridgedObjectStats {
-    const s = this.#counters.stats(this.name, "topic", "export");
+    const s = this.counters.stats(this.name, "topic", "export");
     return { ...s, importers: this.#importers.size } as BridgedObjectStats;
   }
 }
 
 /** Imports a remote topic: this bridge is the publisher of the local copy. */
-export class TopicImport implements BridgedObject {
-  readonly name: string;
-  readonly #ctx: BridgeContext;
+export class TopicImport extends BridgedBase implements BridgedObject {
   readonly #topic: Topic;
-  readonly #subjects: Subjects;
-  readonly #counters = new Counters();
   readonly #block: boolean;
   readonly #window: number;
   readonly #id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
@@ -338,31 +320,29 @@ export class TopicImport implements BridgedObject {
     topic: Topic,
     description: Extract<Description, { kind: "topic" }>,
   ) {
-    this.#ctx = ctx;
-    this.name = name;
+    super(ctx, name);
     this.#topic = topic;
-    this.#subjects = subjectsOf(ctx.prefix, name);
     this.#block = topic.stats().policy === "block";
     this.#window = description.window;
   }
 
   async run(): Promise<void> {
-    const nc = await this.#ctx.ready;
+    const nc = await this.ctx.ready;
     if (nc === null) return;
-    const signal = this.#ctx.signal;
+    const signal = this.ctx.signal;
     if (!this.#attached) {
       const tookOver = this.#topic.attachPublisher();
       this.#attached = true;
-      if (tookOver) this.#ctx.log(`topic ${this.name}: took the publisher role over from a dead bridge`);
+      if (tookOver) this.ctx.log(`topic ${this.name}: took the publisher role over from a dead bridge`);
     }
     unsubscribe(this.#subscription);
-    this.#subscription = nc.subscribe(this.#subjects.topic, { callback: (_e, msg) => this.#onFrame(msg) });
+    this.#subscription = nc.subscribe(this.subjects.topic, { callback: (_e, msg) => this.#onFrame(msg) });
     let timer: ReturnType<typeof setInterval> | undefined;
     if (this.#block) {
       this.#credit();
       timer = setInterval(() => this.#credit(), CREDIT_INTERVAL_MS);
     }
-    this.#counters.state = "active";
+    this.counters.state = "active";
     try {
       while (!signal.aborted) {
         const frame = this.#backlog.shift();
@@ -385,33 +365,33 @@ export class TopicImport implements BridgedObject {
   }
 
   async #publish(frame: Frame): Promise<void> {
-    const signal = this.#ctx.signal;
+    const signal = this.ctx.signal;
     const maxMessage = this.#topic.maxMessage;
     for (let i = 0; i < frame.payloads.length && !signal.aborted; i++) {
       const type = frame.types[i];
       const payload = frame.payloads[i];
       if (type > 0x7FFFFFFF || payload.length > maxMessage) {
-        this.#counters.malformed++;
-        this.#counters.missed++;
+        this.counters.malformed++;
+        this.counters.missed++;
         continue;
       }
       try {
         if (this.#block) await this.#topic.publishAsync(payload, { type, signal });
         else this.#topic.publish(payload, { type });
-        this.#counters.received++;
+        this.counters.received++;
       } catch (error) {
         if (signal.aborted) return;
-        this.#counters.missed++;
-        this.#counters.state = failedState(error);
+        this.counters.missed++;
+        this.counters.state = failedState(error);
       }
     }
   }
 
   #onFrame(msg: Msg): void {
-    this.#counters.natsReceived++;
+    this.counters.natsReceived++;
     const frame = decodeFrame(msg.data);
     if (frame === null) {
-      this.#counters.malformed++;
+      this.counters.malformed++;
       return;
     }
     const count = frame.payloads.length;
@@ -424,21 +404,21 @@ export class TopicImport implements BridgedObject {
     }
     if (frame.first < this.#expected) {
       // Not after what came before: a replay or a foreign publisher on the subject.
-      this.#counters.malformed++;
+      this.counters.malformed++;
       return;
     }
-    this.#counters.missed += frame.first - this.#expected;
+    this.counters.missed += frame.first - this.#expected;
     this.#expected = frame.first + count;
     if (this.#backlogRecords + count > this.#window) {
       if (this.#block) {
         // More than the credit allowed: the exporter did not wait for it. Dropped and counted.
-        this.#counters.missed += count;
+        this.counters.missed += count;
         return;
       }
       while (this.#backlog.length > 0 && this.#backlogRecords + count > this.#window) {
         const dropped = this.#backlog.shift()!;
         this.#backlogRecords -= dropped.payloads.length;
-        this.#counters.missed += dropped.payloads.length;
+        this.counters.missed += dropped.payloads.length;
       }
     }
     // The frame's views point into msg.data, which NATS gives us to keep.
@@ -448,15 +428,15 @@ export class TopicImport implements BridgedObject {
   }
 
   #credit(): void {
-    const nc = this.#ctx.connection();
-    if (nc === null || !this.#ctx.connected()) return;
+    const nc = this.ctx.connection();
+    if (nc === null || !this.ctx.connected()) return;
     const idle = this.#idle && this.#backlog.length === 0;
     try {
       nc.publish(
-        this.#subjects.credit,
+        this.subjects.credit,
         JSON.stringify({ id: this.#id, epoch: this.#epoch, next: this.#published, idle }),
       );
-      this.#counters.natsSent++;
+      this.counters.natsSent++;
       this.#credited = this.#published;
     } catch {
       // Disconnected: the next interval tries again.
@@ -470,6 +450,6 @@ export class TopicImport implements BridgedObject {
   }
 
   stats(): BridgedObjectStats {
-    return this.#counters.stats(this.name, "topic", "import");
+    return this.counters.stats(this.name, "topic", "import");
   }
 }

@@ -94,10 +94,16 @@ export function responseError(channel: ChannelSide, status: number, response: Ui
     return new WshmError("NoServer", `The server of channel "${channel.name}" ${why}`);
   }
   if (status === channel.segment.constants.CHANNEL_STATUS_TIMED_OUT) {
-    return new WshmError("Timeout", `The server of channel "${channel.name}" timed out: ${decodeText(response)}`);
+    return new WshmError(
+      "Timeout",
+      `The server of channel "${channel.name}" timed out: ${decodeText(response)}`,
+    );
   }
   if (status === channel.segment.constants.CHANNEL_STATUS_UNAVAILABLE) {
-    return new WshmError("Unavailable", `The server of channel "${channel.name}" is unavailable: ${decodeText(response)}`);
+    return new WshmError(
+      "Unavailable",
+      `The server of channel "${channel.name}" is unavailable: ${decodeText(response)}`,
+    );
   }
   return new WshmError(
     "RemoteError",
