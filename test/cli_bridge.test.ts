@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, root, type Run, runtime, startProcess, uniqueName, within } from "./helpers.ts";
-import { type NatsServer, startNatsServer } from "./nats_server.ts";
+import { makeCertificates, type NatsServer, startNatsServer } from "./nats_server.ts";
 
 const test = suite(`cli bridge (${runtime})`);
 let nats: NatsServer | undefined;
@@ -135,6 +135,88 @@ test("usage errors exit 2 with a code; a wrong token is reported, not a hang", a
     await within(wrong.done, 30_000, "bridge after SIGTERM");
   }
   assert.not.ok(existsSync(`/dev/shm${name}`));
+});
+
+test("user/password and TLS pass through: a call crosses a nats-server that wants both and a client certificate; a bridge that does not trust the server's CA says so", async () => {
+  const certs = makeCertificates();
+  const secure = await startNatsServer({
+    user: "host",
+    password: "pa55",
+    tls: { certFile: certs.serverCert, keyFile: certs.serverKey, caFile: certs.caFile },
+  });
+  const hostB = uniqueName("cli-br-tls-b");
+  const hostA = uniqueName("cli-br-tls-a");
+  const server = start(["serve", hostB, "--handler", "upper", "--quiet"]);
+  const children = [server];
+  try {
+    await eventually("the server's segment", () => existsSync(`/dev/shm${hostB}`));
+    const tls = ["--tls-ca", certs.caFile, "--tls-cert", certs.clientCert, "--tls-key", certs.clientKey];
+    const env = { WSHM_NATS_PASSWORD: "pa55" };
+    const exporter = start([
+      "bridge",
+      hostB,
+      "--nats",
+      secure.url,
+      "--user",
+      "host",
+      ...tls,
+      "--export",
+      "wshm",
+    ], env);
+    const importer = start(
+      ["bridge", hostA, "--nats", secure.url, "--user", "host", ...tls, "--import", "wshm", "--remove"],
+      env,
+    );
+    children.push(exporter, importer);
+    await exporter.line(/^bridging /, 30_000);
+    await importer.line(/^bridging /, 30_000);
+    let answer: Run | undefined;
+    await eventually("a call through the bridges over TLS", async () => {
+      answer = await wshm(["client", hostA, "over tls", "--timeout", "3000"]);
+      return answer.code === 0;
+    }, 30_000);
+    assert.is(answer!.stdout, "OVER TLS\n");
+    const shown = JSON.parse((await wshm(["inspect", hostA, "--json"])).stdout);
+    assert.is(shown.bridge.connection, "connected");
+    assert.ok(!JSON.stringify(shown).includes("pa55"), "no credential in the published state");
+
+    // The right user, but a CA that did not sign the server's certificate: no connection, and why.
+    const hostC = uniqueName("cli-br-tls-c");
+    const distrust = start(
+      [
+        "bridge",
+        hostC,
+        "--nats",
+        secure.url,
+        "--user",
+        "host",
+        "--tls-ca",
+        certs.otherCaFile,
+        "--tls-cert",
+        certs.clientCert,
+        "--tls-key",
+        certs.clientKey,
+        "--import",
+        "x",
+        "--remove",
+      ],
+      env,
+    );
+    children.push(distrust);
+    await distrust.line(/^bridging /, 30_000);
+    let state = "";
+    await eventually("the untrusted server's state", async () => {
+      const run = await wshm(["inspect", hostC, "--json"]);
+      state = JSON.parse(run.stdout).bridge?.connection ?? "";
+      return state.startsWith("connecting:");
+    });
+    assert.match(state, /certificate|self.signed|verify/i, state);
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+    await Promise.allSettled(children.map((c) => within(c.done, 30_000, "cleanup")));
+    await secure.stop();
+    certs.remove();
+  }
 });
 
 test.run();

@@ -4,7 +4,10 @@
 // Nothing is mocked; a machine without nats-server gets a clear error.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** Options of {@linkcode startNatsServer}. */
 export interface NatsServerOptions {
@@ -15,6 +18,8 @@ export interface NatsServerOptions {
   password?: string;
   /** Port to listen on (default: a free one). */
   port?: number;
+  /** TLS: the server's certificate and key; with `caFile`, clients must present a certificate it signed. */
+  tls?: { certFile: string; keyFile: string; caFile?: string };
 }
 
 /** A running nats-server. */
@@ -30,6 +35,110 @@ export interface NatsServer {
   restart(): Promise<void>;
   /** Stops it for good (SIGTERM, then SIGKILL); safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** The files of {@linkcode makeCertificates}. */
+export interface TestCertificates {
+  dir: string;
+  /** The CA that signed the server's and the client's certificates. */
+  caFile: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  /** Another CA, which signed neither. */
+  otherCaFile: string;
+  /** Removes the directory. */
+  remove(): void;
+}
+
+/**
+ * Makes, with the openssl command (Debian's openssl), a CA, a server
+ * certificate for 127.0.0.1 and a client certificate it signed, and a second
+ * CA that signed nothing: real TLS for the bridge's tests, made fresh for
+ * each run (nothing secret is kept in the repository).
+ */
+export function makeCertificates(): TestCertificates {
+  const dir = mkdtempSync(join(tmpdir(), "wshm-tls-"));
+  const f = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => {
+    const run = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+    if (run.status !== 0) {
+      throw new Error(`openssl ${args.join(" ")}: ${run.error?.message ?? run.stderr}`);
+    }
+  };
+  try {
+    const ca = (name: string) =>
+      openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        f(`${name}.key`),
+        "-out",
+        f(`${name}.pem`),
+        "-days",
+        "2",
+        "-subj",
+        `/CN=${name}`,
+      );
+    ca("ca");
+    ca("other-ca");
+    const signed = (name: string, extensions: string) => {
+      openssl(
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        f(`${name}.key`),
+        "-out",
+        f(`${name}.csr`),
+        "-subj",
+        `/CN=${name}`,
+      );
+      writeFileSync(f(`${name}.ext`), extensions);
+      openssl(
+        "x509",
+        "-req",
+        "-in",
+        f(`${name}.csr`),
+        "-CA",
+        f("ca.pem"),
+        "-CAkey",
+        f("ca.key"),
+        "-CAcreateserial",
+        "-out",
+        f(`${name}.pem`),
+        "-days",
+        "2",
+        "-extfile",
+        f(`${name}.ext`),
+      );
+    };
+    // localhost too: the NATS client checks a loopback server's certificate against that name.
+    signed("server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+    signed("client", "extendedKeyUsage=clientAuth\n");
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    dir,
+    caFile: f("ca.pem"),
+    serverCert: f("server.pem"),
+    serverKey: f("server.key"),
+    clientCert: f("client.pem"),
+    clientKey: f("client.key"),
+    otherCaFile: f("other-ca.pem"),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** True if Debian's nats-server is on PATH. */
@@ -99,6 +208,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const args = ["-a", "127.0.0.1", "-p", String(port), "-m", "0"];
   if (options.token !== undefined) args.push("--auth", options.token);
   if (options.user !== undefined) args.push("--user", options.user, "--pass", options.password ?? "");
+  if (options.tls !== undefined) {
+    args.push("--tls", "--tlscert", options.tls.certFile, "--tlskey", options.tls.keyFile);
+    if (options.tls.caFile !== undefined) args.push("--tlscacert", options.tls.caFile, "--tlsverify");
+  }
   let child: ChildProcess | undefined;
   let stderr = "";
   const launch = async () => {
