@@ -20,6 +20,11 @@
 //   floor            no channel: a spin ping-pong on one shared word with
 //                    Atomics.load/store in this runtime, the least any
 //                    JavaScript round trip costs here (like the C spin one)
+//   one-way, spin, pinned   the spin block-timed case with this process on
+//                    CPU 0 and the server on CPU 1 (taskset), reported as half
+//                    the round trip: measured the way iceoryx2 publishes its
+//                    latency, against the C spin ping-pong pinned the same way
+//                    (the floor pinned the same way beside it)
 // The client uses the zero-copy API (begin, write the request in place, send,
 // read the response in place, end); the server answers in place. Each round
 // runs every case once, with a fresh peer, in the same order; a case's median
@@ -42,6 +47,8 @@ import {
   latencyRow,
   loadCBuild,
   median,
+  pinningAvailable,
+  pinThisProcess,
   printRows,
   progress,
   ratio,
@@ -77,6 +84,9 @@ async function withBusyProcesses<T>(measure: () => Promise<T>): Promise<T> {
   }
 }
 const C_SPIN = "baseline: C spin ping-pong";
+const C_PINNED = "baseline: C spin ping-pong one-way, pinned to two CPUs";
+const PINNED = "channel one-way (half a round trip), spin, pinned to two CPUs";
+const FLOOR_PINNED = "floor one-way: JavaScript spin ping-pong on one word, pinned to two CPUs";
 const socketCase = (api: string) => `baseline: Unix socket round trip (${socketLabel(api)})`;
 
 let serial = 0;
@@ -87,9 +97,11 @@ async function channelRound(
   style: "sync" | "async",
   trips: number,
   block = 1,
+  pinned = false,
 ): Promise<number[]> {
   const name = `/wshm-bench-channel-${process.pid}-${serial++}`;
   const segment = Segment.create(name, { size: 1 << 20 });
+  const unpin = pinned ? pinThisProcess(0) : () => {};
   const unlink = atExit(() => {
     try {
       Segment.unlink(name);
@@ -98,7 +110,11 @@ async function channelRound(
   let peer;
   try {
     const channel = segment.channel("bench", { capacity: 4096, wait: mode });
-    peer = await startPeer("channel_peer", ["server", name, mode, style, "--unlink"]);
+    peer = await startPeer(
+      "channel_peer",
+      ["server", name, mode, style, "--unlink"],
+      pinned ? { cpu: 1 } : {},
+    );
     unlink(); // the peer removed the name once it had opened the segment (--unlink); this covers a peer that could not
     const words = wordsOf(segment);
     const warm = Math.max(1000, trips / 10);
@@ -116,6 +132,7 @@ async function channelRound(
     channel.detach();
     return Array.from(samples);
   } finally {
+    unpin();
     peer?.kill();
     unlink();
     segment.close();
@@ -123,9 +140,10 @@ async function channelRound(
 }
 
 /** The JavaScript floor: `trips` round trips of a spin ping-pong on one shared word (Atomics), nothing else. */
-async function pingpongRound(trips: number): Promise<number[]> {
+async function pingpongRound(trips: number, pinned = false): Promise<number[]> {
   const name = `/wshm-bench-channel-${process.pid}-${serial++}`;
   const segment = Segment.create(name, { size: 65536 });
+  const unpin = pinned ? pinThisProcess(0) : () => {};
   const unlink = atExit(() => {
     try {
       Segment.unlink(name);
@@ -135,7 +153,7 @@ async function pingpongRound(trips: number): Promise<number[]> {
   try {
     const bytes = segment.bytes("pingpong", 64);
     const word = new Int32Array(bytes.buffer, bytes.byteOffset, 1);
-    peer = await startPeer("channel_peer", ["pingpong", name, "--unlink"]);
+    peer = await startPeer("channel_peer", ["pingpong", name, "--unlink"], pinned ? { cpu: 1 } : {});
     unlink();
     const samples = new Float64Array(trips);
     let previous = performance.now();
@@ -151,6 +169,7 @@ async function pingpongRound(trips: number): Promise<number[]> {
     if (code !== 0) throw new Error(`the ping-pong peer exited with ${code}`);
     return Array.from(samples);
   } finally {
+    unpin();
     peer?.kill();
     unlink();
     segment.close();
@@ -222,6 +241,24 @@ cases.push(
   { name: C_PARK, baseline: true, run: () => cBuild.runC(programs.pingpong, [n(10_000), "park"]) },
   { name: C_SPIN, baseline: true, run: () => cBuild.runC(programs.pingpong, [n(100_000), "spin"]) },
 );
+const halves = (trips: number[]) => trips.map((t) => t / 2);
+if (pinningAvailable()) {
+  cases.push(
+    {
+      name: PINNED,
+      baseline: C_PINNED,
+      run: async () => halves(await channelRound("spin", "sync", n(102_400), 64, true)),
+    },
+    {
+      name: FLOOR_PINNED,
+      baseline: C_PINNED,
+      run: async () => halves(await pingpongRound(n(100_000), true)),
+    },
+    { name: C_PINNED, baseline: true, run: () => cBuild.runC(programs.pingpong, [n(100_000), "pinned"]) },
+  );
+} else {
+  console.error("channel.ts: the pinned cases need two CPUs and taskset; skipped");
+}
 // --only a,b keeps the cases whose names contain a or b (e.g. to run the
 // parked cases with every process pinned to one CPU, where spinning stalls).
 const only = flag("only")?.split(",");
@@ -281,6 +318,7 @@ for (const [i, c] of cases.entries()) {
   row.baseline = typeof c.baseline === "string" ? c.baseline : c.baseline();
   row.ratios = {
     "C spin ping-pong": against(row, C_SPIN),
+    "C spin ping-pong one-way, pinned": c.baseline === C_PINNED ? against(row, C_PINNED) : undefined,
     "C futex ping-pong": against(row, C_PARK),
     "Unix socket (fastest)": against(row, fastestSocket),
   };

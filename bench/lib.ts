@@ -2,7 +2,8 @@
 // of interleaved rounds: on a shared, noisy machine a single run means little,
 // and interleaving spreads the noise evenly over what is compared.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { BenchRow } from "../ts/bench_row.ts";
@@ -185,9 +186,15 @@ export async function startPeer(
     runtime?: Runtime;
     /** Give it a stdin pipe (for `Peer.write`); it closes when this process exits, however it exits. */
     stdin?: boolean;
+    /** Pin it (every thread) to this CPU, with taskset (see {@linkcode pinningAvailable}). */
+    cpu?: number;
   } = {},
 ): Promise<Peer> {
-  const { command, args: prefix, env } = benchCommand(name, { heap: options.heap, runtime: options.runtime });
+  const run = benchCommand(name, { heap: options.heap, runtime: options.runtime });
+  const [command, prefix] = options.cpu === undefined
+    ? [run.command, run.args]
+    : ["taskset", ["-c", String(options.cpu), run.command, ...run.args]];
+  const env = run.env;
   const child: ChildProcess = spawn(command, [...prefix, ...args.map(String)], {
     stdio: [options.stdin ? "pipe" : "ignore", "pipe", options.captureStderr ? "pipe" : "inherit"],
     env,
@@ -509,4 +516,27 @@ export const repositoryRoot: string = benchDir.endsWith(join("dist", "bench"))
 /** bench/c/build.mjs, the C baselines' builder, from the sources whichever copy of bench/ runs. */
 export function loadCBuild(): Promise<typeof import("./c/build.mjs")> {
   return import(pathToFileURL(join(repositoryRoot, "bench", "c", "build.mjs")).href);
+}
+
+/** True if this machine has two CPUs or more and util-linux's taskset, so that the pinned cases can run. */
+export function pinningAvailable(): boolean {
+  return availableParallelism() >= 2 && spawnSync("taskset", ["-p", String(process.pid)]).status === 0;
+}
+
+/**
+ * Pins this process, every thread of it, to `cpu` (taskset -a -p), and
+ * returns the function that puts back the CPUs it had before.
+ */
+export function pinThisProcess(cpu: number): () => void {
+  const taskset = (...args: string[]) => {
+    const run = spawnSync("taskset", args, { encoding: "utf8" });
+    if (run.status !== 0) throw new Error(`taskset ${args.join(" ")}: ${run.stderr || run.error?.message}`);
+    return run.stdout;
+  };
+  // "pid 123's current affinity list: 0,1"
+  const before = taskset("-c", "-p", String(process.pid)).trim().split(": ").pop()!;
+  taskset("-a", "-c", "-p", String(cpu), String(process.pid));
+  return () => {
+    taskset("-a", "-c", "-p", before, String(process.pid));
+  };
 }
