@@ -49,6 +49,7 @@ import {
   median,
   pinningAvailable,
   pinThisProcess,
+  placement,
   printRows,
   progress,
   ratio,
@@ -242,7 +243,7 @@ cases.push(
   { name: C_SPIN, baseline: true, run: () => cBuild.runC(programs.pingpong, [n(100_000), "spin"]) },
 );
 const halves = (trips: number[]) => trips.map((t) => t / 2);
-if (pinningAvailable()) {
+if (placement === "none" && pinningAvailable()) {
   cases.push(
     {
       name: PINNED,
@@ -257,13 +258,24 @@ if (pinningAvailable()) {
     { name: C_PINNED, baseline: true, run: () => cBuild.runC(programs.pingpong, [n(100_000), "pinned"]) },
   );
 } else {
-  console.error("channel.ts: the pinned cases need two CPUs and taskset; skipped");
+  console.error(
+    "channel.ts: the pinned one-way cases need two CPUs, taskset and WSHM_BENCH_PIN unset; skipped",
+  );
 }
 // --only a,b keeps the cases whose names contain a or b (e.g. to run the
 // parked cases with every process pinned to one CPU, where spinning stalls).
 const only = flag("only")?.split(",");
 if (only !== undefined) {
   const kept = cases.filter((c) => only.some((text) => c.name.includes(text)));
+  cases.splice(0, cases.length, ...kept);
+}
+// The busy-processes cases are about where the scheduler puts things: pinned, the two loops would share
+// this process's CPU (they inherit its affinity), which measures something else.
+if (placement !== "none") {
+  const kept = cases.filter((c) => c.name !== BUSY_ASYNC && c.name !== BUSY_SOCKET);
+  if (kept.length < cases.length) {
+    console.error(`channel.ts: WSHM_BENCH_PIN=${placement}: the busy cases skipped`);
+  }
   cases.splice(0, cases.length, ...kept);
 }
 

@@ -191,9 +191,11 @@ export async function startPeer(
   } = {},
 ): Promise<Peer> {
   const run = benchCommand(name, { heap: options.heap, runtime: options.runtime });
-  const [command, prefix] = options.cpu === undefined
+  placeThisProcess();
+  const cpu = options.cpu ?? (placement === "same" ? 0 : placement === "split" ? 1 : undefined);
+  const [command, prefix] = cpu === undefined
     ? [run.command, run.args]
-    : ["taskset", ["-c", String(options.cpu), run.command, ...run.args]];
+    : ["taskset", ["-c", String(cpu), run.command, ...run.args]];
   const env = run.env;
   const child: ChildProcess = spawn(command, [...prefix, ...args.map(String)], {
     stdio: [options.stdin ? "pipe" : "ignore", "pipe", options.captureStderr ? "pipe" : "inherit"],
@@ -539,4 +541,34 @@ export function pinThisProcess(cpu: number): () => void {
   return () => {
     taskset("-a", "-c", "-p", before, String(process.pid));
   };
+}
+
+/**
+ * WSHM_BENCH_PIN (environment), read as the C baselines read it
+ * (bench/c/common.h): unset or "none" leaves placement to the scheduler;
+ * "same" puts this process and every peer on CPU 0; "split" this process on
+ * CPU 0 and the peers on CPU 1. A parked hand-off is bimodal without pinning
+ * on this VM (a context switch on one CPU, or a wake-up of the other, idle
+ * vCPU), so a parked case and its baseline are only comparable in one regime.
+ */
+export const placement: "none" | "same" | "split" = (() => {
+  const mode = process.env.WSHM_BENCH_PIN || "none";
+  if (mode !== "none" && mode !== "same" && mode !== "split") {
+    console.error(`WSHM_BENCH_PIN must be none, same or split, not ${mode}`);
+    process.exit(2);
+  }
+  return mode;
+})();
+
+let placed = false;
+/** Applies WSHM_BENCH_PIN to this process, once (before its first peer starts). */
+function placeThisProcess(): void {
+  if (placement === "none" || placed) return;
+  placed = true;
+  // Checked here, in the harness, not when a peer (pinned to one CPU already) loads this module.
+  if (!pinningAvailable()) {
+    console.error(`WSHM_BENCH_PIN=${placement} needs two CPUs and taskset`);
+    process.exit(2);
+  }
+  pinThisProcess(0);
 }

@@ -74,6 +74,13 @@ static void pin(int which) {
   }
   cpu_set_t allowed, one;
   if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) die("sched_getaffinity");
+  // Started by a JavaScript harness that pinned itself to one CPU (bench/lib.ts, the same variable), this
+  // process inherited that one CPU: then place by CPU number, 0 and 1, as the harness does.
+  if (CPU_COUNT(&allowed) < 2) {
+    CPU_ZERO(&allowed);
+    CPU_SET(0, &allowed);
+    CPU_SET(1, &allowed);
+  }
   int wanted = split ? which : 0;
   for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; cpu++) {
     if (!CPU_ISSET(cpu, &allowed)) continue;
