@@ -1,0 +1,49 @@
+// A long parked channel round-trip run to profile, and nothing else: this
+// process is the client, a channel_peer.ts server process the server, both
+// in wait mode "park" (every hand-off a futex wake-up), TRIPS round trips of
+// 64 B, then the mean per trip. Place it with WSHM_BENCH_PIN (bench/lib.ts):
+// "same" (one CPU: every hand-off a context switch, the regime in which the
+// channel's own user-space work shows against the C futex ping-pong) or
+// "split". Under perf, with the JIT's symbols:
+//
+//   WSHM_BENCH_PIN=same NODE_OPTIONS=--perf-basic-prof \
+//     perf record -F 2000 -g -o /tmp/park.data -- node dist/bench/park_profile.js 300000
+//   perf report -i /tmp/park.data --no-children --sort dso
+//
+// bench/README.md ("Where a parked round trip's time goes") has what it found.
+
+import { Segment } from "../ts/mod.ts";
+import { exchange, stopServer, wordsOf } from "./_loops.ts";
+import { atExit, startPeer } from "./lib.ts";
+
+const trips = Number(process.argv[2] ?? "300000");
+if (!Number.isInteger(trips) || trips < 1000) {
+  console.error("usage: park_profile.ts [TRIPS >= 1000]");
+  process.exit(2);
+}
+const name = `/wshm-bench-park-${process.pid}`;
+const segment = Segment.create(name, { size: 1 << 20 });
+const unlink = atExit(() => {
+  try {
+    Segment.unlink(name);
+  } catch { /* gone already */ }
+});
+const channel = segment.channel("bench", { capacity: 4096, wait: "park" });
+const peer = await startPeer("channel_peer", ["server", name, "park", "sync", "--unlink"]);
+try {
+  unlink();
+  const words = wordsOf(segment);
+  const seq = exchange(channel, words, 64, true, 2000, 0, null);
+  const started = performance.now();
+  exchange(channel, words, 64, true, trips, seq, null);
+  const ms = performance.now() - started;
+  stopServer(channel);
+  channel.detach();
+  const code = await peer.exited(10_000);
+  if (code !== 0) throw new Error(`the server exited with ${code}`);
+  console.log(`${trips} parked round trips, ${((ms * 1000) / trips).toFixed(2)} µs each (mean)`);
+} finally {
+  peer.kill();
+  unlink();
+  segment.close();
+}
