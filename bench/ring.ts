@@ -20,6 +20,9 @@
 //                           16 KiB write carries 256 messages
 //   socket, 64 B, one per write   one write per message
 //   socket, 64 KiB          one write per message
+//   floor: message work alone   the batched producer's stamping of 64 B
+//                           messages into a private buffer in this process:
+//                           no ring, no peer (what the ring case could reach)
 // Sockets: node:net, and Deno's or Bun's own; a ratio is taken against the
 // faster in this run. Rates count from the end of the first tenth of the
 // messages (warm-up) to the last. Both ring sides wait in --wait (default
@@ -31,7 +34,7 @@
 // bytes of payload), then a {"target":...} line; otherwise a table.
 
 import { Segment } from "../ts/mod.ts";
-import { consume, consumeCopying, type Mode, type RingKind, wordsOf } from "./_loops.ts";
+import { consume, consumeCopying, messageWorkAlone, type Mode, type RingKind, wordsOf } from "./_loops.ts";
 import { SOCKET_APIS, socketLabel, socketStream } from "./_sockets.ts";
 import {
   atExit,
@@ -56,6 +59,8 @@ const n = (count: number) => Math.round(count * scale);
 const CAPACITY = 1 << 20;
 const cBuild = await loadCBuild();
 const programs = cBuild.buildC() as Record<string, string>;
+/** Diagnostic: what the batched case's per-message JavaScript work costs without any ring. */
+const WORK_ALONE = "floor: the 64 B batched case's message work alone (stamping, this process, no ring)";
 const C_RING = "baseline: C SPSC ring, 64 B, batched (gcc -O2, spin then yield)";
 
 let serial = 0;
@@ -124,6 +129,12 @@ const cases: Case[] = [
     run: () => ringRound("large", n(50_000), true),
   },
 ];
+cases.push({
+  name: WORK_ALONE,
+  size: 64,
+  alone: true,
+  run: () => Promise.resolve(messageWorkAlone(n(20_000_000))),
+});
 cases.push({
   name: C_RING,
   size: 64,
