@@ -9,6 +9,7 @@
 //   WSHM_BENCH_PIN=same NODE_OPTIONS=--perf-basic-prof \
 //     perf record -F 2000 -g -o /tmp/park.data -- node dist/bench/park_profile.js 300000
 //   perf report -i /tmp/park.data --no-children --sort dso
+//   rm -f isolate-*-v8.log /tmp/perf-*.map   # what those V8 flags leave behind
 //
 // bench/README.md ("Where a parked round trip's time goes") has what it found.
 
