@@ -67,16 +67,14 @@ export function makeCertificates(): TestCertificates {
       throw new Error(`openssl ${args.join(" ")}: ${run.error?.message ?? run.stderr}`);
     }
   };
+  // A new P-256 key, unencrypted, for each certificate.
+  const NEW_EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   try {
     const ca = (name: string) =>
       openssl(
         "req",
         "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
+        ...NEW_EC_KEY,
         "-keyout",
         f(`${name}.key`),
         "-out",
@@ -91,11 +89,7 @@ export function makeCertificates(): TestCertificates {
     const signed = (name: string, extensions: string) => {
       openssl(
         "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
+        ...NEW_EC_KEY,
         "-keyout",
         f(`${name}.key`),
         "-out",
