@@ -7,7 +7,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
-import { decodeText, Segment, type WshmError } from "../ts/mod.ts";
+import { decodeText, Segment, type Topic, type WshmError } from "../ts/mod.ts";
 import { Bridge, type BridgedObjectStats, type BridgeStats } from "../ts/bridge.ts";
 import { decodeFrame, FRAME_HEADER, FrameBuilder, RECORD_HEADER } from "../ts/bridge_wire.ts";
 import { topicWindow } from "../ts/bridge_topic.ts";
@@ -168,6 +168,32 @@ async function call(
     return { outcome: `answer ${decodeText(response)}`, ms: Date.now() - started };
   } catch (error) {
     return { outcome: (error as WshmError).code ?? String(error), ms: Date.now() - started };
+  }
+}
+
+/** Calls until one is answered (each within `callTimeoutMs`); the answer's outcome, or a throw after 20 s. */
+function callUntilAnswered(
+  segment: Segment,
+  channel: string,
+  request: string,
+  what: string,
+  callTimeoutMs: number,
+): Promise<string> {
+  return until(
+    async () => {
+      const c = await call(segment, channel, request, callTimeoutMs);
+      if (c.outcome.startsWith("answer")) return c.outcome;
+    },
+    what,
+    20_000,
+  );
+}
+
+/** Publishes bridge messages `from` to `to - 1` in order, pausing 2 ms every tenth. */
+async function publishNumbered(topic: Topic, maxMessage: number, from: number, to: number): Promise<void> {
+  for (let seq = from; seq < to; seq++) {
+    await topic.publishAsync(bridgeMessage(seq, maxMessage), { timeoutMs: 30_000 });
+    if (seq % 10 === 0) await sleep(2);
   }
 }
 
@@ -594,14 +620,7 @@ test("faults: nats-server killed and restarted mid-run: calls fail with Unavaila
   for (const bridge of [importer, exporter]) {
     await bridge.until((s) => s.connection === "connected" && s.reconnects >= 1, "reconnected", 30_000);
   }
-  const after = await until(
-    async () => {
-      const c = await call(a, "rpc", "after", 3000);
-      if (c.outcome.startsWith("answer")) return c.outcome;
-    },
-    "a call after the restart",
-    20_000,
-  );
+  const after = await callUntilAnswered(a, "rpc", "after", "a call after the restart", 3000);
   assert.is(after, "answer retfa", "calls are served again");
   await within(publishing, 60_000, "the publisher finishes");
   const got = await within(received, 60_000, "host A receives up to the last message");
@@ -632,12 +651,7 @@ test("faults: an importing bridge SIGKILLed mid-run costs its local client and s
   const remote = spawn(runtime, "bridge_topic_sub", [a.name, "feed", String(count), String(maxMessage)]);
   await remote.line(/^ready/, 30_000);
   await exporter.until((s) => objectOf(s, "feed").importers === 1, "the exporter hears the importer");
-  const publish = async (from: number, to: number) => {
-    for (let seq = from; seq < to; seq++) {
-      await feed.publishAsync(bridgeMessage(seq, maxMessage), { timeoutMs: 30_000 });
-      if (seq % 10 === 0) await sleep(2);
-    }
-  };
+  const publish = (from: number, to: number) => publishNumbered(feed, maxMessage, from, to);
   await publish(0, 300);
   await first.until((s) => objectOf(s, "feed").received === 300, "the first bridge published 300 on A");
   const pending = call(a, "rpc", "slow:3000", 20_000);
@@ -666,14 +680,7 @@ test("faults: an importing bridge SIGKILLed mid-run costs its local client and s
     (s) => (objectOf(s, "feed").importers ?? 0) >= 1,
     "the exporter hears the new importer",
   );
-  const again = await until(
-    async () => {
-      const c = await call(a, "rpc", "again", 5000);
-      if (c.outcome.startsWith("answer")) return c.outcome;
-    },
-    "a call through the new bridge",
-    20_000,
-  );
+  const again = await callUntilAnswered(a, "rpc", "again", "a call through the new bridge", 5000);
   assert.is(again, "answer niaga");
   await publish(500, count);
   const onA = await subscriberResult(remote, "the subscriber on A");
@@ -731,12 +738,7 @@ test("faults: an exporting bridge SIGKILLed mid-run: the call it carried ends wi
     }
   })();
 
-  const publish = async (from: number, to: number) => {
-    for (let seq = from; seq < to; seq++) {
-      await feed.publishAsync(bridgeMessage(seq, maxMessage), { timeoutMs: 30_000 });
-      if (seq % 10 === 0) await sleep(2);
-    }
-  };
+  const publish = (from: number, to: number) => publishNumbered(feed, maxMessage, from, to);
   await publish(0, 300);
   await importer.until((s) => objectOf(s, "feed").received === 300, "A's bridge published 300");
   await until(() => onA.length >= 200 || undefined, "A consumed some of B's queue");
@@ -759,14 +761,7 @@ test("faults: an exporting bridge SIGKILLed mid-run: the call it carried ends wi
   const logged = await second.child.output(/took the bridge role/, 10_000);
   assert.match(logged, "from a bridge that died", "the new exporter took the bridge role over");
   await second.until((s) => objectOf(s, "feed").importers === 1, "the new exporter hears the importer");
-  const again = await until(
-    async () => {
-      const c = await call(a, "rpc", "again", 5000);
-      if (c.outcome.startsWith("answer")) return c.outcome;
-    },
-    "a call through the new exporter",
-    20_000,
-  );
+  const again = await callUntilAnswered(a, "rpc", "again", "a call through the new exporter", 5000);
   assert.is(again, "answer niaga", "calls are served again");
   await publish(500, count);
   const got = await within(received, 60_000, "host A receives up to the last message");
