@@ -7,7 +7,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
-import { decodeText, Segment, type Topic, type WshmError } from "../ts/mod.ts";
+import { decodeText, type Queue, Segment, type Topic, type WshmError } from "../ts/mod.ts";
 import { Bridge, type BridgedObjectStats, type BridgeStats } from "../ts/bridge.ts";
 import { decodeFrame, FRAME_HEADER, FrameBuilder, RECORD_HEADER } from "../ts/bridge_wire.ts";
 import { topicWindow } from "../ts/bridge_topic.ts";
@@ -169,6 +169,32 @@ async function call(
   } catch (error) {
     return { outcome: (error as WshmError).code ?? String(error), ms: Date.now() - started };
   }
+}
+
+/**
+ * Consumes `queue` in this process until stopped, checking each message;
+ * `seqs` grows with the numbers as they come, and `stop()` resolves once the
+ * loop has ended (rejecting with what the loop threw, if it failed).
+ */
+function consumeInBackground(queue: Queue, slotSize: number): { seqs: number[]; stop(): Promise<void> } {
+  const seqs: number[] = [];
+  let stopped = false;
+  const running = (async () => {
+    while (!stopped) {
+      try {
+        seqs.push(checkBridgeMessage(await queue.receiveAsync({ timeoutMs: 200 }), slotSize));
+      } catch (error) {
+        if ((error as WshmError).code !== "Timeout") throw error;
+      }
+    }
+  })();
+  return {
+    seqs,
+    stop() {
+      stopped = true;
+      return within(running, 5000, "the consumer in this process stops");
+    },
+  };
 }
 
 /** Calls until one is answered (each within `callTimeoutMs`); the answer's outcome, or a throw after 20 s. */
@@ -518,17 +544,8 @@ test("queue: producers on host A, consumers on A and B share the work: every mes
   await importer.until(active("jobs"), "the import is active");
   const remote = spawn(runtime, "bridge_queue_consumer", [b.name, "jobs", String(slotSize)]);
   await remote.line(/^ready/, 30_000);
-  let stop = false;
-  const onA: number[] = [];
-  const consuming = (async () => {
-    while (!stop) {
-      try {
-        onA.push(checkBridgeMessage(await jobs.receiveAsync({ timeoutMs: 200 }), slotSize));
-      } catch (error) {
-        if ((error as WshmError).code !== "Timeout") throw error;
-      }
-    }
-  })();
+  const consumer = consumeInBackground(jobs, slotSize);
+  const onA = consumer.seqs;
   const half = count / 2;
   const producers = [0, half].map((from) =>
     spawn(runtime, "bridge_queue_producer", [a.name, "jobs", String(from), String(half), String(slotSize)])
@@ -548,8 +565,7 @@ test("queue: producers on host A, consumers on A and B share the work: every mes
   );
   remote.kill("SIGTERM");
   const run = await within(remote.done, 20_000, "B's consumer stops");
-  stop = true;
-  await within(consuming, 5000, "A's consumer stops");
+  await consumer.stop();
   assert.is(run.code, 0, `B's consumer: ${run.stdout}${run.stderr}`);
   const onB = JSON.parse(run.stdout.split("\n").find((l) => l.startsWith("got "))!.slice(4)) as number[];
   const seen = new Set<number>();
@@ -718,18 +734,8 @@ test("faults: an exporting bridge SIGKILLed mid-run: the call it carried ends wi
   const received = receiveAll(a, "feed", count, maxMessage);
 
   // The queue: produced on B all along (through the fault), consumed on A.
-  const onA: number[] = [];
-  let consumerStop = false;
-  const aJobs = a.queue("jobs", { create: false });
-  const consuming = (async () => {
-    while (!consumerStop) {
-      try {
-        onA.push(checkBridgeMessage(await aJobs.receiveAsync({ timeoutMs: 200 }), slotSize));
-      } catch (error) {
-        if ((error as WshmError).code !== "Timeout") throw error;
-      }
-    }
-  })();
+  const consumer = consumeInBackground(a.queue("jobs", { create: false }), slotSize);
+  const onA = consumer.seqs;
   let produced = 0;
   const producing = (async () => {
     for (; produced < jobsCount; produced++) {
@@ -779,8 +785,7 @@ test("faults: an exporting bridge SIGKILLed mid-run: the call it carried ends wi
   );
   assert.ok(end);
   await sleep(300);
-  consumerStop = true;
-  await within(consuming, 5000, "A's consumer stops");
+  await consumer.stop();
   const seen = new Set<number>();
   for (const seq of onA) {
     assert.not.ok(seen.has(seq), `job ${seq} was consumed twice`);

@@ -41,13 +41,26 @@ async function eventually(
   throw new Error(`${what}: not within ${timeoutMs} ms`);
 }
 
+type Child = ReturnType<typeof start>;
+
+/** Starts `wshm serve SEGMENT --handler upper` (added to `children`) and waits for its segment. */
+async function startServing(segment: string, children: Child[]): Promise<void> {
+  children.push(start(["serve", segment, "--handler", "upper", "--quiet"]));
+  await eventually("the server's segment", () => existsSync(`/dev/shm${segment}`));
+}
+
+/** SIGTERM to every process a test started, and their ends awaited (30 s each at most). */
+async function endAll(children: Child[]): Promise<void> {
+  for (const child of children) child.kill("SIGTERM");
+  await Promise.allSettled(children.map((c) => within(c.done, 30_000, "cleanup")));
+}
+
 test("a served channel exported by one bridge and imported by another is called through NATS; inspect shows both bridges; SIGTERM ends them by the signal", async () => {
   const hostB = uniqueName("cli-br-b");
   const hostA = uniqueName("cli-br-a");
-  const server = start(["serve", hostB, "--handler", "upper", "--quiet"]);
-  const children = [server];
+  const children: Child[] = [];
   try {
-    await eventually("the server's segment", () => existsSync(`/dev/shm${hostB}`));
+    await startServing(hostB, children);
     // The token from the environment: never on the command line, never shown.
     const env = { WSHM_NATS_TOKEN: "s3cret" };
     const exporter = start(["bridge", hostB, "--nats", nats!.url, "--export", "wshm"], env);
@@ -96,8 +109,7 @@ test("a served channel exported by one bridge and imported by another is called 
       "the exporting bridge leaves the server's segment to the server",
     );
   } finally {
-    for (const child of children) child.kill("SIGTERM");
-    await Promise.allSettled(children.map((c) => within(c.done, 30_000, "cleanup")));
+    await endAll(children);
   }
 });
 
@@ -146,10 +158,9 @@ test("user/password and TLS pass through: a call crosses a nats-server that want
   });
   const hostB = uniqueName("cli-br-tls-b");
   const hostA = uniqueName("cli-br-tls-a");
-  const server = start(["serve", hostB, "--handler", "upper", "--quiet"]);
-  const children = [server];
+  const children: Child[] = [];
   try {
-    await eventually("the server's segment", () => existsSync(`/dev/shm${hostB}`));
+    await startServing(hostB, children);
     const tls = ["--tls-ca", certs.caFile, "--tls-cert", certs.clientCert, "--tls-key", certs.clientKey];
     const env = { WSHM_NATS_PASSWORD: "pa55" };
     const exporter = start([
@@ -212,8 +223,7 @@ test("user/password and TLS pass through: a call crosses a nats-server that want
     });
     assert.match(state, /certificate|self.signed|verify/i, state);
   } finally {
-    for (const child of children) child.kill("SIGTERM");
-    await Promise.allSettled(children.map((c) => within(c.done, 30_000, "cleanup")));
+    await endAll(children);
     await secure.stop();
     certs.remove();
   }
