@@ -85,6 +85,11 @@ async function withBusyProcesses<T>(measure: () => Promise<T>): Promise<T> {
   }
 }
 const C_SPIN = "baseline: C spin ping-pong";
+const C_EXCHANGE = {
+  classic: "C: the classic exchange's memory accesses (this core's), spin, no JavaScript",
+  "served-on-server-line": "C: the same with layout 3's served counter on the server line",
+  "two-lines": "C: the least a 64 B exchange needs, state and message on two lines",
+};
 const C_PINNED = "baseline: C spin ping-pong one-way, pinned to two CPUs";
 const PINNED = "channel one-way (half a round trip), spin, pinned to two CPUs";
 const FLOOR_PINNED = "floor one-way: JavaScript spin ping-pong on one word, pinned to two CPUs";
@@ -95,7 +100,7 @@ let serial = 0;
 /** `trips` timed round trips (after a tenth as warm-up) with a fresh server in `mode`/`style`. */
 async function channelRound(
   mode: Mode,
-  style: "sync" | "async",
+  style: "sync" | "async" | "two-calls",
   trips: number,
   block = 1,
   pinned = false,
@@ -192,6 +197,13 @@ const cases: Case[] = [
     run: () => channelRound("spin", "sync", n(102_400), 64),
   },
   {
+    // Diagnostic: the server's hop in two core calls (respondWith, then
+    // receive) instead of one respondAndReceive: what fusing them saves.
+    name: "channel round trip, spin, server in two calls",
+    baseline: C_SPIN,
+    run: () => channelRound("spin", "two-calls", n(100_000)),
+  },
+  {
     name: "channel round trip, park",
     baseline: () => fastestSocket,
     run: () => channelRound("park", "sync", n(10_000)),
@@ -241,6 +253,14 @@ const programs = cBuild.buildC() as Record<string, string>;
 cases.push(
   { name: C_PARK, baseline: true, run: () => cBuild.runC(programs.pingpong, [n(10_000), "park"]) },
   { name: C_SPIN, baseline: true, run: () => cBuild.runC(programs.pingpong, [n(100_000), "spin"]) },
+  // Diagnostics: the spin round trip's memory traffic without any JavaScript
+  // (bench/c/exchange_lines.c), to split the channel's gap to the C ping-pong
+  // into what the protocol's cache lines cost and what the runtimes add.
+  ...(["classic", "served-on-server-line", "two-lines"] as const).map((mode): Case => ({
+    name: C_EXCHANGE[mode],
+    baseline: C_SPIN,
+    run: () => cBuild.runC(programs.exchange_lines, [n(100_000), mode]),
+  })),
 );
 const halves = (trips: number[]) => trips.map((t) => t / 2);
 if (placement === "none" && pinningAvailable()) {

@@ -1,8 +1,9 @@
 // The far side of channel.ts and zero_copy.ts, and both sides of the channel
 // cases of allocation.ts. Opens channel "bench" in SEGMENT and
 //   server    answers every request in place (stamps + 1, see _loops.ts)
-//             until the stop request (length 0); STYLE sync: receive(),
-//             async: await receiveAsync()
+//             until the stop request (length 0); STYLE sync: each answer
+//             and the next receive in one respondAndReceive(), two-calls:
+//             respondWith() then receive(), async: await receiveAsync()
 //   client    (allocation.ts only) WARM exchanges, then COUNT under a heap
 //             probe, then the stop request; API zero-copy: begin/send/end
 //             (or sendAsync with STYLE async), copying: request()
@@ -19,7 +20,7 @@
 //   channel_peer.ts pingpong SEGMENT [--unlink]
 // --unlink: remove the segment's name once open (the last process to open it).
 
-import { Segment } from "../ts/mod.ts";
+import { type ChannelRequest, Segment } from "../ts/mod.ts";
 import {
   answer,
   exchange,
@@ -52,14 +53,23 @@ async function serve(channel: ReturnType<Segment["channel"]>, words: Int32Array)
   channel.attachServer();
   console.log("ready");
   const options = { timeoutMs: 10_000 };
+  let request: ChannelRequest | null = null;
   for (let served = 0;; served++) {
     if (served === warm) probe!.start();
     else if (served > warm && served < warm + count && (served - warm) % (count / HeapProbe.LAPS) === 0) {
       probe!.lap();
     }
-    const request = style === "async" ? await channel.receiveAsync(options) : channel.receive(options);
+    if (request === null) {
+      request = style === "async" ? await channel.receiveAsync(options) : channel.receive(options);
+    }
     const length = answer(channel, words, request.at, request.length, request.responseAt);
-    request.respondWith(Math.max(0, length));
+    if (length >= 0 && style === "sync") {
+      // The server's hop in one core call: this answer, then the next request.
+      request = channel.respondAndReceive(request, length, options);
+    } else {
+      request.respondWith(Math.max(0, length));
+      request = null;
+    }
     if (length < 0) break;
     if (served + 1 === warm + count) console.log(probe!.stop(count));
   }

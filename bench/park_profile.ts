@@ -1,7 +1,8 @@
-// A long parked channel round-trip run to profile, and nothing else: this
-// process is the client, a channel_peer.ts server process the server, both
-// in wait mode "park" (every hand-off a futex wake-up), TRIPS round trips of
-// 64 B, then the mean per trip. Place it with WSHM_BENCH_PIN (bench/lib.ts):
+// A long channel round-trip run to profile, and nothing else: this process
+// is the client, a channel_peer.ts server process the server, both in wait
+// mode MODE (default "park": every hand-off a futex wake-up; "spin" to
+// profile the spin round trip, with WSHM_BENCH_PIN=split), TRIPS round trips
+// of 64 B, then the mean per trip. Place it with WSHM_BENCH_PIN (bench/lib.ts):
 // "same" (one CPU: every hand-off a context switch, the regime in which the
 // channel's own user-space work shows against the C futex ping-pong) or
 // "split". Under perf, with the JIT's symbols:
@@ -11,6 +12,8 @@
 //   perf report -i /tmp/park.data --no-children --sort dso
 //   rm -f isolate-*-v8.log /tmp/perf-*.map   # what those V8 flags leave behind
 //
+//   park_profile.ts [TRIPS] [park|spin|adaptive]
+//
 // bench/README.md ("Where a parked round trip's time goes") has what it found.
 
 import { Segment } from "../ts/mod.ts";
@@ -18,8 +21,9 @@ import { exchange, stopServer, wordsOf } from "./_loops.ts";
 import { atExit, startPeer } from "./lib.ts";
 
 const trips = Number(process.argv[2] ?? "300000");
-if (!Number.isInteger(trips) || trips < 1000) {
-  console.error("usage: park_profile.ts [TRIPS >= 1000]");
+const mode = process.argv[3] ?? "park";
+if (!Number.isInteger(trips) || trips < 1000 || !["park", "spin", "adaptive"].includes(mode)) {
+  console.error("usage: park_profile.ts [TRIPS >= 1000] [park|spin|adaptive]");
   process.exit(2);
 }
 const name = `/wshm-bench-park-${process.pid}`;
@@ -29,8 +33,8 @@ const unlink = atExit(() => {
     Segment.unlink(name);
   } catch { /* gone already */ }
 });
-const channel = segment.channel("bench", { capacity: 4096, wait: "park" });
-const peer = await startPeer("channel_peer", ["server", name, "park", "sync", "--unlink"]);
+const channel = segment.channel("bench", { capacity: 4096, wait: mode as "park" | "spin" | "adaptive" });
+const peer = await startPeer("channel_peer", ["server", name, mode, "sync", "--unlink"]);
 try {
   unlink();
   const words = wordsOf(segment);
@@ -42,7 +46,7 @@ try {
   channel.detach();
   const code = await peer.exited(10_000);
   if (code !== 0) throw new Error(`the server exited with ${code}`);
-  console.log(`${trips} parked round trips, ${((ms * 1000) / trips).toFixed(2)} µs each (mean)`);
+  console.log(`${trips} round trips (${mode}), ${((ms * 1000) / trips).toFixed(2)} µs each (mean)`);
 } finally {
   peer.kill();
   unlink();

@@ -3,7 +3,14 @@
 // with a watchdog; then checks that no test left a segment
 // in /dev/shm. Ends with the line "N passed, N failed[, N skipped]".
 //
-//   node scripts/test.mjs [--runtime deno|node|bun]... [--no-build] [filter]
+//   node scripts/test.mjs [--runtime deno|node|bun]... [--jobs N] [--no-build] [filter]
+//
+// --jobs N (default 2, or WSHM_TEST_JOBS): suite processes at once. Most
+// suites spend their time waiting for the processes they start (servers,
+// bridges, time-outs, kills), so two at a time on this 2-core machine take
+// about half the time of one; the longest start first. The suites in
+// EXCLUSIVE run afterwards, alone: their checks time each call against a
+// bound and would report the other suite's load as findings.
 
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -13,8 +20,12 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const wanted = args.flatMap((a, i) => (args[i - 1] === "--runtime" ? [a] : []));
-const filter = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--runtime");
+const filter = args.find((a, i) =>
+  !a.startsWith("--") && args[i - 1] !== "--runtime" && args[i - 1] !== "--jobs"
+);
 const runtimes = wanted.length > 0 ? wanted : ["deno", "node", "bun"];
+const jobsAt = args.indexOf("--jobs");
+const jobs = Math.max(1, Number(jobsAt >= 0 ? args[jobsAt + 1] : process.env.WSHM_TEST_JOBS ?? 2) || 1);
 const FILE_TIMEOUT_MS = Number(process.env.WSHM_TEST_FILE_TIMEOUT_MS ?? 300_000);
 
 if (!args.includes("--no-build")) {
@@ -35,6 +46,28 @@ const RUNTIME_INDEPENDENT = new Set([
   "package.test.ts",
   "bridge_bench.test.ts",
 ]);
+
+// Run alone, after the others (see --jobs above).
+const EXCLUSIVE = new Set(["fuzz.test.ts", "bridge_bench.test.ts", "iceoryx_bench.test.ts"]);
+
+// Seconds a suite took under one runtime on this machine (2026-12-02), only
+// to start the long ones first so that the two lanes end together; a suite
+// not listed counts as short.
+const SECONDS = {
+  "bridge.test.ts": 35,
+  "model.test.ts": 61,
+  "aarch64.test.ts": 47,
+  "package.test.ts": 26,
+  "fault_injection.test.ts": 19,
+  "docs_shell.test.ts": 19,
+  "docs.test.ts": 15,
+  "cli_tty.test.ts": 10,
+  "locks_robust.test.ts": 12,
+  "channel.test.ts": 8,
+  "cli.test.ts": 7,
+  "locks_event.test.ts": 7,
+  "blackboard.test.ts": 6,
+};
 
 function command(runtime, file) {
   const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -116,31 +149,48 @@ if (!filter) {
     if (!ok) console.log(output.split("\n").slice(0, 60).map((l) => "     | " + l).join("\n"));
   }
 }
-for (const runtime of runtimes) {
-  for (const file of files) {
-    if (RUNTIME_INDEPENDENT.has(file) && runtime !== runtimes[0]) continue;
-    const result = await runFile(runtime, file);
-    const s = summary(result.output);
-    const complete = s.total !== undefined && s.passed !== undefined;
-    // uvu's Total counts only the tests it ran; skipped ones are reported apart.
-    const fileFailed = complete ? s.total - s.passed : 0;
-    const crashed = !complete || result.code !== 0;
-    passed += complete ? s.passed : 0;
-    skipped += complete ? s.skipped ?? 0 : 0;
-    failed += fileFailed + (crashed && fileFailed === 0 ? 1 : 0);
-    const tag = crashed || fileFailed > 0 ? "FAIL" : "ok  ";
-    const counts = complete ? `${s.passed}/${s.total}` : "no summary";
-    console.log(
-      `${tag} ${runtime.padEnd(4)} ${file.padEnd(32)} ${counts.padStart(8)}  ${
-        (result.ms / 1000).toFixed(1)
-      }s`,
-    );
-    if (crashed || fileFailed > 0) {
-      console.log(result.output.split("\n").map((l) => "     | " + l).join("\n"));
-      if (!complete) console.log(`     | exit code ${result.code}, signal ${result.signal}`);
-    }
+function report(runtime, file, result) {
+  const s = summary(result.output);
+  const complete = s.total !== undefined && s.passed !== undefined;
+  // uvu's Total counts only the tests it ran; skipped ones are reported apart.
+  const fileFailed = complete ? s.total - s.passed : 0;
+  const crashed = !complete || result.code !== 0;
+  passed += complete ? s.passed : 0;
+  skipped += complete ? s.skipped ?? 0 : 0;
+  failed += fileFailed + (crashed && fileFailed === 0 ? 1 : 0);
+  const tag = crashed || fileFailed > 0 ? "FAIL" : "ok  ";
+  const counts = complete ? `${s.passed}/${s.total}` : "no summary";
+  console.log(
+    `${tag} ${runtime.padEnd(4)} ${file.padEnd(32)} ${counts.padStart(8)}  ${(result.ms / 1000).toFixed(1)}s`,
+  );
+  if (crashed || fileFailed > 0) {
+    console.log(result.output.split("\n").map((l) => "     | " + l).join("\n"));
+    if (!complete) console.log(`     | exit code ${result.code}, signal ${result.signal}`);
   }
 }
+
+/** Runs the (runtime, file) pairs, `lanes` at a time, in the order given. */
+async function runAll(pairs, lanes) {
+  let next = 0;
+  const lane = async () => {
+    while (next < pairs.length) {
+      const [runtime, file] = pairs[next++];
+      report(runtime, file, await runFile(runtime, file));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, pairs.length) }, lane));
+}
+
+const pairs = runtimes.flatMap((runtime) =>
+  files
+    .filter((file) => !RUNTIME_INDEPENDENT.has(file) || runtime === runtimes[0])
+    .map((file) => [runtime, file])
+);
+const shared = pairs.filter(([, file]) => !EXCLUSIVE.has(file));
+// Longest first; a stable sort keeps the runtime-major order among equals.
+shared.sort((x, y) => (SECONDS[y[1]] ?? 1) - (SECONDS[x[1]] ?? 1));
+await runAll(shared, jobs);
+await runAll(pairs.filter(([, file]) => EXCLUSIVE.has(file)), 1);
 
 const leaked = leftoverSegments().filter((f) => !before.has(f));
 if (leaked.length > 0) {

@@ -107,6 +107,72 @@ test("spin, park and adaptive waits each complete exchanges across processes", a
   segment.unlink();
 });
 
+test("respondAndReceive: a server that answers and takes the next request in one call serves clients of every runtime, classic and many-client", async () => {
+  const name = uniqueName("chan-fused");
+  using segment = Segment.create(name, { size: 4 << 20 });
+  segment.channel("classic", { capacity: 512 });
+  segment.channel("many", { capacity: 512, clients: 4 });
+  const servers = [
+    await server(others[0], name, "classic", "fused"),
+    await server(next(1), name, "many", "fused"),
+  ];
+  const clients = [
+    runFixture(next(0), "channel_client", [name, "classic", "400", "1", "sync", "adaptive"], 120_000),
+    runFixture(
+      others[1] ?? others[0],
+      "channel_client",
+      [name, "classic", "400", "2", "zero", "park"],
+      120_000,
+    ),
+    ...RUNTIMES.map((rt, i) =>
+      runFixture(rt, "channel_client", [
+        name,
+        "many",
+        "400",
+        String(i + 3),
+        ["sync", "async", "zero"][i],
+        "adaptive",
+      ], 120_000)
+    ),
+  ];
+  const outputs = await within(Promise.all(clients), 150_000, "clients of the fused servers");
+  for (const [i, out] of outputs.entries()) assert.match(out, new RegExp(`ok ${i + 1} 400`));
+  assert.is(segment.channel("classic").stats().served, 800);
+  assert.is(segment.channel("many").stats().served, 1200);
+  await stop(segment, "classic", servers[0]);
+  await stop(segment, "many", servers[1]);
+  segment.unlink();
+});
+
+test("respondAndReceive: the answer is given before the wait; misuse is refused before anything is sent", async () => {
+  using segment = Segment.create(uniqueName("chan-fused-misuse"), { size: 1 << 20 });
+  const channel = segment.channel("echo", { capacity: 16 });
+  const other = segment.channel("other", { capacity: 16 });
+  const reply = channel.requestAsync("hi", { timeoutMs: 5000 });
+  const request = await channel.receiveAsync({ timeoutMs: 5000 });
+  throwsCode(() => channel.respondAndReceive(request, 17, { timeoutMs: 10 }), "TooLarge", "past capacity");
+  const otherReply = other.requestAsync("x", { timeoutMs: 5000 });
+  const foreign = await other.receiveAsync({ timeoutMs: 5000 });
+  assert.throws(
+    () => channel.respondAndReceive(foreign, 1, { timeoutMs: 10 }),
+    (e: Error) => e instanceof TypeError,
+  );
+  assert.not.ok(request.responded, "nothing was answered by the refused calls");
+  const n = writeText(request.response, "HI");
+  const started = performance.now();
+  throwsCode(() => channel.respondAndReceive(request, n, { timeoutMs: 20 }), "Timeout", "no next request");
+  assert.ok(performance.now() - started >= 19, "it waited for a next request");
+  assert.ok(request.responded);
+  assert.is(decodeText(await reply), "HI");
+  assert.throws(
+    () => channel.respondAndReceive(request, 1, { timeoutMs: 10 }),
+    (e: Error) => e instanceof RangeError && (e as { code?: string }).code === "InvalidArgument",
+  );
+  foreign.respond("y");
+  assert.is(decodeText(await otherReply), "y");
+  segment.unlink();
+});
+
 test("many-client: client processes of every runtime at once against one server, each gets its own responses", async () => {
   const name = uniqueName("chan-many");
   using segment = Segment.create(name, { size: 4 << 20 });

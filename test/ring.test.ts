@@ -160,6 +160,41 @@ test("tryClaimMany() claims contiguous fixed-size records up to the wrap point",
   segment.unlink();
 });
 
+test("a batch read hands out the good records before a corrupt one, then Corrupt; a batch claim stops at the free space", () => {
+  using segment = Segment.create(uniqueName("ring-batch-edges"), { size: 1 << 20 });
+  const ring = segment.ring("r", { capacity: 1024 });
+  const data = offsetOf(segment, "r") + segment.constants.RING_DATA;
+  const words = new DataView(ring.bytes.buffer, ring.bytes.byteOffset);
+  // 24-byte payloads: 32-byte records, 32 to the ring.
+  assert.is(ring.tryClaimMany(30, 24, 7), 30);
+  ring.commit();
+  assert.is(ring.readMany(64), 30);
+  ring.release();
+  // Head 960: two records to the end of the data, the second ending exactly there.
+  assert.is(ring.tryClaimMany(100, 24, 7), 2, "a batch ends where the data ends");
+  ring.commit();
+  // The producer's cached head (960) is short of room for a whole ring; the consumer frees it meanwhile.
+  assert.is(ring.readMany(64), 2);
+  ring.release();
+  assert.is(ring.tryClaimMany(100, 24, 7), 32, "the claim re-read head and took the whole ring");
+  assert.is(ring.claimedAt, data + 8);
+  ring.commit();
+  assert.is(ring.readMany(10), 10);
+  ring.release();
+  // 22 records unreleased, 10 free bytes' worth: a batch takes what is free and no more.
+  assert.is(ring.tryClaimMany(100, 24, 7), 10, "only the free space");
+  ring.commit();
+  // Unread: 22 records at indices 320..1024, then the 10 new ones at 0..320.
+  // Mark the 4th unread one as still IN_PROGRESS, as a hostile producer could.
+  const fourth = data + 320 + 3 * 32;
+  words.setUint32(fourth, words.getUint32(fourth, true) | 0x80000000, true);
+  assert.is(ring.readMany(64), 3, "the good records before the corrupt one");
+  for (let i = 0; i < 3; i++) assert.is(ring.batch[3 * i], data + 320 + i * 32 + 8, "in place");
+  ring.release();
+  throwsCode(() => ring.readMany(64), "Corrupt", "the corrupt record");
+  segment.unlink();
+});
+
 test("receiveAsync() waits without blocking the event loop", async () => {
   const name = uniqueName("ring-async");
   using segment = Segment.create(name, { size: 1 << 20 });

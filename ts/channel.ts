@@ -167,6 +167,37 @@ export class Channel implements Disposable {
     return this.#server.receive(options);
   }
 
+  /**
+   * Answers `request` with the first `length` bytes already written into its
+   * `response` area (as `request.respondWith(length)`), then waits for the
+   * next request and returns it (as `receive(options)`): both in one call
+   * into the core, the server's whole hop. Throws `Timeout` if no request
+   * comes (the answer was given); `TooLarge` past capacity and `InvalidArgument`
+   * for a request already answered, before anything is sent.
+   *
+   * @example
+   * ```ts
+   * import { Segment, type WshmError, writeText } from "wshm";
+   * using segment = Segment.create("/respond-receive", { size: 1 << 20 });
+   * const channel = segment.channel("echo", { capacity: 64 });
+   * // A client, usually another process; here an async request of this one.
+   * const reply = channel.requestAsync("hi", { timeoutMs: 1000 });
+   * const request = await channel.receiveAsync({ timeoutMs: 1000 });
+   * const n = writeText(request.response, request.text().toUpperCase()); // the answer, in place
+   * try {
+   *   // A server's loop: `request = channel.respondAndReceive(request, n, options)`.
+   *   channel.respondAndReceive(request, n, { timeoutMs: 10 });
+   * } catch (error) {
+   *   console.log((error as WshmError).code); // Timeout: the answer went, no other request came
+   * }
+   * console.log(new TextDecoder().decode(await reply)); // HI
+   * segment.unlink();
+   * ```
+   */
+  respondAndReceive(request: ChannelRequest, length: number, options?: ChannelCallOptions): ChannelRequest {
+    return this.#server.respondAndReceive(request, length, options);
+  }
+
   /** The next request if there is one now, else null. */
   tryReceive(): ChannelRequest | null {
     return this.#server.tryReceive();

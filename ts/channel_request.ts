@@ -110,6 +110,16 @@ export class ChannelRequest {
     this.#port.respond(this.#token, length, this.#port.channel.segment.constants.CHANNEL_STATUS_OK);
   }
 
+  /**
+   * @internal The token to answer with `length` bytes in place, for the
+   * fused answer-and-receive (ChannelServer.respondAndReceive): checks the
+   * length and that the request is not answered yet; changes nothing.
+   */
+  tokenFor(length: number): number {
+    this.#checkLength(length);
+    return this.#token;
+  }
+
   /** Answers with a failure: the client's call throws `RemoteError` with this message. */
   fail(message: string): void {
     this.failWith(this.#port.channel.segment.constants.CHANNEL_STATUS_FAILED, message);

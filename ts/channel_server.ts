@@ -65,12 +65,15 @@ export class ChannelServer {
     return request.reset(s[0], s[1], s[2], s[3]);
   }
 
-  /** Classic mode serves one exchange at a time: a second receive before answering would wait forever. */
-  #checkAnswered(): void {
+  /**
+   * Classic mode serves one exchange at a time: a second receive before
+   * answering would wait forever. `answering`: the request the same call answers first.
+   */
+  #checkAnswered(answering?: ChannelRequest): void {
     if (this.#clients !== 0) return;
     const requests = this.#requestList;
     for (let i = 0; i < requests.length; i++) {
-      if (!requests[i].responded) {
+      if (!requests[i].responded && requests[i] !== answering) {
         throw argumentError(
           "range",
           `Answer the request received on channel "${this.#end.name}" before receiving the next`,
@@ -85,6 +88,42 @@ export class ChannelServer {
     this.#checkAnswered();
     const end: Endpoint = this.#end;
     const r = end.core.channelReceive(end.handle, timeoutOption(options?.timeoutMs), end.spins(options));
+    if (r < 0) end.fail(r, "receive a request on");
+    return this.#request();
+  }
+
+  /**
+   * Answers `request` with the first `length` bytes of its response area,
+   * then receives the next request: one core call (channelRespondReceive),
+   * the server's whole hop. The answer is given before the wait, so a
+   * time-out of the receive leaves nothing unanswered.
+   */
+  respondAndReceive(
+    request: ChannelRequest,
+    length: number,
+    options: ChannelCallOptions | undefined,
+  ): ChannelRequest {
+    checkCallOptions(options);
+    if (!(request instanceof ChannelRequest) || this.#requests.get(request.at) !== request) {
+      throw argumentError(
+        "type",
+        `respondAndReceive() takes a request received on channel "${this.#end.name}"`,
+      );
+    }
+    const token = request.tokenFor(length);
+    this.#checkAnswered(request);
+    const end: Endpoint = this.#end;
+    // Answered (or dropped, if no longer being served) whatever the core says,
+    // as in respondWith: a handle is never left waiting for an answer it cannot give.
+    request.responded = true;
+    const r = end.core.channelRespondReceive(
+      end.handle,
+      token,
+      length,
+      end.k.CHANNEL_STATUS_OK,
+      timeoutOption(options?.timeoutMs),
+      end.spins(options),
+    );
     if (r < 0) end.fail(r, "receive a request on");
     return this.#request();
   }

@@ -71,7 +71,8 @@ export {
   channelServerAttach, channelServerDetach, channelClientAttach, channelClientDetach,
   channelAcquireStep, channelAcquireCancel, channelPrepareStep, channelPrepareCancel, channelBegin,
   channelPost, channelAwaitStep, channelAwaitCancel, channelAwait, channelSend, channelEnd, channelReceiveStep,
-  channelReceiveCancel, channelReceive, channelResponseBuffer, channelRespond, channelInterrupt,
+  channelReceiveCancel, channelReceive, channelResponseBuffer, channelRespond, channelRespondReceive,
+  channelInterrupt,
   channelInfo,
 } from "./abi/channel";
 export {

@@ -116,6 +116,13 @@ export function channelRespond(handle: u32, token: u32, length: u32, status: u32
   return o == 0 ? -INVALID_ARGUMENT : api.channelRespond(o, token, length, status);
 }
 
+export function channelRespondReceive(
+  handle: u32, token: u32, length: u32, status: u32, timeoutMs: f64, spins: i32,
+): i32 {
+  const o = channelAt(handle);
+  return o == 0 ? -INVALID_ARGUMENT : api.channelRespondReceive(o, token, length, status, timeoutMs, spins);
+}
+
 export function channelInterrupt(handle: u32): void {
   const o = channelAt(handle);
   if (o != 0) api.channelInterrupt(o);

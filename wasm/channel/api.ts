@@ -6,7 +6,8 @@
 // at the returned offset -> channelPost -> channelAwait (or its step) -> read
 // the response -> channelEnd. A server: channelServerAttach once; then
 // channelReceive (or its step) -> read the request, write the response at
-// the response offset it names -> channelRespond.
+// the response offset it names -> channelRespond (or channelRespondReceive,
+// which answers and takes the next request in one call).
 //
 // Every function re-reads the geometry and checks it against the segment
 // (capacityOf), so a corrupt channel gives CORRUPT and never a stray access.
@@ -16,7 +17,7 @@ import { nowMs } from "../base/clock";
 import { selfPid } from "../base/context";
 import { semaphoreCancelWait } from "../semaphore/semaphore";
 import { queueCancelWait, queueInterrupt } from "../queue/wait";
-import { CORRUPT, EXISTS, MUST_WAIT, NOT_OWNER, OK, OWNER_DIED } from "../base/status";
+import { CORRUPT, EXISTS, INVALID_ARGUMENT, MUST_WAIT, NOT_OWNER, OK, OWNER_DIED } from "../base/status";
 import {
   block, claimRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER,
 } from "../base/waiting";
@@ -251,6 +252,24 @@ export function channelRespond(offset: u32, token: u32, length: u32, status: u32
   const clients = clientsOf(offset);
   if (clients == 0) return classicRespond(offset, capacity, token, length, status);
   return manyRespond(offset, capacity, clients, token, length, status);
+}
+
+/**
+ * channelRespond then channelReceive, in one call: the server's whole hop
+ * after it wrote the response (it answers the request it holds and takes the
+ * next, one host-to-core crossing instead of two). An answer dropped because
+ * the request is no longer this server's (-INVALID_ARGUMENT: its client gave
+ * up, or the exchange was recovered) does not stop the receive, as it does
+ * not stop a host's serving loop; any other failure of the respond
+ * (-TOO_LARGE: still serving, respond again; -NOT_OWNER; -CORRUPT) is
+ * returned before any wait, with nothing received.
+ */
+export function channelRespondReceive(
+  offset: u32, token: u32, length: u32, status: u32, timeoutMs: f64, spins: i32,
+): i32 {
+  const answered = channelRespond(offset, token, length, status);
+  if (answered < 0 && answered != -INVALID_ARGUMENT) return answered;
+  return channelReceive(offset, timeoutMs, spins);
 }
 
 /** Wakes a server parked in receive, so that it can notice it was asked to stop. */

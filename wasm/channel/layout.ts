@@ -11,15 +11,23 @@
 //  64   ├ access: robust mutex (classic) ────────────────────────────────────┤
 //  128  ├ request semaphore: requests posted, not yet taken (classic) ───────┤
 //  192  ├ response semaphore: responses written, not yet read (classic) ─────┤
-//  256  ├ server line: pid u32 │ recordPid u32 │ startTicks u64 │ served u64 ┤
+//  256  ├ server line: pid u32 │ recordPid u32 │ startTicks u64 │ reserved ┤
 //  320  ├ exchange line (classic): state u32 │ requestLength u32 │          │
 //       │ responseLength u32 │ responseStatus u32 │ clientPid u32 │ seq u32  │
+//       │ served u64 (both modes)                                          │
 //  384  ├ classic: buffer (capacity bytes): the request, then the response  │
 //       │ in place                                                         │
 //       │ many-client: request queue (queue/layout.ts; slot = 8-byte header +     │
 //       │ capacity), then K client slots of CLIENT_SLOT_HEADER + capacity  │
 //       │ rounded up to 64 (layout in channel/many.ts)                     │
 //       └───────────────────────────────────────────────────────────────────┘
+//
+// served, the answers given, is written by the server with every answer: on
+// the exchange line, which the server writes then anyway (many-client mode
+// leaves the rest of that line unused). It used to be on the server line,
+// which every client reads in every exchange (is a server attached?): one
+// more cache line crossing cores per round trip, about a quarter of the
+// protocol's memory traffic (bench/c/exchange_lines.c; layout version 4).
 //
 // Roles are recorded as pid + start ticks (base/waiting.ts claimRole): one server
 // at a time; in many-client mode one process per client slot. A waiter whose
@@ -68,8 +76,6 @@ export const CHANNEL_STATUS_UNAVAILABLE: u32 = 5;
 // @ts-ignore: decorator
 @inline export const SERVER_START: u32 = SERVER_RECORD_PID + 4;
 // @ts-ignore: decorator
-@inline export const SERVED: u32 = SERVER_START + 8;
-// @ts-ignore: decorator
 @inline export const STATE: u32 = 320;
 // @ts-ignore: decorator
 @inline export const REQUEST_LENGTH: u32 = STATE + 4;
@@ -81,6 +87,8 @@ export const CHANNEL_STATUS_UNAVAILABLE: u32 = 5;
 @inline export const CLIENT_PID: u32 = RESPONSE_STATUS + 4;
 // @ts-ignore: decorator
 @inline export const SEQUENCE: u32 = CLIENT_PID + 4;
+// @ts-ignore: decorator
+@inline export const SERVED: u32 = SEQUENCE + 4;
 // @ts-ignore: decorator
 @inline export const BODY: u32 = 384;
 
