@@ -12,20 +12,36 @@
 //   perf report -i /tmp/park.data --no-children --sort dso
 //   rm -f isolate-*-v8.log /tmp/perf-*.map   # what those V8 flags leave behind
 //
-//   park_profile.ts [TRIPS] [park|spin|adaptive]
+//   park_profile.ts [TRIPS] [park|spin|adaptive|async-park|socket]
+//
+// async-park: both sides in park mode with the async calls (sendAsync,
+// receiveAsync: every wait off the JavaScript thread); socket: the node:net
+// Unix socket round trip of channel.ts instead of the channel. Under
+// `perf stat -a -e context-switches` these two give the context switches a
+// round trip costs each way (bench/README.md, issue 10).
 //
 // bench/README.md ("Where a parked round trip's time goes") has what it found.
 
 import { Segment } from "../ts/mod.ts";
-import { exchange, stopServer, wordsOf } from "./_loops.ts";
+import { exchange, exchangeAsync, stopServer, wordsOf } from "./_loops.ts";
+import { socketRoundTrips } from "./_sockets.ts";
 import { atExit, startPeer } from "./lib.ts";
 
 const trips = Number(process.argv[2] ?? "300000");
 const mode = process.argv[3] ?? "park";
-if (!Number.isInteger(trips) || trips < 1000 || !["park", "spin", "adaptive"].includes(mode)) {
-  console.error("usage: park_profile.ts [TRIPS >= 1000] [park|spin|adaptive]");
+const MODES = ["park", "spin", "adaptive", "async-park", "socket"];
+if (!Number.isInteger(trips) || trips < 1000 || !MODES.includes(mode)) {
+  console.error(`usage: park_profile.ts [TRIPS >= 1000] [${MODES.join("|")}]`);
   process.exit(2);
 }
+if (mode === "socket") {
+  const samples = await socketRoundTrips("net", trips, 2000);
+  const total = samples.reduce((sum, t) => sum + t, 0);
+  console.log(`${trips} round trips (node:net socket), ${(total / trips / 1000).toFixed(2)} µs each (mean)`);
+  process.exit(0);
+}
+const wait = mode === "async-park" ? "park" : mode as "park" | "spin" | "adaptive";
+const style = mode === "async-park" ? "async" : "sync";
 const name = `/wshm-bench-park-${process.pid}`;
 const segment = Segment.create(name, { size: 1 << 20 });
 const unlink = atExit(() => {
@@ -33,14 +49,24 @@ const unlink = atExit(() => {
     Segment.unlink(name);
   } catch { /* gone already */ }
 });
-const channel = segment.channel("bench", { capacity: 4096, wait: mode as "park" | "spin" | "adaptive" });
-const peer = await startPeer("channel_peer", ["server", name, mode, "sync", "--unlink"]);
+const channel = segment.channel("bench", { capacity: 4096, wait });
+const peer = await startPeer("channel_peer", ["server", name, wait, style, "--unlink"]);
 try {
   unlink();
   const words = wordsOf(segment);
-  const seq = exchange(channel, words, 64, true, 2000, 0, null);
-  const started = performance.now();
-  exchange(channel, words, 64, true, trips, seq, null);
+  const started = style === "async"
+    ? await (async () => {
+      const seq = await exchangeAsync(channel, words, 64, true, 2000, 0, null);
+      const t = performance.now();
+      await exchangeAsync(channel, words, 64, true, trips, seq, null);
+      return t;
+    })()
+    : (() => {
+      const seq = exchange(channel, words, 64, true, 2000, 0, null);
+      const t = performance.now();
+      exchange(channel, words, 64, true, trips, seq, null);
+      return t;
+    })();
   const ms = performance.now() - started;
   stopServer(channel);
   channel.detach();
