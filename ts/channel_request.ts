@@ -113,9 +113,11 @@ export class ChannelRequest {
   /**
    * @internal The token to answer with `length` bytes in place, for the
    * fused answer-and-receive (ChannelServer.respondAndReceive): checks the
-   * length and that the request is not answered yet; changes nothing.
+   * length, that the request is not answered yet and that it came through
+   * `port` (this channel handle); -1 for a request of another handle. Changes nothing.
    */
-  tokenFor(length: number): number {
+  tokenFor(length: number, port: ChannelPort): number {
+    if (port !== this.#port) return -1;
     this.#checkLength(length);
     return this.#token;
   }

@@ -103,16 +103,20 @@ export class ChannelServer {
     length: number,
     options: ChannelCallOptions | undefined,
   ): ChannelRequest {
+    // Everything here runs before the answer goes (the core call answers
+    // first), so it delays the client: only the checks.
     checkCallOptions(options);
-    if (!(request instanceof ChannelRequest) || this.#requests.get(request.at) !== request) {
+    const token = request instanceof ChannelRequest ? request.tokenFor(length, this.#port) : -1;
+    if (token < 0) {
       throw argumentError(
         "type",
         `respondAndReceive() takes a request received on channel "${this.#end.name}"`,
       );
     }
-    const token = request.tokenFor(length);
-    this.#checkAnswered(request);
+    if (this.#requestList.length > 1) this.#checkAnswered(request);
     const end: Endpoint = this.#end;
+    const timeoutMs = timeoutOption(options?.timeoutMs);
+    const spins = end.spins(options);
     // Answered (or dropped, if no longer being served) whatever the core says,
     // as in respondWith: a handle is never left waiting for an answer it cannot give.
     request.responded = true;
@@ -121,8 +125,8 @@ export class ChannelServer {
       token,
       length,
       end.k.CHANNEL_STATUS_OK,
-      timeoutOption(options?.timeoutMs),
-      end.spins(options),
+      timeoutMs,
+      spins,
     );
     if (r < 0) end.fail(r, "receive a request on");
     return this.#request();
