@@ -157,6 +157,10 @@ test("respondAndReceive: the answer is given before the wait; misuse is refused 
     () => channel.respondAndReceive(foreign, 1, { timeoutMs: 10 }),
     (e: Error) => e instanceof TypeError,
   );
+  assert.throws(
+    () => channel.respondAndReceive(request, 1, { timeoutMs: -1 }),
+    (e: Error) => e instanceof RangeError,
+  );
   assert.not.ok(request.responded, "nothing was answered by the refused calls");
   const n = writeText(request.response, "HI");
   const started = performance.now();
