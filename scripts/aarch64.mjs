@@ -256,9 +256,13 @@ function summary(output) {
   return { total: number("Total"), passed: number("Passed"), skipped: number("Skipped") };
 }
 
+// This run's suites name their segments /wshm-test-aarch64-... (WSHM_TEST_SEGMENT_TAG, test/helpers.ts),
+// so that the leftover check sees only them while npm test runs other suites beside this one.
+const SEGMENT_TAG = "aarch64";
+
 function leftoverSegments() {
   if (!existsSync("/dev/shm")) return [];
-  return readdirSync("/dev/shm").filter((f) => f.startsWith("wshm-test-"));
+  return readdirSync("/dev/shm").filter((f) => f.startsWith(`wshm-test-${SEGMENT_TAG}-`));
 }
 
 async function main() {
@@ -296,6 +300,7 @@ async function main() {
     // 30 s for every party natively; under qemu, starting Deno alone took 19 s
     // at a load average of 11 on this 2-core machine. Below the fixtures' 120 s watchdog.
     WSHM_TEST_BARRIER_MS: "100000",
+    WSHM_TEST_SEGMENT_TAG: SEGMENT_TAG,
   };
   const before = new Set(leftoverSegments());
   try {

@@ -25,10 +25,14 @@ export const root: string = here.endsWith(join("dist", "test")) ? join(here, "..
 let counter = 0;
 const created = new Set<string>();
 
+// A runner that checks for its own suites' leftovers while other suites run
+// beside it (scripts/aarch64.mjs) names them apart: /wshm-test-<run tag>-...
+const runTag = process.env.WSHM_TEST_SEGMENT_TAG ? `${process.env.WSHM_TEST_SEGMENT_TAG}-` : "";
+
 /** A segment name no other test or run uses; removed by `cleanup()`. */
 export function uniqueName(tag: string): string {
   const random = Math.random().toString(36).slice(2, 8);
-  const name = `/wshm-test-${tag}-${process.pid}-${counter++}-${random}`;
+  const name = `/wshm-test-${runTag}${tag}-${process.pid}-${counter++}-${random}`;
   created.add(name);
   return name;
 }
