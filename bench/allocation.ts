@@ -149,6 +149,11 @@ const cases = [
     run: channelCase("adaptive", "async", "zero-copy", n(10_000), n(20_000)),
   },
   {
+    // Every wait off the JavaScript thread: what an async message costs when the poll misses.
+    name: "channel, async park, zero-copy (sendAsync, receiveAsync)",
+    run: channelCase("park", "async", "zero-copy", n(5_000), n(10_000)),
+  },
+  {
     name: "ring, 64 B, batched (tryClaimMany/commit, readMany/release)",
     run: ringCase("batch", "zero-copy", n(1_000_000), n(2_000_000)),
   },
