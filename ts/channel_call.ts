@@ -99,10 +99,15 @@ export class ChannelCall implements Disposable {
     return this.#receivedAsync(response);
   }
 
-  async #receivedAsync(response: Promise<number>): Promise<number> {
-    this.responseAt = await response;
-    return this.#received();
+  #receivedAsync(response: Promise<number>): Promise<number> {
+    return response.then(this.#onResponse);
   }
+
+  /** Kept, not made per call: the async path adds only the promise `then` makes. */
+  readonly #onResponse = (at: number): number => {
+    this.responseAt = at;
+    return this.#received();
+  };
 
   #post(length: number): void {
     this.#checkPost(length);

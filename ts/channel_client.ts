@@ -11,7 +11,7 @@ import type { Endpoint } from "./endpoint.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { type Message, messageLength, writeMessage } from "./codec.ts";
 import { checkCallOptions } from "./names.ts";
-import { afterPoll, asyncPollMs, timeoutOption } from "./wait.ts";
+import { afterPollMode, afterPollTimeoutMs, asyncPollMs, timeoutOption } from "./wait.ts";
 import {
   type ChannelCallOptions,
   type ChannelPort,
@@ -110,10 +110,14 @@ export class ChannelClient {
           }
           if (r !== -end.k.TIMED_OUT || pollMs === timeoutMs) end.fail(r, "receive a response on");
         }
-        return this.#await(afterPoll(mode, timeoutMs, pollMs), (at) => {
-          this.#response();
-          return at;
-        }) as Promise<number>;
+        // No async function, closure or options object of its own per wait: each
+        // was a promise or an object per parked message (bench/allocation.ts).
+        return end.waitAsyncIn(
+          this.#awaitStep,
+          this.#awaitCancel,
+          afterPollMode(mode),
+          afterPollTimeoutMs(timeoutMs, pollMs),
+        ).then(this.#awaited);
       },
       end: (at) => {
         core.channelEnd(end.handle, this.#slot, at);
@@ -129,6 +133,18 @@ export class ChannelClient {
       },
     };
   }
+
+  /** The await step of the zero-copy call's async wait (kept: one function for every wait). */
+  readonly #awaitStep = (flags: number): number => {
+    const at = this.#end.core.channelAwaitStep(this.#end.handle, this.#slot, 0, flags);
+    if (at >= 0) this.#response();
+    return at;
+  };
+  readonly #awaitCancel = (): void => this.#end.core.channelAwaitCancel(this.#end.handle, this.#slot);
+  readonly #awaited = (at: number): number => {
+    if (at < 0) this.#end.fail(at, "receive a response on");
+    return at;
+  };
 
   #response(): void {
     this.responseLength = this.#end.scratch[1];

@@ -9,7 +9,7 @@
 import type { Endpoint } from "./endpoint.ts";
 import { argumentError, WshmError } from "./errors.ts";
 import { checkCallOptions, checkOptions, shown } from "./names.ts";
-import { afterPoll, asyncPollMs, timeoutOption } from "./wait.ts";
+import { afterPoll, afterPollMode, afterPollTimeoutMs, asyncPollMs, timeoutOption } from "./wait.ts";
 import type {
   ChannelCallOptions,
   ChannelPort,
@@ -157,18 +157,47 @@ export class ChannelServer {
       const end: Endpoint = this.#end;
       const timeoutMs = timeoutOption(options?.timeoutMs);
       const mode = end.waitMode(options);
-      const pollMs = options?.signal?.aborted ? 0 : asyncPollMs(mode, timeoutMs);
+      const signal = options?.signal;
+      const pollMs = signal?.aborted ? 0 : asyncPollMs(mode, timeoutMs);
       if (pollMs > 0) {
         const r = end.core.channelReceive(end.handle, pollMs, end.k.WAIT_SPIN);
         if (r >= 0) return Promise.resolve(this.#request());
         if (r !== -end.k.TIMED_OUT || pollMs === timeoutMs) end.fail(r, "receive a request on");
-        rest = { ...afterPoll(mode, timeoutMs, pollMs), signal: options?.signal };
       }
+      if (signal === undefined) {
+        // Without a signal, no listener, closure or options object of its own
+        // per wait (each was an object or a promise per parked message).
+        return end.waitAsyncIn(
+          this.#receiveStep,
+          this.#receiveCancel,
+          pollMs > 0 ? afterPollMode(mode) : mode,
+          afterPollTimeoutMs(timeoutMs, pollMs),
+        ).then(this.#receivedAt);
+      }
+      if (pollMs > 0) rest = { ...afterPoll(mode, timeoutMs, pollMs), signal };
     } catch (error) {
       return Promise.reject(error);
     }
     return this.#receiveAwaited(rest);
   }
+
+  /**
+   * The receive step of an async wait without a signal (kept: one function
+   * for every wait). It takes the request's numbers from the scratch at once,
+   * into the request object of its place, which #receivedAt then hands out:
+   * the result travels with the wait's own promise, never through state that
+   * another wait pending at the same time could overwrite.
+   */
+  readonly #receiveStep = (flags: number): number => {
+    const at = this.#end.core.channelReceiveStep(this.#end.handle, 0, 0, flags);
+    if (at >= 0) this.#request();
+    return at;
+  };
+  readonly #receiveCancel = (): void => this.#end.core.channelReceiveCancel(this.#end.handle, 0);
+  readonly #receivedAt = (at: number): ChannelRequest => {
+    if (at < 0) this.#end.fail(at, "receive a request on");
+    return this.#requests.get(at)!;
+  };
 
   async #receiveAwaited(options: ChannelReceiveOptions | undefined): Promise<ChannelRequest> {
     const end: Endpoint = this.#end;

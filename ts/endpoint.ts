@@ -110,6 +110,16 @@ export class Endpoint {
     return awaitStep(this.segment, this.words, step, cancel, timeoutMs, this.waitMode(options), signal);
   }
 
+  /** waitAsync with the mode and the time limit (-1: none) given, as the rest of a wait after a poll. */
+  waitAsyncIn(
+    step: (flags: number) => number,
+    cancel: () => void,
+    mode: WaitMode,
+    timeoutMs: number,
+  ): Promise<number> {
+    return awaitStep(this.segment, this.words, step, cancel, timeoutMs, mode);
+  }
+
   /**
    * Waits without blocking the event loop for `read` (a read step of the
    * core) to hand something out: its offset, or with `copy` a private copy,

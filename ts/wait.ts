@@ -103,10 +103,18 @@ export function afterPoll(
   timeoutMs: number,
   polledMs: number,
 ): { timeoutMs: number | undefined; wait: WaitMode } {
-  return {
-    timeoutMs: timeoutMs < 0 ? undefined : Math.max(0, timeoutMs - polledMs),
-    wait: mode === "adaptive" ? "park" : mode,
-  };
+  const left = afterPollTimeoutMs(timeoutMs, polledMs);
+  return { timeoutMs: left < 0 ? undefined : left, wait: afterPollMode(mode) };
+}
+
+/** afterPoll's mode alone. */
+export function afterPollMode(mode: WaitMode): WaitMode {
+  return mode === "adaptive" ? "park" : mode;
+}
+
+/** afterPoll's time limit alone, as the core takes it (-1: none), without an options object. */
+export function afterPollTimeoutMs(timeoutMs: number, polledMs: number): number {
+  return timeoutMs < 0 ? -1 : Math.max(0, timeoutMs - polledMs);
 }
 
 let immediate: ((resolve: () => void) => void) | undefined;

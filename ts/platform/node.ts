@@ -60,18 +60,27 @@ export function loadNodeLibc(koffi: any): Libc {
     futexWait: (address, expected, timespec) =>
       syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, timespec, 0, 0),
     futexWake: (address, count) => syscall(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0, 0),
-    futexWaitAsync: nodeWaiter((address, expected, timespec) =>
+    futexWaitAsync: nodeWaiter((address, expected, timespec, settled) =>
       new Promise((resolve, reject) => {
-        syscall.async(
-          SYS_FUTEX,
-          address,
-          FUTEX_WAIT,
-          expected,
-          timespec,
-          0,
-          0,
-          (error: unknown, result: number) => error ? reject(error) : resolve(result),
-        );
+        try {
+          syscall.async(
+            SYS_FUTEX,
+            address,
+            FUTEX_WAIT,
+            expected,
+            timespec,
+            0,
+            0,
+            (error: unknown, result: number) => {
+              settled();
+              if (error) reject(error);
+              else resolve(result);
+            },
+          );
+        } catch (error) {
+          settled();
+          reject(error);
+        }
       })
     ),
     // futex_waitv(waiters, count, flags 0, timeout, clockid) in the same 7-argument shape.

@@ -53,6 +53,9 @@ export class Posix {
   // timed wait allocates no BigInt.
   readonly #timespec = new Int32Array(4);
   readonly #timespecBytes = new Uint8Array(this.#timespec.buffer);
+  /** futexWaitAsync's last timespec (tv_sec, tv_nsec as little-endian int64) and its timeout; never rewritten. */
+  #asyncTimespec = new Uint8Array(16);
+  #asyncTimeoutMs = -1;
   readonly #clock = new Int32Array(4);
   readonly #clockBytes = new Uint8Array(this.#clock.buffer);
   readonly #statBytes = new Uint8Array(STAT_SIZE);
@@ -265,10 +268,20 @@ export class Posix {
   futexWaitAsync(address: number, expected: number, timeoutMs: number): Promise<number> {
     let spec: Uint8Array | null = null;
     if (timeoutMs >= 0) {
-      const timespec = new BigInt64Array(2);
-      timespec[0] = BigInt(Math.floor(timeoutMs / 1000));
-      timespec[1] = BigInt(Math.floor((timeoutMs % 1000) * 1e6));
-      spec = new Uint8Array(timespec.buffer);
+      // The call reads the 16 bytes on another thread while other waits may
+      // be pending, so a timespec is never rewritten once handed out: each
+      // new timeout gets its own, and the last one is kept for the next wait
+      // with the same timeout (most waits are whole slices of the same length).
+      if (timeoutMs !== this.#asyncTimeoutMs) {
+        // tv_sec in the low 31 bits (68 years at most: a longer wait is a spurious wake-up; callers re-check).
+        const seconds = Math.min(Math.floor(timeoutMs / 1000), 0x7FFFFFFF);
+        const words = new Int32Array(4);
+        words[0] = seconds;
+        words[2] = Math.min(Math.floor((timeoutMs - seconds * 1000) * 1e6), 999_999_999);
+        this.#asyncTimespec = new Uint8Array(words.buffer);
+        this.#asyncTimeoutMs = timeoutMs;
+      }
+      spec = this.#asyncTimespec;
     }
     return this.#c.futexWaitAsync(address, expected | 0, spec);
   }
