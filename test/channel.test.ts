@@ -177,6 +177,58 @@ test("respondAndReceive: the answer is given before the wait; misuse is refused 
   segment.unlink();
 });
 
+test("many-client: two async receives parked at once each hand out their own request, and every client gets its own answer", async () => {
+  const name = uniqueName("chan-two-receives");
+  using segment = Segment.create(name, { size: 4 << 20 });
+  const channel = segment.channel("rpc", { capacity: 512, clients: 4, wait: "park" });
+  channel.attachServer();
+  const clients = [1, 2, 3].map((id) =>
+    runFixture(RUNTIMES[id % RUNTIMES.length], "channel_client", [
+      name,
+      "rpc",
+      "60",
+      String(id),
+      "sync",
+      "park",
+    ], 120_000)
+  );
+  let done = false;
+  let pendingAtOnce = 0;
+  const outstanding = new Set<object>();
+  const copy = new Uint8Array(512);
+  // Two loops, each with a receive pending (parked off-thread) while the other's is too.
+  const loop = async () => {
+    while (true) {
+      let request;
+      try {
+        request = await channel.receiveAsync({ timeoutMs: 1500 });
+      } catch (error) {
+        if (done && (error as { code?: string }).code === "Timeout") return;
+        throw error;
+      }
+      assert.not.ok(outstanding.has(request), "a request handed to two receives");
+      outstanding.add(request);
+      pendingAtOnce = Math.max(pendingAtOnce, outstanding.size);
+      const n = request.length;
+      copy.set(request.bytes);
+      const response = request.response;
+      for (let i = 0; i < n; i++) response[i] = copy[n - 1 - i];
+      // Let the other loop's receive run before this answer goes.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      outstanding.delete(request);
+      request.respondWith(n);
+    }
+  };
+  const loops = [loop(), loop()];
+  const outputs = await within(Promise.all(clients), 150_000, "clients");
+  done = true;
+  await within(Promise.all(loops), 30_000, "the serving loops");
+  for (const [i, out] of outputs.entries()) assert.match(out, new RegExp(`ok ${i + 1} 60`));
+  assert.is(channel.stats().served, 180);
+  assert.ok(pendingAtOnce === 2, `two requests were held at once (${pendingAtOnce})`);
+  segment.unlink();
+});
+
 test("many-client: client processes of every runtime at once against one server, each gets its own responses", async () => {
   const name = uniqueName("chan-many");
   using segment = Segment.create(name, { size: 4 << 20 });
