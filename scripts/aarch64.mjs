@@ -36,6 +36,7 @@ import {
 import { homedir, tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Tally } from "./suite_tally.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -248,14 +249,6 @@ async function probe(stage, runtime, env) {
   return `exit ${result.code ?? result.signal}: ${tail || "(no output)"}`;
 }
 
-function summary(output) {
-  const number = (label) => {
-    const m = output.match(new RegExp(`${label}:\\s+(\\d+)`));
-    return m ? Number(m[1]) : undefined;
-  };
-  return { total: number("Total"), passed: number("Passed"), skipped: number("Skipped") };
-}
-
 // This run's suites name their segments /wshm-test-aarch64-... (WSHM_TEST_SEGMENT_TAG, test/helpers.ts),
 // so that the leftover check sees only them while npm test runs other suites beside this one.
 const SEGMENT_TAG = "aarch64";
@@ -268,13 +261,13 @@ function leftoverSegments() {
 async function main() {
   const qemu = findQemu();
   const plan = runtimes.map((rt) => [rt, suitesFor(rt)]).filter(([, suites]) => suites.length > 0);
-  let passed = 0, failed = 0, skipped = 0;
+  const tally = new Tally();
   if (qemu.reason !== undefined) {
     for (const [runtime, suites] of plan) {
       for (const file of suites) console.log(`SKIP ${runtime.padEnd(4)} ${file}: ${qemu.reason}`);
-      skipped += suites.length;
+      tally.skipped += suites.length;
     }
-    console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+    console.log(tally.line());
     return;
   }
   if (!args.includes("--no-build")) {
@@ -315,7 +308,7 @@ async function main() {
             `SKIP ${runtime.padEnd(4)} ${file}: ${runtime} does not run under qemu here: ${problem}`,
           );
         }
-        skipped += suites.length;
+        tally.skipped += suites.length;
         continue;
       }
       for (const file of suites) {
@@ -327,24 +320,7 @@ async function main() {
           { ...env, WSHM_TEST_RUNTIME: runtime },
           FILE_TIMEOUT_MS,
         );
-        const s = summary(result.output);
-        const complete = s.total !== undefined && s.passed !== undefined;
-        const fileFailed = complete ? s.total - s.passed : 0;
-        const crashed = !complete || result.code !== 0;
-        passed += complete ? s.passed : 0;
-        skipped += complete ? s.skipped ?? 0 : 0;
-        failed += fileFailed + (crashed && fileFailed === 0 ? 1 : 0);
-        const tag = crashed || fileFailed > 0 ? "FAIL" : "ok  ";
-        const counts = complete ? `${s.passed}/${s.total}` : "no summary";
-        console.log(
-          `${tag} ${runtime.padEnd(4)} ${file.padEnd(32)} ${counts.padStart(8)}  ${
-            (result.ms / 1000).toFixed(1)
-          }s`,
-        );
-        if (crashed || fileFailed > 0) {
-          console.log(result.output.split("\n").map((l) => "     | " + l).join("\n"));
-          if (!complete) console.log(`     | exit code ${result.code}, signal ${result.signal}`);
-        }
+        tally.add(runtime, file, result);
       }
     }
   } finally {
@@ -352,11 +328,11 @@ async function main() {
   }
   const leaked = leftoverSegments().filter((f) => !before.has(f));
   if (leaked.length > 0) {
-    failed += 1;
+    tally.failed += 1;
     console.log(`FAIL segments left in /dev/shm by the tests: ${leaked.join(", ")}`);
   }
-  console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
-  process.exitCode = failed > 0 ? 1 : 0;
+  console.log(tally.line());
+  process.exitCode = tally.failed > 0 ? 1 : 0;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -18,6 +18,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Tally } from "./suite_tally.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -106,14 +107,6 @@ function runFile(runtime, file) {
   return runCaptured(cmd, argv, { WSHM_TEST_RUNTIME: runtime });
 }
 
-function summary(output) {
-  const number = (label) => {
-    const m = output.match(new RegExp(`${label}:\\s+(\\d+)`));
-    return m ? Number(m[1]) : undefined;
-  };
-  return { total: number("Total"), passed: number("Passed"), skipped: number("Skipped") };
-}
-
 function leftoverSegments() {
   if (!existsSync("/dev/shm")) return [];
   return readdirSync("/dev/shm").filter((f) => f.startsWith("wshm-test-"));
@@ -138,36 +131,17 @@ const checks = [
 ];
 
 const before = new Set(leftoverSegments());
-let passed = 0, failed = 0, skipped = 0;
+const tally = new Tally();
 if (!filter) {
   for (const [label, command, argv] of checks) {
     const { code, output, ms } = await runCaptured(command, argv);
     const ok = code === 0;
-    if (ok) passed++;
-    else failed++;
+    if (ok) tally.passed++;
+    else tally.failed++;
     console.log(
       `${ok ? "ok  " : "FAIL"} check ${label.padEnd(37)} ${(ms / 1000).toFixed(1).padStart(13)}s`,
     );
     if (!ok) console.log(output.split("\n").slice(0, 60).map((l) => "     | " + l).join("\n"));
-  }
-}
-function report(runtime, file, result) {
-  const s = summary(result.output);
-  const complete = s.total !== undefined && s.passed !== undefined;
-  // uvu's Total counts only the tests it ran; skipped ones are reported apart.
-  const fileFailed = complete ? s.total - s.passed : 0;
-  const crashed = !complete || result.code !== 0;
-  passed += complete ? s.passed : 0;
-  skipped += complete ? s.skipped ?? 0 : 0;
-  failed += fileFailed + (crashed && fileFailed === 0 ? 1 : 0);
-  const tag = crashed || fileFailed > 0 ? "FAIL" : "ok  ";
-  const counts = complete ? `${s.passed}/${s.total}` : "no summary";
-  console.log(
-    `${tag} ${runtime.padEnd(4)} ${file.padEnd(32)} ${counts.padStart(8)}  ${(result.ms / 1000).toFixed(1)}s`,
-  );
-  if (crashed || fileFailed > 0) {
-    console.log(result.output.split("\n").map((l) => "     | " + l).join("\n"));
-    if (!complete) console.log(`     | exit code ${result.code}, signal ${result.signal}`);
   }
 }
 
@@ -177,7 +151,7 @@ async function runAll(pairs, lanes) {
   const lane = async () => {
     while (next < pairs.length) {
       const [runtime, file] = pairs[next++];
-      report(runtime, file, await runFile(runtime, file));
+      tally.add(runtime, file, await runFile(runtime, file));
     }
   };
   await Promise.all(Array.from({ length: Math.min(lanes, pairs.length) }, lane));
@@ -196,8 +170,8 @@ await runAll(pairs.filter(([, file]) => EXCLUSIVE.has(file)), 1);
 
 const leaked = leftoverSegments().filter((f) => !before.has(f));
 if (leaked.length > 0) {
-  failed += 1;
+  tally.failed += 1;
   console.log(`FAIL segments left in /dev/shm by the tests: ${leaked.join(", ")}`);
 }
-console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
-process.exitCode = failed > 0 ? 1 : 0;
+console.log(tally.line());
+process.exitCode = tally.failed > 0 ? 1 : 0;
