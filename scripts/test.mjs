@@ -50,8 +50,10 @@ const RUNTIME_INDEPENDENT = new Set([
   "bridge_bench.test.ts",
 ]);
 
-// Run alone, after the others (see --jobs above).
-const EXCLUSIVE = new Set(["fuzz.test.ts", "bridge_bench.test.ts", "iceoryx_bench.test.ts"]);
+// Run alone, after the others (see --jobs above). cli.test.ts too: `wshm gc`
+// keeps a segment that any live process maps (/proc/PID/maps), and a suite
+// beside it that lists every segment (`wshm ls`) maps each one for a moment.
+const EXCLUSIVE = new Set(["fuzz.test.ts", "bridge_bench.test.ts", "iceoryx_bench.test.ts", "cli.test.ts"]);
 
 // Seconds a suite took under one runtime on this machine (2026-12-02), only
 // to start the long ones first so that the two lanes end together; a suite
