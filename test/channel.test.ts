@@ -213,8 +213,11 @@ test("many-client: two async receives parked at once each hand out their own req
       copy.set(request.bytes);
       const response = request.response;
       for (let i = 0; i < n; i++) response[i] = copy[n - 1 - i];
-      // Let the other loop's receive run before this answer goes.
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      // Hold the answer until the other loop holds a request too (the other
+      // clients keep sending meanwhile), for at most 20 ms.
+      for (let waited = 0; outstanding.size < 2 && waited < 20; waited++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
       outstanding.delete(request);
       request.respondWith(n);
     }
