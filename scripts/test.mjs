@@ -9,7 +9,7 @@
 // suites spend their time waiting for the processes they start (servers,
 // bridges, time-outs, kills), so on this 2-core machine three at a time take
 // about half the time of one (measured: 10.4 min one at a time, 6.5 min two,
-// 5.2-5.6 min three); the longest start first. The suites in EXCLUSIVE run
+// 5.2-6.2 min three); the longest start first. The suites in EXCLUSIVE run
 // afterwards, alone: their checks time each call against a bound and would
 // report the other suites' load as findings. Suites that look at all of
 // /dev/shm must only count their own names (see WSHM_TEST_SEGMENT_TAG).
@@ -56,7 +56,7 @@ const RUNTIME_INDEPENDENT = new Set([
 const EXCLUSIVE = new Set(["fuzz.test.ts", "bridge_bench.test.ts", "iceoryx_bench.test.ts", "cli.test.ts"]);
 
 // Seconds a suite took under one runtime on this machine (2026-12-02), only
-// to start the long ones first so that the two lanes end together; a suite
+// to start the long ones first so that the lanes end together; a suite
 // not listed counts as short.
 const SECONDS = {
   "bridge.test.ts": 35,
