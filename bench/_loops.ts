@@ -12,6 +12,7 @@
 // the last word).
 
 import type { Channel, Ring, Segment } from "../ts/mod.ts";
+import { internals } from "../ts/advanced.ts";
 
 /** How a channel client or a ring side waits when it has to (the library's WaitMode). */
 export type Mode = "spin" | "park" | "adaptive";
@@ -73,6 +74,91 @@ export function exchange(
     }
   }
   return seq;
+}
+
+/**
+ * Diagnostic: `exchange` (64 B, filled, block-timed) through the core's own
+ * exports, without the TypeScript wrapper (ChannelCall, its checks and
+ * closures): channelBegin, channelSend, channelEnd, as the wrapper calls them.
+ * What the wrapper costs is the gap to `exchange` in the same run.
+ */
+export function exchangeThroughCore(
+  segment: Segment,
+  channel: Channel,
+  words: Int32Array,
+  trips: number,
+  seq: number,
+  samples: Float64Array | null,
+  block: number,
+): number {
+  const { core, constants: k } = internals(segment);
+  const base = k.SEGMENT_BASE;
+  const handle = channel.handle;
+  const spin = k.WAIT_SPIN;
+  let previous = performance.now();
+  for (let i = 0; i < trips; i++, seq++) {
+    const request = core.channelBegin(handle, 0, 10_000, spin);
+    if (request < 0) throw new Error(`channelBegin: status ${-request}`);
+    stamp(words, (base + request) >> 2, 64, seq, true);
+    const response = core.channelSend(handle, 0, request, 64, 10_000, spin);
+    if (response < 0) throw new Error(`channelSend: status ${-response}`);
+    checkAnswer(words, (base + response) >> 2, 64, 64, seq + 1);
+    core.channelEnd(handle, 0, 0);
+    if (samples !== null && (i + 1) % block === 0) {
+      const now = performance.now();
+      samples[(i + 1) / block - 1] = ((now - previous) * 1e6) / block;
+      previous = now;
+    }
+  }
+  return seq;
+}
+
+/**
+ * Diagnostic: the classic exchange's core calls with both sides in this one
+ * thread (this handle is client and server): begin, stamp, post, receive,
+ * answer in place, respond, await, check, end, in turn. Nothing crosses
+ * cores and nothing waits, so this is what the calls and the protocol's
+ * instructions cost, against bench/c/exchange_lines.c one-thread (the same
+ * accesses in C). Unfused (six calls: the fused ones would wait for each
+ * other); timed per block of `block` trips. Returns per-block means in ns.
+ */
+export function exchangeInOneThread(
+  segment: Segment,
+  channel: Channel,
+  words: Int32Array,
+  trips: number,
+  block: number,
+): number[] {
+  const { core, constants: k } = internals(segment);
+  const base = k.SEGMENT_BASE;
+  const handle = channel.handle;
+  const spin = k.WAIT_SPIN;
+  const scratch = new Uint32Array(segment.memory.buffer, core.channelScratch.value, 4);
+  const samples: number[] = [];
+  const warm = block * Math.max(1, Math.round(trips / 10 / block));
+  let previous = performance.now();
+  for (let i = -warm; i < trips; i++) {
+    const request = core.channelBegin(handle, 0, 10_000, spin);
+    if (request < 0) throw new Error(`channelBegin: status ${-request}`);
+    stamp(words, (base + request) >> 2, 64, i, true);
+    core.channelPost(handle, 0, request, 64);
+    const received = core.channelReceive(handle, 10_000, spin);
+    if (received < 0) throw new Error(`channelReceive: status ${-received}`);
+    const first = (base + received) >> 2;
+    words[first] += 1;
+    words[first + 15] += 1;
+    core.channelRespond(handle, scratch[3], 64, 0);
+    const response = core.channelAwait(handle, 0, 10_000, spin);
+    if (response < 0) throw new Error(`channelAwait: status ${-response}`);
+    checkAnswer(words, (base + response) >> 2, 64, scratch[1], i + 1);
+    core.channelEnd(handle, 0, 0);
+    if ((i + 1) % block === 0) {
+      const now = performance.now();
+      if (i >= 0) samples.push(((now - previous) * 1e6) / block);
+      previous = now;
+    }
+  }
+  return samples;
 }
 
 /** Like `exchange`, with `await call.sendAsync()`: the client never blocks its event loop. */

@@ -25,6 +25,12 @@
 //                    the round trip: measured the way iceoryx2 publishes its
 //                    latency, against the C spin ping-pong pinned the same way
 //                    (the floor pinned the same way beside it)
+// Diagnostics that split the spin gap (bench/README.md): the client through
+// the core's exports without the TypeScript wrapper; the exchange's six core
+// calls with both sides in this one thread (nothing crosses cores, nothing
+// waits) against the same accesses in C (bench/c/exchange_lines.c
+// one-thread); and the exchange's accesses in C across two processes, as this
+// core makes them and as earlier layouts did.
 // The client uses the zero-copy API (begin, write the request in place, send,
 // read the response in place, end); the server answers in place. Each round
 // runs every case once, with a fresh peer, in the same order; a case's median
@@ -38,7 +44,15 @@
 
 import { Segment } from "../ts/mod.ts";
 import { spawn } from "node:child_process";
-import { exchange, exchangeAsync, type Mode, stopServer, wordsOf } from "./_loops.ts";
+import {
+  exchange,
+  exchangeAsync,
+  exchangeInOneThread,
+  exchangeThroughCore,
+  type Mode,
+  stopServer,
+  wordsOf,
+} from "./_loops.ts";
 import { judgeLatency, printVerdicts } from "./_targets.ts";
 import { SOCKET_APIS, socketLabel, socketRoundTrips } from "./_sockets.ts";
 import {
@@ -87,9 +101,12 @@ async function withBusyProcesses<T>(measure: () => Promise<T>): Promise<T> {
 const C_SPIN = "baseline: C spin ping-pong";
 const C_EXCHANGE = {
   classic: "C: the classic exchange's memory accesses (this core's), spin, no JavaScript",
-  "served-on-server-line": "C: the same with layout 3's served counter on the server line",
+  "client-pid": "C: the same as layout 4 did them, the client's pid stored twice per trip",
+  "served-on-server-line": "C: the same as layout 3 did them, also the served counter on the server line",
   "two-lines": "C: the least a 64 B exchange needs, state and message on two lines",
 };
+const C_ONE_THREAD = "C: the classic exchange's memory accesses, both sides in one thread";
+const ONE_THREAD = "channel exchange's core calls from JavaScript, both sides in one thread";
 const C_PINNED = "baseline: C spin ping-pong one-way, pinned to two CPUs";
 const PINNED = "channel one-way (half a round trip), spin, pinned to two CPUs";
 const FLOOR_PINNED = "floor one-way: JavaScript spin ping-pong on one word, pinned to two CPUs";
@@ -100,7 +117,7 @@ let serial = 0;
 /** `trips` timed round trips (after a tenth as warm-up) with a fresh server in `mode`/`style`. */
 async function channelRound(
   mode: Mode,
-  style: "sync" | "async" | "two-calls",
+  style: "sync" | "async" | "two-calls" | "through-core",
   trips: number,
   block = 1,
   pinned = false,
@@ -118,7 +135,7 @@ async function channelRound(
     const channel = segment.channel("bench", { capacity: 4096, wait: mode });
     peer = await startPeer(
       "channel_peer",
-      ["server", name, mode, style, "--unlink"],
+      ["server", name, mode, style === "through-core" ? "sync" : style, "--unlink"],
       pinned ? { cpu: 1 } : {},
     );
     unlink(); // the peer removed the name once it had opened the segment (--unlink); this covers a peer that could not
@@ -128,6 +145,9 @@ async function channelRound(
     if (style === "async") {
       const seq = await exchangeAsync(channel, words, 64, true, warm, 0, null);
       await exchangeAsync(channel, words, 64, true, trips, seq, samples);
+    } else if (style === "through-core") {
+      const seq = exchangeThroughCore(segment, channel, words, warm, 0, null, block);
+      exchangeThroughCore(segment, channel, words, trips, seq, samples, block);
     } else {
       const seq = exchange(channel, words, 64, true, warm, 0, null, block);
       exchange(channel, words, 64, true, trips, seq, samples, block);
@@ -140,6 +160,27 @@ async function channelRound(
   } finally {
     unpin();
     peer?.kill();
+    unlink();
+    segment.close();
+  }
+}
+
+/** Diagnostic: `trips` exchanges with this process as client and server in one thread (exchangeInOneThread). */
+function oneThreadRound(trips: number): number[] {
+  const name = `/wshm-bench-channel-${process.pid}-${serial++}`;
+  const segment = Segment.create(name, { size: 1 << 20 });
+  const unlink = atExit(() => {
+    try {
+      Segment.unlink(name);
+    } catch { /* gone already */ }
+  });
+  try {
+    const channel = segment.channel("bench", { capacity: 4096, wait: "spin" });
+    channel.attachServer();
+    const samples = exchangeInOneThread(segment, channel, wordsOf(segment), trips, 64);
+    channel.detach();
+    return samples;
+  } finally {
     unlink();
     segment.close();
   }
@@ -204,6 +245,18 @@ const cases: Case[] = [
     run: () => channelRound("spin", "two-calls", n(100_000)),
   },
   {
+    // Diagnostic: the client through the core's exports, without ChannelCall.
+    name: "channel round trip, spin, block-timed, client without the TypeScript wrapper",
+    baseline: C_SPIN,
+    run: () => channelRound("spin", "through-core", n(102_400), 64),
+  },
+  {
+    // Diagnostic: what the calls and instructions cost with no cache line moving.
+    name: ONE_THREAD,
+    baseline: C_ONE_THREAD,
+    run: () => Promise.resolve(oneThreadRound(n(1_024_000))),
+  },
+  {
     name: "channel round trip, park",
     baseline: () => fastestSocket,
     run: () => channelRound("park", "sync", n(10_000)),
@@ -256,11 +309,16 @@ cases.push(
   // Diagnostics: the spin round trip's memory traffic without any JavaScript
   // (bench/c/exchange_lines.c), to split the channel's gap to the C ping-pong
   // into what the protocol's cache lines cost and what the runtimes add.
-  ...(["classic", "served-on-server-line", "two-lines"] as const).map((mode): Case => ({
+  ...(["classic", "client-pid", "served-on-server-line", "two-lines"] as const).map((mode): Case => ({
     name: C_EXCHANGE[mode],
     baseline: C_SPIN,
     run: () => cBuild.runC(programs.exchange_lines, [n(100_000), mode]),
   })),
+  {
+    name: C_ONE_THREAD,
+    baseline: true,
+    run: () => cBuild.runC(programs.exchange_lines, [n(1_024_000), "one-thread"]),
+  },
 );
 const halves = (trips: number[]) => trips.map((t) => t / 2);
 if (placement === "none" && pinningAvailable()) {

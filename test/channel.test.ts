@@ -65,6 +65,12 @@ test("classic: a server of another runtime answers 2,000 requests of 0 to 4096 b
   assert.is(stats.mode, "classic");
   assert.is(stats.serverPid, child.pid);
   assert.is(stats.served, 2001);
+  // Who holds access is the access mutex's word: this process while a call is open, nobody after.
+  assert.is(stats.accessHolderPid, 0);
+  const call = channel.begin({ timeoutMs: 10_000 });
+  assert.is(channel.stats().accessHolderPid, process.pid);
+  call.end();
+  assert.is(channel.stats().accessHolderPid, 0);
   await stop(segment, "rpc", child);
   segment.unlink();
 });

@@ -4,7 +4,7 @@
 // wasm/mutex), done by C, so that what the protocol's memory traffic costs
 // can be told from what the runtimes add (bench/README.md, issue 10).
 //
-//   exchange_lines ITERATIONS classic|served-on-server-line|two-lines
+//   exchange_lines ITERATIONS classic|client-pid|served-on-server-line|two-lines|one-thread
 //
 //   classic    the classic exchange's accesses, line for line (layout:
 //              wasm/channel/layout.ts): the client locks `access`, stamps
@@ -17,12 +17,23 @@
 //              answer, CASes the state back and unlocks. Also the checks each
 //              core call makes (the server pid the client reads in settle,
 //              the holder word, the semaphores' bounds).
-//   served-on-server-line  classic with the `served` counter where layout
+//   client-pid classic as layout version 4 did it: the client also stored its
+//              pid into the exchange line when it took access and 0 when it
+//              gave it up (two sequentially consistent stores per round trip,
+//              for inspection only; version 5 reads the mutex's word instead).
+//   served-on-server-line  client-pid with the `served` counter where layout
 //              version 3 kept it, on the server line, which the client reads
 //              in every settle (the server pid): one more line crossing per
 //              round trip, which made version 4 move it to the exchange line.
 //   two-lines  the least a 64 B exchange with a separate signal needs: the
 //              state on one line, the message on the next, nothing else.
+//   one-thread classic's accesses with both sides in this one thread: the
+//              client's request, the server's answer, the client's end, in
+//              turn, so that no line ever crosses cores and nothing waits.
+//              What the exchange's own instructions cost; timed per block of
+//              64 round trips (no clock read per trip). bench/channel.ts
+//              sets the core's same calls, made from JavaScript in one
+//              thread, beside it.
 //
 // Every access is a sequentially consistent atomic where the core's is
 // atomic, a plain one where the core's is plain. Spinning is a plain atomic
@@ -47,6 +58,10 @@ enum { IDLE = 0, REQUESTED = 1, SERVING = 2, RESPONDED = 3 };
 enum { S_VALUE = 0, S_SLEEPERS = 1, S_MAXIMUM = 2, S_POSTS = 4 };
 enum { X_STATE = 0, X_REQUEST_LENGTH = 1, X_RESPONSE_LENGTH = 2, X_RESPONSE_STATUS = 3, X_CLIENT = 4, X_SEQ = 5,
        X_SERVED = 6 };
+// The access mutex's words (wasm/mutex/mutex.ts): the LOCK u64 (word, generation), the holder's start time
+// u64, the record pid (a sequentially consistent store: it vouches for the start time and generation before
+// it), the record generation, the consistency.
+enum { M_START = 2, M_RECORD_PID = 4, M_RECORD_GENERATION = 5, M_CONSISTENCY = 6 };
 #define PERMITS_MAX (1u << 20)
 
 static inline int cas32(uint32_t *p, uint32_t expected, uint32_t desired) {
@@ -86,15 +101,18 @@ static inline void take(uint32_t *sem) {
   }
 }
 
-static void classic_client(struct channel *c, uint32_t pid, uint32_t seq) {
+/** The client's half up to the post: lock access, settle, stamp, post the request. */
+static void classic_client_request(struct channel *c, uint32_t pid, uint32_t seq, int client_pid) {
   // channelBegin: capacity and clients, then lock access (LOCK CAS, holder record).
   check(plain(&c->config[0]) == 64 && plain(&c->config[1]) == 0, "config");
   uint64_t lock = __atomic_load_n((uint64_t *)c->access, __ATOMIC_SEQ_CST);
   check((uint32_t)lock == 0, "access free");
   check(cas64(c->access, lock, ((lock >> 32) + 1) << 32 | pid), "lock");
-  set_plain(&c->access[2], seq);
-  set_plain(&c->access[4], pid);
-  store(&c->exchange[X_CLIENT], pid);
+  set_plain(&c->access[M_START], seq);
+  set_plain(&c->access[M_RECORD_GENERATION], (uint32_t)(lock >> 32) + 1);
+  store(&c->access[M_RECORD_PID], pid);
+  check(plain(&c->access[M_CONSISTENCY]) == 0, "consistent");
+  if (client_pid) store(&c->exchange[X_CLIENT], pid);
   // Settle: the state is IDLE, and a server is attached.
   check(load(&c->exchange[X_STATE]) == IDLE, "idle");
   check(load(&c->server[0]) != 0, "server attached");
@@ -108,6 +126,10 @@ static void classic_client(struct channel *c, uint32_t pid, uint32_t seq) {
   set_plain(&c->exchange[X_SEQ], plain(&c->exchange[X_SEQ]) + 1);
   check(cas32(&c->exchange[X_STATE], IDLE, REQUESTED), "requested");
   post(c->request);
+}
+
+/** The client's half after the post: take the response, check it, end the exchange. */
+static void classic_client_response(struct channel *c, uint32_t pid, uint32_t seq, int client_pid) {
   check(load(c->access) == pid, "holder");
   take(c->response);
   check(load(&c->exchange[X_STATE]) == RESPONDED, "responded");
@@ -119,9 +141,17 @@ static void classic_client(struct channel *c, uint32_t pid, uint32_t seq) {
   check(plain(&c->config[0]) == 64, "config");
   check(load(c->access) == pid, "holder");
   check(cas32(&c->exchange[X_STATE], RESPONDED, IDLE), "idle again");
-  store(&c->exchange[X_CLIENT], 0);
-  lock = __atomic_load_n((uint64_t *)c->access, __ATOMIC_SEQ_CST);
+  if (client_pid) store(&c->exchange[X_CLIENT], 0);
+  check(load(c->access) == pid, "holder");
+  store(&c->access[M_RECORD_PID], 0);
+  check(plain(&c->access[M_CONSISTENCY]) == 0, "consistent");
+  uint64_t lock = __atomic_load_n((uint64_t *)c->access, __ATOMIC_SEQ_CST);
   check(cas64(c->access, lock, lock & 0xFFFFFFFF00000000u), "unlock");
+}
+
+static void classic_client(struct channel *c, uint32_t pid, uint32_t seq, int client_pid) {
+  classic_client_request(c, pid, seq, client_pid);
+  classic_client_response(c, pid, seq, client_pid);
 }
 
 /** `on_server_line`: the served counter where layout version 3 kept it. */
@@ -169,18 +199,47 @@ static void two_lines_server(struct channel *c) {
   store(&c->exchange[X_STATE], RESPONDED);
 }
 
+#define ONE_THREAD_BLOCK 64
+
+/** Mode one-thread: both sides in turn, timed per block of ONE_THREAD_BLOCK round trips. */
+static int one_thread(struct channel *c, long iterations, long warmup) {
+  uint32_t pid = (uint32_t)getpid();
+  store(&c->server[0], pid);
+  long blocks = iterations / ONE_THREAD_BLOCK > 0 ? iterations / ONE_THREAD_BLOCK : 1;
+  uint64_t *samples = malloc((size_t)blocks * sizeof *samples);
+  if (!samples) die("malloc");
+  uint64_t total = 0;
+  uint32_t seq = 1;
+  for (long b = -(warmup / ONE_THREAD_BLOCK) - 1; b < blocks; b++) {
+    uint64_t started = now_ns();
+    for (int i = 0; i < ONE_THREAD_BLOCK; i++, seq += 2) {
+      classic_client_request(c, pid, seq, 0);
+      classic_server(c, pid, 0);
+      classic_client_response(c, pid, seq, 0);
+    }
+    if (b >= 0) {
+      samples[b] = (now_ns() - started) / ONE_THREAD_BLOCK;
+      total += samples[b];
+    }
+  }
+  report("exchange_lines", "C, the classic exchange's memory accesses, one-thread", samples, blocks, total);
+  free(samples);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  const char *modes[] = {"classic", "served-on-server-line", "two-lines"};
+  enum { CLASSIC, CLIENT_PID, SERVED_ON_SERVER_LINE, TWO_LINES, ONE_THREAD, MODES };
+  const char *modes[MODES] = {"classic", "client-pid", "served-on-server-line", "two-lines", "one-thread"};
   int mode = -1;
-  for (int i = 0; argc == 3 && i < 3; i++) {
+  for (int i = 0; argc == 3 && i < MODES; i++) {
     if (strcmp(argv[2], modes[i]) == 0) mode = i;
   }
   if (mode < 0) {
-    fprintf(stderr, "usage: %s ITERATIONS classic|served-on-server-line|two-lines\n", argv[0]);
+    fprintf(stderr, "usage: %s ITERATIONS classic|client-pid|served-on-server-line|two-lines|one-thread\n", argv[0]);
     return 2;
   }
   const char *pinning = getenv("WSHM_BENCH_PIN");
-  if (pinning && strcmp(pinning, "same") == 0) {
+  if (pinning && strcmp(pinning, "same") == 0 && mode != ONE_THREAD) {
     fprintf(stderr, "a spinning exchange needs two CPUs: not with WSHM_BENCH_PIN=same\n");
     return 2;
   }
@@ -193,13 +252,15 @@ int main(int argc, char **argv) {
   c->config[0] = 64;
   c->request[S_MAXIMUM] = PERMITS_MAX;
   c->response[S_MAXIMUM] = PERMITS_MAX;
-  int on_server_line = mode == 1;
+  if (mode == ONE_THREAD) return one_thread(c, iterations, warmup);
+  int on_server_line = mode == SERVED_ON_SERVER_LINE;
+  int client_pid = mode == CLIENT_PID || mode == SERVED_ON_SERVER_LINE;
   if (start_peer() == 0) {
     uint32_t pid = (uint32_t)getpid();
     store(&c->server[0], pid);
     store(c->ready, 1);
     for (long i = 0; i < warmup + iterations; i++) {
-      if (mode == 2) two_lines_server(c);
+      if (mode == TWO_LINES) two_lines_server(c);
       else classic_server(c, pid, on_server_line);
     }
     _exit(0);
@@ -213,11 +274,11 @@ int main(int argc, char **argv) {
   uint32_t seq = 1;
   for (long i = -warmup; i < iterations; i++, seq += 2) {
     uint64_t started = now_ns();
-    if (mode == 2) {
+    if (mode == TWO_LINES) {
       two_lines_client(c, seq);
       // The next request may be written only once the server is done: RESPONDED says so.
     } else {
-      classic_client(c, pid, seq);
+      classic_client(c, pid, seq, client_pid);
     }
     if (i >= 0) {
       samples[i] = now_ns() - started;

@@ -16,13 +16,14 @@ import { hostWake } from "../base/host";
 import { nowMs } from "../base/clock";
 import { selfPid } from "../base/context";
 import { semaphoreCancelWait } from "../semaphore/semaphore";
+import { mutexHolder } from "../mutex/mutex";
 import { queueCancelWait, queueInterrupt } from "../queue/wait";
 import { CORRUPT, EXISTS, INVALID_ARGUMENT, MUST_WAIT, NOT_OWNER, OK, OWNER_DIED } from "../base/status";
 import {
   block, claimRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER,
 } from "../base/waiting";
 import {
-  at, capacityOf, CLIENT_PID, CLIENTS, FIRST_FIELD, queueOf, REQUEST_SEM, RESPONSE_SEM, SERVED,
+  ACCESS, at, capacityOf, CLIENTS, FIRST_FIELD, queueOf, REQUEST_SEM, RESPONSE_SEM, SERVED,
   SERVER_PID, SERVER_RECORD_PID, SERVER_START, STATE,
 } from "./layout";
 import {
@@ -297,7 +298,11 @@ export function channelInfo(offset: u32, which: u32): f64 {
   if (which == CHANNEL_INFO_CLIENTS) return clients;
   if (which == CHANNEL_INFO_SERVER) return atomic.load<u32>(a + SERVER_PID);
   if (which == CHANNEL_INFO_SERVED) return <f64>load<u64>(a + SERVED);
-  if (which == CHANNEL_INFO_ACCESS_HOLDER) return clients == 0 ? atomic.load<u32>(a + CLIENT_PID) : 0;
+  if (which == CHANNEL_INFO_ACCESS_HOLDER) {
+    // The access mutex's word names its holder (-1: not recoverable, no holder).
+    const holder = clients == 0 ? mutexHolder(offset + ACCESS) : 0;
+    return holder > 0 ? holder : 0;
+  }
   if (which == CHANNEL_INFO_STATE) return clients == 0 ? atomic.load<u32>(a + STATE) : 0;
   if (which == CHANNEL_INFO_ATTACHED) return manyAttached(offset, capacity, clients);
   return -1;

@@ -62,7 +62,7 @@ import {
 } from "../base/status";
 import { roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
 import {
-  ACCESS, at, BODY, CLIENT_PID, FIRST_FIELD, REQUEST_LENGTH, REQUEST_SEM, RESPONSE_LENGTH,
+  ACCESS, at, BODY, FIRST_FIELD, REQUEST_LENGTH, REQUEST_SEM, RESPONSE_LENGTH,
   RESPONSE_SEM, RESPONSE_STATUS, SEQUENCE, SERVED, SERVER_PID, SERVER_RECORD_PID, SERVER_START,
   STATE, channelScratch, PERMITS_MAX,
 } from "./layout";
@@ -131,7 +131,6 @@ export function classicAcquireStep(offset: u32, unused0: u32, unused1: u32, flag
     // so a fresh one is always safe (model/channel.pml, NO_REPOST).
     if (atomic.load<u32>(at(offset) + STATE) == REQUESTED) semaphorePost(offset + REQUEST_SEM, 1);
   }
-  atomic.store<u32>(at(offset) + CLIENT_PID, selfPid);
   return OK;
 }
 
@@ -239,7 +238,6 @@ export function classicEnd(offset: u32): i32 {
   const a = at(offset);
   if (mutexHolder(offset + ACCESS) != <i32>selfPid) return -NOT_OWNER;
   abandon(a, RESPONDED);
-  atomic.store<u32>(a + CLIENT_PID, 0);
   return mutexUnlock(offset + ACCESS) == OK ? OK : -NOT_OWNER;
 }
 

@@ -13,7 +13,7 @@
 //  192  ├ response semaphore: responses written, not yet read (classic) ─────┤
 //  256  ├ server line: pid u32 │ recordPid u32 │ startTicks u64 │ reserved ┤
 //  320  ├ exchange line (classic): state u32 │ requestLength u32 │          │
-//       │ responseLength u32 │ responseStatus u32 │ clientPid u32 │ seq u32  │
+//       │ responseLength u32 │ responseStatus u32 │ reserved u32 │ seq u32   │
 //       │ served u64 (both modes)                                          │
 //  384  ├ classic: buffer (capacity bytes): the request, then the response  │
 //       │ in place                                                         │
@@ -28,6 +28,13 @@
 // which every client reads in every exchange (is a server attached?): one
 // more cache line crossing cores per round trip, about a quarter of the
 // protocol's memory traffic (bench/c/exchange_lines.c; layout version 4).
+//
+// Who holds access is the access mutex's own word (mutexHolder). Until
+// layout version 5 the client also wrote its pid into the exchange line when
+// it took access and 0 when it gave it up, for inspection only: two
+// sequentially consistent stores per round trip (about 11 of the 72 ns of the
+// exchange's instructions, bench/c/exchange_lines.c one-thread) that said
+// what the mutex already says. The word is reserved (zero) since.
 //
 // Roles are recorded as pid + start ticks (base/waiting.ts claimRole): one server
 // at a time; in many-client mode one process per client slot. A waiter whose
@@ -84,9 +91,7 @@ export const CHANNEL_STATUS_UNAVAILABLE: u32 = 5;
 // @ts-ignore: decorator
 @inline export const RESPONSE_STATUS: u32 = RESPONSE_LENGTH + 4;
 // @ts-ignore: decorator
-@inline export const CLIENT_PID: u32 = RESPONSE_STATUS + 4;
-// @ts-ignore: decorator
-@inline export const SEQUENCE: u32 = CLIENT_PID + 4;
+@inline export const SEQUENCE: u32 = RESPONSE_STATUS + 8;
 // @ts-ignore: decorator
 @inline export const SERVED: u32 = SEQUENCE + 4;
 // @ts-ignore: decorator
@@ -109,7 +114,8 @@ export const CHANNEL_STATUS_UNAVAILABLE: u32 = 5;
 export const channelScratch: usize = memory.data(16);
 
 
-function roundUp64(n: u32): u32 {
+// @ts-ignore: decorator
+@inline function roundUp64(n: u32): u32 {
   return (n + 63) & ~63;
 }
 
@@ -148,7 +154,15 @@ export function channelInit(offset: u32, capacity: u32, clients: u32): void {
 export function capacityOf(offset: u32): u32 {
   const a = at(offset);
   const capacity = load<u32>(a + CAPACITY);
-  const size = channelSize(capacity, load<u32>(a + CLIENTS));
+  const clients = load<u32>(a + CLIENTS);
+  // The classic channel's size inline (every call of every exchange comes
+  // here); the same checks as channelSize's, which sizes the other mode.
+  if (clients == 0) {
+    return capacity != 0 && capacity <= CHANNEL_MAX_CAPACITY && inObject(offset, BODY + roundUp64(capacity))
+      ? capacity
+      : 0;
+  }
+  const size = channelSize(capacity, clients);
   return size != 0 && inObject(offset, size) ? capacity : 0;
 }
 

@@ -39,7 +39,7 @@ export const SEGMENT_BASE: u32 = 65536;
 export const CACHE_LINE: u32 = 64;
 
 export const MAGIC: u32 = 0x4D485357; // "WSHM" read as little-endian bytes
-export const LAYOUT_VERSION: u32 = 4;
+export const LAYOUT_VERSION: u32 = 5;
 
 export const STATE_INITIALISING: u32 = 0;
 export const STATE_READY: u32 = 1;
