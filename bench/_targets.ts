@@ -4,7 +4,9 @@
 // its row (`row.verdict`, which `wshm bench --json` carries through) and
 // prints it: as a {"target": ...} line with --json, else as a MET / MISSED
 // line under its table. A target whose rows are missing from the run (e.g.
-// left out with --only) is not judged at all, never reported as met.
+// left out with --only) is not judged at all, never reported as met; one
+// whose rows were measured in conditions that cannot decide it is printed as
+// NOT JUDGED with the reason (an `Unjudged`), never as met or missed.
 
 import type { Row } from "./lib.ts";
 
@@ -19,6 +21,12 @@ export interface Verdict {
   measure: "time ratio" | "speed-up" | "rate ratio" | "bytes per message";
   value: number;
   limit: number;
+}
+
+/** A target the run cannot decide, and why (printed as NOT JUDGED; no row carries a verdict for it). */
+export interface Unjudged {
+  target: string;
+  unjudged: string;
 }
 
 /**
@@ -95,9 +103,18 @@ function verdict(
 }
 
 /** Prints the verdicts: JSON lines with `json`, else one MET / MISSED line each. */
-export function printVerdicts(verdicts: Array<Verdict | undefined>, json: boolean, runtime: string): void {
+export function printVerdicts(
+  verdicts: Array<Verdict | Unjudged | undefined>,
+  json: boolean,
+  runtime: string,
+): void {
   for (const v of verdicts) {
     if (v === undefined) continue;
+    if ("unjudged" in v) {
+      if (json) console.log(JSON.stringify({ target: v.target, judged: false, reason: v.unjudged, runtime }));
+      else console.log(`  target NOT JUDGED ${v.target}: ${v.unjudged}`);
+      continue;
+    }
     if (json) {
       console.log(JSON.stringify({ ...v, runtime }));
       continue;

@@ -53,7 +53,7 @@ import {
   stopServer,
   wordsOf,
 } from "./_loops.ts";
-import { judgeLatency, printVerdicts } from "./_targets.ts";
+import { judgeLatency, printVerdicts, type Unjudged, type Verdict } from "./_targets.ts";
 import { SOCKET_APIS, socketLabel, socketRoundTrips } from "./_sockets.ts";
 import {
   atExit,
@@ -415,6 +415,29 @@ for (const [i, c] of cases.entries()) {
 }
 
 // The targets of issue 10, each against its baseline measured in this run.
+// A parked target compares two rows that each hand off through the
+// scheduler. Unpinned, each of them lands on one CPU or on two as the
+// scheduler places it (on this VM 2-10 µs against 50-110 µs per round trip,
+// for C as much as for the channel), so an unpinned verdict would judge the
+// placement: one run measured Bun's channel on one CPU (6.5 µs) against the C
+// futex on two (48 µs) and called that 0.14x. Those targets are judged only
+// with every process placed: WSHM_BENCH_PIN=same or split (bench/lib.ts).
+const parkedTarget = (
+  target: string,
+  row: string,
+  base: string,
+  bound: { atMost: number } | { fasterBy: number },
+): Verdict | Unjudged | undefined => {
+  if (!byName.has(row) || !byName.has(base)) return undefined;
+  if (placement === "none") {
+    return {
+      target,
+      unjudged: "unpinned, each parked row lands on one CPU or two as the scheduler places it; " +
+        "run with WSHM_BENCH_PIN=same (one CPU) or WSHM_BENCH_PIN=split (two)",
+    };
+  }
+  return judgeLatency(target, byName.get(row), byName.get(base), bound);
+};
 const verdicts = [
   judgeLatency(
     "channel spin round trip at most 1.5x the C spin ping-pong",
@@ -422,22 +445,22 @@ const verdicts = [
     byName.get(C_SPIN),
     { atMost: 1.5 },
   ),
-  judgeLatency(
+  parkedTarget(
     "channel park round trip at most 1.3x the C futex ping-pong",
-    byName.get("channel round trip, park"),
-    byName.get(C_PARK),
+    "channel round trip, park",
+    C_PARK,
     { atMost: 1.3 },
   ),
-  judgeLatency(
+  parkedTarget(
     "channel park at least 3x faster than the fastest Unix socket",
-    byName.get("channel round trip, park"),
-    byName.get(fastestSocket),
+    "channel round trip, park",
+    fastestSocket,
     { fasterBy: 3 },
   ),
-  judgeLatency(
+  parkedTarget(
     "async park at least 2x faster than the fastest Unix socket",
-    byName.get("channel round trip, async, park"),
-    byName.get(fastestSocket),
+    "channel round trip, async, park",
+    fastestSocket,
     { fasterBy: 2 },
   ),
   judgeLatency(
