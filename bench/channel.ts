@@ -103,6 +103,7 @@ const C_EXCHANGE = {
   classic: "C: the classic exchange's memory accesses (this core's), spin, no JavaScript",
   "client-pid": "C: the same as layout 4 did them, the client's pid stored twice per trip",
   "served-on-server-line": "C: the same as layout 3 did them, also the served counter on the server line",
+  "sleeper-posts": "C: a variant posting only to sleepers, spinning on the state word (not the core's)",
   "two-lines": "C: the least a 64 B exchange needs, state and message on two lines",
 };
 const C_ONE_THREAD = "C: the classic exchange's memory accesses, both sides in one thread";
@@ -309,7 +310,9 @@ cases.push(
   // Diagnostics: the spin round trip's memory traffic without any JavaScript
   // (bench/c/exchange_lines.c), to split the channel's gap to the C ping-pong
   // into what the protocol's cache lines cost and what the runtimes add.
-  ...(["classic", "client-pid", "served-on-server-line", "two-lines"] as const).map((mode): Case => ({
+  ...(["classic", "client-pid", "served-on-server-line", "sleeper-posts", "two-lines"] as const).map((
+    mode,
+  ): Case => ({
     name: C_EXCHANGE[mode],
     baseline: C_SPIN,
     run: () => cBuild.runC(programs.exchange_lines, [n(100_000), mode]),

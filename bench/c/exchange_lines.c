@@ -4,7 +4,7 @@
 // wasm/mutex), done by C, so that what the protocol's memory traffic costs
 // can be told from what the runtimes add (bench/README.md, issue 10).
 //
-//   exchange_lines ITERATIONS classic|client-pid|served-on-server-line|two-lines|one-thread
+//   exchange_lines ITERATIONS classic|client-pid|served-on-server-line|sleeper-posts|two-lines|one-thread
 //
 //   classic    the classic exchange's accesses, line for line (layout:
 //              wasm/channel/layout.ts): the client locks `access`, stamps
@@ -25,6 +25,13 @@
 //              version 3 kept it, on the server line, which the client reads
 //              in every settle (the server pid): one more line crossing per
 //              round trip, which made version 4 move it to the exchange line.
+//   sleeper-posts  classic, except for the semaphores: a side posts only if
+//              the other side is registered as a sleeper on that semaphore
+//              (a load of its sleepers count), and a spinning side spins on
+//              the state word instead of taking a permit. Not the core's
+//              protocol: what a variant that kept the semaphores for parked
+//              sides only would save (4 of the 10 compare-and-swaps and the
+//              semaphore lines' transfers). It would need its own model.
 //   two-lines  the least a 64 B exchange with a separate signal needs: the
 //              state on one line, the message on the next, nothing else.
 //   one-thread classic's accesses with both sides in this one thread: the
@@ -90,6 +97,20 @@ static inline void post(uint32_t *sem) {
   set_plain(&sem[S_POSTS], plain(&sem[S_POSTS]) + 1);
 }
 
+/** Mode sleeper-posts: semaphores only for sleepers (see the header). */
+static int sleeper_posts;
+
+/** sleeper-posts' post: only to a registered sleeper. */
+static inline void post_to_sleeper(uint32_t *sem) {
+  if (load(&sem[S_SLEEPERS]) != 0) post(sem);
+}
+
+/** sleeper-posts' spin: on the state word until it reads `state`. */
+static inline void spin_for_state(struct channel *c, uint32_t state) {
+  while (load(&c->exchange[X_STATE]) != state) {
+  }
+}
+
 /** The permit checks and the spin of a blocking take (classicReceiveStep / classicAwaitStep, spin mode). */
 static inline void take(uint32_t *sem) {
   check(load(&sem[S_VALUE]) <= PERMITS_MAX && plain(&sem[S_MAXIMUM]) == PERMITS_MAX, "permits");
@@ -125,13 +146,15 @@ static void classic_client_request(struct channel *c, uint32_t pid, uint32_t seq
   set_plain(&c->exchange[X_REQUEST_LENGTH], 64);
   set_plain(&c->exchange[X_SEQ], plain(&c->exchange[X_SEQ]) + 1);
   check(cas32(&c->exchange[X_STATE], IDLE, REQUESTED), "requested");
-  post(c->request);
+  if (sleeper_posts) post_to_sleeper(c->request);
+  else post(c->request);
 }
 
 /** The client's half after the post: take the response, check it, end the exchange. */
 static void classic_client_response(struct channel *c, uint32_t pid, uint32_t seq, int client_pid) {
   check(load(c->access) == pid, "holder");
-  take(c->response);
+  if (sleeper_posts) spin_for_state(c, RESPONDED);
+  else take(c->response);
   check(load(&c->exchange[X_STATE]) == RESPONDED, "responded");
   check(plain(&c->exchange[X_RESPONSE_LENGTH]) == 64, "length");
   (void)plain(&c->exchange[X_RESPONSE_STATUS]);
@@ -159,7 +182,8 @@ static void classic_server(struct channel *c, uint32_t pid, int on_server_line) 
   // channelReceive: geometry, the server pid, the permits, the take, the CAS.
   check(plain(&c->config[0]) == 64, "config");
   check(load(&c->server[0]) == pid, "server");
-  take(c->request);
+  if (sleeper_posts) spin_for_state(c, REQUESTED);
+  else take(c->request);
   check(cas32(&c->exchange[X_STATE], REQUESTED, SERVING), "serving");
   check(plain(&c->exchange[X_REQUEST_LENGTH]) == 64, "length");
   uint32_t token = plain(&c->exchange[X_SEQ]);
@@ -177,7 +201,8 @@ static void classic_server(struct channel *c, uint32_t pid, int on_server_line) 
   uint32_t *served = on_server_line ? &c->server[4] : &c->exchange[X_SERVED];
   set_plain(served, plain(served) + 1);
   check(cas32(&c->exchange[X_STATE], SERVING, RESPONDED), "responded");
-  post(c->response);
+  if (sleeper_posts) post_to_sleeper(c->response);
+  else post(c->response);
 }
 
 static void two_lines_client(struct channel *c, uint32_t seq) {
@@ -228,14 +253,16 @@ static int one_thread(struct channel *c, long iterations, long warmup) {
 }
 
 int main(int argc, char **argv) {
-  enum { CLASSIC, CLIENT_PID, SERVED_ON_SERVER_LINE, TWO_LINES, ONE_THREAD, MODES };
-  const char *modes[MODES] = {"classic", "client-pid", "served-on-server-line", "two-lines", "one-thread"};
+  enum { CLASSIC, CLIENT_PID, SERVED_ON_SERVER_LINE, SLEEPER_POSTS, TWO_LINES, ONE_THREAD, MODES };
+  const char *modes[MODES] = {"classic", "client-pid", "served-on-server-line", "sleeper-posts", "two-lines",
+                              "one-thread"};
   int mode = -1;
   for (int i = 0; argc == 3 && i < MODES; i++) {
     if (strcmp(argv[2], modes[i]) == 0) mode = i;
   }
   if (mode < 0) {
-    fprintf(stderr, "usage: %s ITERATIONS classic|client-pid|served-on-server-line|two-lines|one-thread\n", argv[0]);
+    fprintf(stderr, "usage: %s ITERATIONS classic|client-pid|served-on-server-line|sleeper-posts|two-lines|one-thread\n",
+            argv[0]);
     return 2;
   }
   const char *pinning = getenv("WSHM_BENCH_PIN");
@@ -255,6 +282,7 @@ int main(int argc, char **argv) {
   if (mode == ONE_THREAD) return one_thread(c, iterations, warmup);
   int on_server_line = mode == SERVED_ON_SERVER_LINE;
   int client_pid = mode == CLIENT_PID || mode == SERVED_ON_SERVER_LINE;
+  sleeper_posts = mode == SLEEPER_POSTS;
   if (start_peer() == 0) {
     uint32_t pid = (uint32_t)getpid();
     store(&c->server[0], pid);
