@@ -95,7 +95,7 @@ static void pin(int which) {
 }
 
 /** Forks the peer; in the peer, returns 0 and arranges to die with the parent. */
-static pid_t start_peer(void) {
+static inline pid_t start_peer(void) {
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) die("fork");
@@ -110,7 +110,7 @@ static pid_t start_peer(void) {
   return pid;
 }
 
-static void wait_peer(void) {
+static inline void wait_peer(void) {
   int status = 0;
   if (waitpid(peer_pid, &status, 0) != peer_pid) die("waitpid");
   peer_pid = 0;

@@ -43,6 +43,19 @@ import { manyAttached, manyDetachServer, manyRecover } from "./many_recovery";
 }
 
 /**
+ * True if this process holds the server role. A plain read first: the role
+ * names this process only after its own claim, and stops only by its own
+ * detach or a takeover after its death. A plain read that does not say so is
+ * read again with an atomic before anything is refused (i32.atomic.load is a
+ * locked instruction in JavaScriptCore; see "Plain loads" in mutex/mutex.ts).
+ */
+// @ts-ignore: decorator
+@inline function servedBySelf(offset: u32): bool {
+  const a = at(offset);
+  return load<u32>(a + SERVER_PID) == selfPid || atomic.load<u32>(a + SERVER_PID) == selfPid;
+}
+
+/**
  * Attaches this process as the channel's server: OK, OWNER_DIED (took over
  * from a dead server) or -EXISTS (a live server is attached). Repairs what
  * a previous server left unfinished (see classicRecover, manyRecover).
@@ -215,7 +228,7 @@ export function channelEnd(offset: u32, slot: u32, request: u32): i32 {
 export function channelReceiveStep(offset: u32, unused0: u32, unused1: u32, flags: u32): i32 {
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (atomic.load<u32>(at(offset) + SERVER_PID) != selfPid) return -NOT_OWNER;
+  if (!servedBySelf(offset)) return -NOT_OWNER;
   const clients = clientsOf(offset);
   if (clients == 0) return classicReceiveStep(offset, capacity, flags);
   return manyReceiveStep(offset, capacity, clients, flags);
@@ -239,7 +252,7 @@ export function channelReceive(offset: u32, timeoutMs: f64, spins: i32): i32 {
 export function channelResponseBuffer(offset: u32, token: u32): i32 {
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (atomic.load<u32>(at(offset) + SERVER_PID) != selfPid) return -NOT_OWNER;
+  if (!servedBySelf(offset)) return -NOT_OWNER;
   const clients = clientsOf(offset);
   if (clients == 0) return classicResponseBuffer(offset, token);
   return manyResponseBuffer(offset, capacity, clients, token);
@@ -249,7 +262,7 @@ export function channelResponseBuffer(offset: u32, token: u32): i32 {
 export function channelRespond(offset: u32, token: u32, length: u32, status: u32): i32 {
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (atomic.load<u32>(at(offset) + SERVER_PID) != selfPid) return -NOT_OWNER;
+  if (!servedBySelf(offset)) return -NOT_OWNER;
   const clients = clientsOf(offset);
   if (clients == 0) return classicRespond(offset, capacity, token, length, status);
   return manyRespond(offset, capacity, clients, token, length, status);

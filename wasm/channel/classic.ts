@@ -51,8 +51,8 @@
 // writes. No server attached (the role is free): a request fails at once
 // with NO_SERVER, and so does a client waiting when the server detaches.
 
-import { requestWait, selfPid } from "../base/context";
-import { mutexConsistent, mutexHolder, mutexLockStep, mutexUnlock } from "../mutex/mutex";
+import { requestWait } from "../base/context";
+import { mutexConsistent, mutexHeldBySelf, mutexLockStep, mutexUnlock } from "../mutex/mutex";
 import {
   semaphoreCancelWait, semaphoreMaximum, semaphoreValue, semaphorePost, semaphoreTryWait, semaphoreWaitStep,
 } from "../semaphore/semaphore";
@@ -178,9 +178,12 @@ export function classicSettleStep(offset: u32, unused0: u32, unused1: u32, flags
 /** Steps 3-4: the request (`length` bytes in the buffer) goes to the server. */
 export function classicPost(offset: u32, capacity: u32, length: u32): i32 {
   const a = at(offset);
-  if (mutexHolder(offset + ACCESS) != <i32>selfPid) return -NOT_OWNER;
+  if (!mutexHeldBySelf(offset + ACCESS)) return -NOT_OWNER;
   if (length > capacity) return -TOO_LARGE;
-  if (atomic.load<u32>(a + STATE) != IDLE) return -INVALID_ARGUMENT;
+  // Plain, read again before a refusal: settle read IDLE with an acquire, and
+  // only the access holder, this process, moves the state out of IDLE, so a
+  // plain read of IDLE is the truth (the CAS below checks it once more).
+  if (load<u32>(a + STATE) != IDLE && atomic.load<u32>(a + STATE) != IDLE) return -INVALID_ARGUMENT;
   store<u32>(a + REQUEST_LENGTH, length);
   store<u32>(a + SEQUENCE, load<u32>(a + SEQUENCE) + 1);
   // SYNC: release; the request bytes travel with REQUESTED to the server's CAS.
@@ -203,7 +206,7 @@ function deliver(offset: u32, capacity: u32): i32 {
 export function classicAwaitStep(offset: u32, capacity: u32, flags: u32): i32 {
   const a = at(offset);
   const response = offset + RESPONSE_SEM;
-  if (mutexHolder(offset + ACCESS) != <i32>selfPid) return -NOT_OWNER;
+  if (!mutexHeldBySelf(offset + ACCESS)) return -NOT_OWNER;
   if ((flags & STEP_REGISTERED) != 0) semaphoreCancelWait(response);
   if (permitsCorrupt(offset + RESPONSE_SEM)) return -CORRUPT;
   // Bounded: a round either returns or consumes a permit (at most PERMITS_MAX, checked).
@@ -236,7 +239,7 @@ export function classicAwaitStep(offset: u32, capacity: u32, flags: u32): i32 {
 /** Step 9: the exchange is over; unlock access. Unfinished exchanges are left for settling. */
 export function classicEnd(offset: u32): i32 {
   const a = at(offset);
-  if (mutexHolder(offset + ACCESS) != <i32>selfPid) return -NOT_OWNER;
+  if (!mutexHeldBySelf(offset + ACCESS)) return -NOT_OWNER;
   abandon(a, RESPONDED);
   return mutexUnlock(offset + ACCESS) == OK ? OK : -NOT_OWNER;
 }

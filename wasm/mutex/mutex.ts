@@ -41,6 +41,20 @@
 // release, so a release never skips a sleeper; a woken waiter re-acquires
 // with WAITERS set because it cannot know whether others still sleep (the
 // classic three-state futex mutex).
+//
+// Plain loads: on the fast paths the LOCK is read with a plain load, as a
+// guess. Where the guess is right, all that follows is a CAS from it (which
+// fails on a stale guess and returns the current LOCK), or this process's
+// check of its own hold (the word names this process only after its own
+// acquiring CAS, and stops only by its own release or a takeover after its
+// death). Where the guess says anything else (held by another, not ours),
+// the word is read again with a sequentially consistent atomic before
+// anything is decided, so every other path sees what it saw before. The
+// reason is cost:
+// JavaScriptCore compiles i32.atomic.load as a locked instruction, about 6 ns
+// like a CAS, where V8 and C make it a plain load (bench/primitives.ts,
+// bench/README.md); the channel's round trip made 22 of them. The models
+// (model/mutex.pml) take every load as one step either way.
 
 import { SEGMENT_BASE, at } from "../segment/layout";
 import { hostWake } from "../base/host";
@@ -144,7 +158,9 @@ function holderAlive(a: u32, lock: u64): bool {
 /** One CAS attempt to take a free lock: the status if taken, else -1. */
 // @ts-ignore: decorator
 @inline function tryAcquire(a: u32, word: u32): i32 {
-  const lock = atomic.load<u64>(a + LOCK);
+  // A plain guess, read again if it says held (see "Plain loads" above).
+  let lock = load<u64>(a + LOCK);
+  if (wordOf(lock) != 0) lock = atomic.load<u64>(a + LOCK);
   if (wordOf(lock) != 0) return -1;
   // SYNC: acquire; pairs with the release CAS in mutexUnlock.
   if (atomic.cmpxchg<u64>(a + LOCK, lock, acquired(lock, word)) != lock) return -1;
@@ -170,7 +186,9 @@ export function mutexTryLock(offset: u32): i32 {
 export function mutexLockStep(offset: u32, unused0: u32, unused1: u32, flags: u32): i32 {
   const a = at(offset);
   const park = (flags & STEP_PARK) != 0;
-  let lock = atomic.load<u64>(a + LOCK);
+  // A plain guess, read again unless it says free (see "Plain loads" above).
+  let lock = load<u64>(a + LOCK);
+  if (wordOf(lock) != 0) lock = atomic.load<u64>(a + LOCK);
   // Bounded: every failed CAS below means another process changed the LOCK;
   // past the bound, report MUST_WAIT and let the caller's deadline decide.
   for (let attempt = 0; attempt < STEP_ATTEMPTS; attempt++) {
@@ -228,7 +246,8 @@ export function mutexLock(offset: u32, timeoutMs: f64, spins: i32): i32 {
  * then reports NOT_OWNER rather than loop without bound).
  */
 function replaceWord(a: u32, word: u32): u32 {
-  let lock = atomic.load<u64>(a + LOCK);
+  // Plain: only the CAS's expected value (see "Plain loads" above).
+  let lock = load<u64>(a + LOCK);
   for (let attempt = 0; attempt < REPLACE_ATTEMPTS; attempt++) {
     const replaced = (lock & 0xFFFFFFFF00000000) | <u64>word;
     const old = atomic.cmpxchg<u64>(a + LOCK, lock, replaced);
@@ -244,8 +263,7 @@ function replaceWord(a: u32, word: u32): u32 {
 /** Releases the lock: OK, or -NOT_OWNER if this process does not hold it. */
 export function mutexUnlock(offset: u32): i32 {
   const a = at(offset);
-  const w = atomic.load<u32>(a + WORD);
-  if (w == WORD_NOT_RECOVERABLE || (w & PID_MASK) != selfPid) return -NOT_OWNER;
+  if (!mutexHeldBySelf(offset)) return -NOT_OWNER;
   atomic.store<u32>(a + HOLDER_RECORD_PID, 0);
   if (load<u32>(a + CONSISTENCY) == INCONSISTENT) {
     // Released without repair: nobody may trust what it protects any more.
@@ -278,6 +296,16 @@ export function mutexHolder(offset: u32): i32 {
   const w = atomic.load<u32>(at(offset) + WORD);
   if (w == WORD_NOT_RECOVERABLE) return -1;
   return <i32>(w & PID_MASK);
+}
+
+/**
+ * True if this process holds the lock: the check every call of a protocol
+ * makes that it still holds what it locked. Plain (see "Plain loads" above).
+ */
+export function mutexHeldBySelf(offset: u32): bool {
+  let w = load<u32>(at(offset) + WORD);
+  if (w == WORD_NOT_RECOVERABLE || (w & PID_MASK) != selfPid) w = atomic.load<u32>(at(offset) + WORD);
+  return w != WORD_NOT_RECOVERABLE && (w & PID_MASK) == selfPid;
 }
 
 /** 1 if some process has registered as a sleeper since the last release. */

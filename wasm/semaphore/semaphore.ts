@@ -24,6 +24,16 @@
 // A post of n wakes at most n sleepers; if a running waiter takes a permit
 // first, the woken one sleeps again: every permit goes to exactly one taker.
 //
+// Plain loads: the first read of `value` in a take or a post is a plain
+// guess. Where it lets the CAS go ahead, it is only the CAS's expected value
+// (a stale one fails the CAS, which returns the current value); where it
+// would refuse (nothing to take, or a post past the maximum), `value` is read
+// again with a sequentially consistent atomic first, so no refusal rests on
+// a stale read. The inspection read of `value` is plain too. The no-lost-post
+// pairs above stay sequentially consistent: the waiter's read after
+// registering, the poster's read of `sleepers` after its CAS. (i32.atomic.load is a locked instruction in JavaScriptCore, as costly
+// as a CAS; see mutex/mutex.ts.)
+//
 // Permits are not owned: a process that dies after taking a permit takes it
 // with it. Protocols that must survive that (the channel) keep their own
 // record of who holds what.
@@ -75,7 +85,9 @@ export function semaphoreInit(offset: u32, initial: u32, maximum: u32): void {
 /** Takes a permit if one is available now: OK or -WOULD_BLOCK. */
 export function semaphoreTryWait(offset: u32): i32 {
   const a = at(offset);
-  let v = atomic.load<u32>(a + VALUE);
+  // A plain guess, read again if it finds nothing (see "Plain loads" above).
+  let v = load<u32>(a + VALUE);
+  if (v == 0) v = atomic.load<u32>(a + VALUE);
   for (let attempt = 0; v > 0 && attempt < CAS_ATTEMPTS; attempt++) {
     // SYNC: acquire; what the poster wrote before posting is visible to us.
     const old = atomic.cmpxchg<u32>(a + VALUE, v, v - 1);
@@ -143,7 +155,9 @@ export function semaphorePost(offset: u32, count: u32): i32 {
   if (count == 0) return -INVALID_ARGUMENT;
   const a = at(offset);
   const maximum = load<u32>(a + MAXIMUM);
-  let v = atomic.load<u32>(a + VALUE);
+  // A plain guess, read again if it would refuse (see "Plain loads" above).
+  let v = load<u32>(a + VALUE);
+  if (count > maximum || v > maximum - count) v = atomic.load<u32>(a + VALUE);
   let posted = false;
   for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
     if (count > maximum || v > maximum - count) return -OVERFLOW;
@@ -163,7 +177,7 @@ export function semaphorePost(offset: u32, count: u32): i32 {
 
 /** The number of permits available now (for inspection; stale as soon as read). */
 export function semaphoreValue(offset: u32): u32 {
-  return atomic.load<u32>(at(offset) + VALUE);
+  return load<u32>(at(offset) + VALUE);
 }
 
 /** The number of registered sleepers (for inspection). */
