@@ -125,12 +125,19 @@ export function block(
     r = spinUntil(step, offset, arg0, arg1, started, deadline, true);
     return r == -MUST_WAIT ? -TIMED_OUT : r;
   }
-  if (spins == WAIT_ADAPTIVE && spinLimit > 0) {
+  const adaptiveSpin = spins == WAIT_ADAPTIVE && spinLimit > 0;
+  if (adaptiveSpin) {
     const until = started + ADAPTIVE_SPIN_MS;
     r = spinUntil(step, offset, arg0, arg1, started, until < deadline ? until : deadline, false);
     if (r != -MUST_WAIT) return r;
   }
   let budget = spins > 0 ? spins : 0;
+  // A wait that parks at once (no spin since `started`, one step call ago)
+  // takes its first slice from `started` instead of a second clock read: a
+  // read is a host call (an FFI clock_gettime under V8), two per parked hop
+  // before. The slice is at most livenessPollMs and every later one reads the
+  // clock, so the wait still ends by its deadline, late by one step at most.
+  let clockFresh = !adaptiveSpin && budget == 0;
   while (budget > 0) {
     const address = waitAddress();
     const value = waitValue();
@@ -144,7 +151,8 @@ export function block(
     r = step(offset, arg0, arg1, flags);
     if (r != -MUST_WAIT) return r;
     // An untimed park needs no clock: the slice alone bounds the sleep.
-    const remaining = deadline == Infinity ? Infinity : deadline - nowMs();
+    const remaining = deadline == Infinity ? Infinity : deadline - (clockFresh ? started : nowMs());
+    clockFresh = false;
     if (remaining <= 0) {
       cancel(offset, arg0);
       return -TIMED_OUT;
