@@ -32,9 +32,9 @@
 // Who holds access is the access mutex's own word (mutexHolder). Until
 // layout version 5 the client also wrote its pid into the exchange line when
 // it took access and 0 when it gave it up, for inspection only: two
-// sequentially consistent stores per round trip (about 11 of the 72 ns of the
-// exchange's instructions, bench/c/exchange_lines.c one-thread) that said
-// what the mutex already says. The word is reserved (zero) since.
+// sequentially consistent stores per round trip (about 11 ns in C, both sides
+// in one thread: bench/c/exchange_lines.c) that said what the mutex already
+// says. The word is reserved (zero) since.
 //
 // Roles are recorded as pid + start ticks (base/waiting.ts claimRole): one server
 // at a time; in many-client mode one process per client slot. A waiter whose

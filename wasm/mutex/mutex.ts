@@ -50,11 +50,11 @@
 // death). Where the guess says anything else (held by another, not ours),
 // the word is read again with a sequentially consistent atomic before
 // anything is decided, so every other path sees what it saw before. The
-// reason is cost:
-// JavaScriptCore compiles i32.atomic.load as a locked instruction, about 6 ns
-// like a CAS, where V8 and C make it a plain load (bench/primitives.ts,
-// bench/README.md); the channel's round trip made 22 of them. The models
-// (model/mutex.pml) take every load as one step either way.
+// reason is cost: JavaScriptCore compiles i32.atomic.load as a locked
+// instruction, about 6 ns like a CAS, where V8 and C make it a plain load
+// (bench/primitives.ts, bench/README.md); a classic channel's round trip made
+// 22 of them. The models (model/mutex.pml) take every load as one step
+// either way.
 
 import { SEGMENT_BASE, at } from "../segment/layout";
 import { hostWake } from "../base/host";
