@@ -198,9 +198,23 @@ export function claimRole(pidAddress: u32, recordPidAddress: u32, startAddress: 
   return ROLE_BUSY;
 }
 
+/**
+ * True if this process holds the role recorded at `pidAddress`: the check
+ * that every call of a producer, consumer, server or slot owner makes. A
+ * plain read first: the word names this process only after its own claim,
+ * and stops naming it only by its own release or a takeover after its death.
+ * A plain read that does not say so is read again with an atomic, so no
+ * refusal rests on a plain read (i32.atomic.load is a locked instruction in
+ * JavaScriptCore; see "Plain loads" in mutex/mutex.ts).
+ */
+// @ts-ignore: decorator
+@inline export function holdsRole(pidAddress: u32): bool {
+  return load<u32>(pidAddress) == selfPid || atomic.load<u32>(pidAddress) == selfPid;
+}
+
 /** Gives a role up if this process holds it. */
 export function releaseRole(pidAddress: u32, recordPidAddress: u32): void {
-  if (atomic.load<u32>(pidAddress) != selfPid) return;
+  if (!holdsRole(pidAddress)) return;
   atomic.store<u32>(recordPidAddress, 0);
   atomic.cmpxchg<u32>(pidAddress, selfPid, 0);
 }

@@ -14,13 +14,12 @@
 
 import { hostWake } from "../base/host";
 import { nowMs } from "../base/clock";
-import { selfPid } from "../base/context";
 import { semaphoreCancelWait } from "../semaphore/semaphore";
 import { mutexHolder } from "../mutex/mutex";
 import { queueCancelWait, queueInterrupt } from "../queue/wait";
 import { CORRUPT, EXISTS, INVALID_ARGUMENT, MUST_WAIT, NOT_OWNER, OK, OWNER_DIED } from "../base/status";
 import {
-  block, claimRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER,
+  block, claimRole, holdsRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER,
 } from "../base/waiting";
 import {
   ACCESS, at, capacityOf, CLIENTS, FIRST_FIELD, queueOf, REQUEST_SEM, RESPONSE_SEM, SERVED,
@@ -40,19 +39,6 @@ import { manyAttached, manyDetachServer, manyRecover } from "./many_recovery";
 // @ts-ignore: decorator
 @inline function clientsOf(offset: u32): u32 {
   return load<u32>(at(offset) + CLIENTS);
-}
-
-/**
- * True if this process holds the server role. A plain read first: the role
- * names this process only after its own claim, and stops only by its own
- * detach or a takeover after its death. A plain read that does not say so is
- * read again with an atomic before anything is refused (i32.atomic.load is a
- * locked instruction in JavaScriptCore; see "Plain loads" in mutex/mutex.ts).
- */
-// @ts-ignore: decorator
-@inline function servedBySelf(offset: u32): bool {
-  const a = at(offset);
-  return load<u32>(a + SERVER_PID) == selfPid || atomic.load<u32>(a + SERVER_PID) == selfPid;
 }
 
 /**
@@ -82,7 +68,7 @@ export function channelServerAttach(offset: u32): i32 {
  */
 export function channelServerDetach(offset: u32): void {
   const a = at(offset);
-  if (atomic.load<u32>(a + SERVER_PID) != selfPid) return;
+  if (!holdsRole(a + SERVER_PID)) return;
   const capacity = capacityOf(offset);
   if (capacity != 0) {
     const clients = clientsOf(offset);
@@ -228,7 +214,7 @@ export function channelEnd(offset: u32, slot: u32, request: u32): i32 {
 export function channelReceiveStep(offset: u32, unused0: u32, unused1: u32, flags: u32): i32 {
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (!servedBySelf(offset)) return -NOT_OWNER;
+  if (!holdsRole(at(offset) + SERVER_PID)) return -NOT_OWNER;
   const clients = clientsOf(offset);
   if (clients == 0) return classicReceiveStep(offset, capacity, flags);
   return manyReceiveStep(offset, capacity, clients, flags);
@@ -252,7 +238,7 @@ export function channelReceive(offset: u32, timeoutMs: f64, spins: i32): i32 {
 export function channelResponseBuffer(offset: u32, token: u32): i32 {
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (!servedBySelf(offset)) return -NOT_OWNER;
+  if (!holdsRole(at(offset) + SERVER_PID)) return -NOT_OWNER;
   const clients = clientsOf(offset);
   if (clients == 0) return classicResponseBuffer(offset, token);
   return manyResponseBuffer(offset, capacity, clients, token);
@@ -262,7 +248,7 @@ export function channelResponseBuffer(offset: u32, token: u32): i32 {
 export function channelRespond(offset: u32, token: u32, length: u32, status: u32): i32 {
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (!servedBySelf(offset)) return -NOT_OWNER;
+  if (!holdsRole(at(offset) + SERVER_PID)) return -NOT_OWNER;
   const clients = clientsOf(offset);
   if (clients == 0) return classicRespond(offset, capacity, token, length, status);
   return manyRespond(offset, capacity, clients, token, length, status);

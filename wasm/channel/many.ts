@@ -16,7 +16,7 @@
 // answering) waits for DONE before it sends again.
 
 import { hostWake } from "../base/host";
-import { requestWait, selfPid } from "../base/context";
+import { requestWait } from "../base/context";
 import { queueScratch } from "../queue/layout";
 import { queueAbort, queueCommit, queueRelease, readingSlot, writingSlot } from "../queue/operations";
 import { queueCancelWait, queueClaimStep, queueReadStep } from "../queue/wait";
@@ -24,7 +24,7 @@ import {
   CORRUPT, FULL, INVALID_ARGUMENT, MUST_WAIT, NO_SERVER, NOT_OWNER, OK, PEER_DIED, TOO_LARGE,
 } from "../base/status";
 import {
-  claimRole, releaseRole, ROLE_BUSY, ROLE_TAKEN_OVER, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED,
+  claimRole, holdsRole, releaseRole, ROLE_BUSY, ROLE_TAKEN_OVER, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED,
 } from "../base/waiting";
 import {
   at, CHANNEL_REQUEST_HEADER, channelScratch, CLIENT_SLOT_HEADER, clientSlotOf, queueOf, SERVED,
@@ -61,7 +61,7 @@ export function manyClientDetach(offset: u32, capacity: u32, clients: u32, index
 function ownSlot(offset: u32, capacity: u32, clients: u32, index: u32): u32 {
   if (index >= clients) return 0;
   const s = at(clientSlotOf(offset, capacity, clients, index));
-  return atomic.load<u32>(s + PID) == selfPid ? s : 0;
+  return holdsRole(s + PID) ? s : 0;
 }
 
 /** Parks on the slot word (or names it to spin on). */

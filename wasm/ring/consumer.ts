@@ -4,9 +4,9 @@
 
 import { SEGMENT_BASE } from "../segment/layout";
 import { hostWake } from "../base/host";
-import { requestWait, selfPid } from "../base/context";
+import { requestWait } from "../base/context";
 import { CORRUPT, EMPTY, MUST_WAIT, NOT_OWNER, OK, PEER_DIED } from "../base/status";
-import { block, roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
+import { block, holdsRole, roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
 import {
   at, capacityOf, CLAIM_END, COMMITS, CONSUMER_PID, CONSUMER_SLEEPERS, HEAD, IN_PROGRESS,
   LENGTH, PADDING, PRODUCER_PID, PRODUCER_RECORD_PID, PRODUCER_SLEEPERS, PRODUCER_START,
@@ -66,7 +66,7 @@ export function ringRead(offset: u32): i32 {
   const a = at(offset);
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (atomic.load<u32>(a + CONSUMER_PID) != selfPid) return -NOT_OWNER;
+  if (!holdsRole(a + CONSUMER_PID)) return -NOT_OWNER;
   return readOne(a, capacity, ringScratch);
 }
 
@@ -78,7 +78,7 @@ export function ringReadMany(offset: u32, max: u32): i32 {
   const a = at(offset);
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (atomic.load<u32>(a + CONSUMER_PID) != selfPid) return -NOT_OWNER;
+  if (!holdsRole(a + CONSUMER_PID)) return -NOT_OWNER;
   if (max > RING_BATCH_MAX) max = RING_BATCH_MAX;
   let n: u32 = 0;
   while (n < max) {
@@ -130,7 +130,7 @@ export function ringRelease(offset: u32): i32 {
   const a = at(offset);
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (atomic.load<u32>(a + CONSUMER_PID) != selfPid) return -NOT_OWNER;
+  if (!holdsRole(a + CONSUMER_PID)) return -NOT_OWNER;
   const end = load<u32>(a + READ_END);
   const head = load<u32>(a + HEAD);
   if (end == head) return OK;

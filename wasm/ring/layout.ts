@@ -44,10 +44,10 @@
 // the sleepers word, against add to sleepers, then load of tail/head).
 
 import { SEGMENT_BASE, at } from "../segment/layout";
-import { inObject, selfPid } from "../base/context";
+import { inObject } from "../base/context";
 import { CORRUPT, EXISTS, INVALID_ARGUMENT, OK, OWNER_DIED } from "../base/status";
 import {
-  claimRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER,
+  claimRole, holdsRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER,
 } from "../base/waiting";
 
 export const RING_MIN_CAPACITY: u32 = 64;
@@ -184,7 +184,7 @@ export function ringAttach(offset: u32, role: u32): i32 {
 export function ringDetach(offset: u32, role: u32): void {
   const a = at(offset);
   if (role == ROLE_PRODUCER) {
-    if (atomic.load<u32>(a + PRODUCER_PID) == selfPid) store<u32>(a + CLAIM_END, load<u32>(a + TAIL));
+    if (holdsRole(a + PRODUCER_PID)) store<u32>(a + CLAIM_END, load<u32>(a + TAIL));
     releaseRole(a + PRODUCER_PID, a + PRODUCER_RECORD_PID);
   } else {
     releaseRole(a + CONSUMER_PID, a + CONSUMER_RECORD_PID);

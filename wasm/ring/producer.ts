@@ -4,9 +4,9 @@
 
 import { SEGMENT_BASE } from "../segment/layout";
 import { hostWake } from "../base/host";
-import { requestWait, selfPid } from "../base/context";
+import { requestWait } from "../base/context";
 import { CORRUPT, FULL, INVALID_ARGUMENT, MUST_WAIT, NOT_OWNER, PEER_DIED, TOO_LARGE } from "../base/status";
-import { block, roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
+import { block, holdsRole, roleDead, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
 import {
   at, capacityOf, CLAIM_END, COMMITS, CONSUMER_PID, CONSUMER_RECORD_PID, CONSUMER_SLEEPERS,
   CONSUMER_START, HEAD, HEAD_CACHE, IN_PROGRESS, LENGTH, PADDING, PRODUCER_PID,
@@ -67,7 +67,7 @@ export function ringClaim(offset: u32, length: u32, type: u32): i32 {
   const a = at(offset);
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (atomic.load<u32>(a + PRODUCER_PID) != selfPid) return -NOT_OWNER;
+  if (!holdsRole(a + PRODUCER_PID)) return -NOT_OWNER;
   return claimOne(a, capacity, length, type, true);
 }
 
@@ -80,7 +80,7 @@ export function ringClaimMany(offset: u32, count: u32, length: u32, type: u32): 
   const a = at(offset);
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (atomic.load<u32>(a + PRODUCER_PID) != selfPid) return -NOT_OWNER;
+  if (!holdsRole(a + PRODUCER_PID)) return -NOT_OWNER;
   let n: u32 = 0;
   let first: i32 = 0;
   while (n < count) {
@@ -144,7 +144,7 @@ export function ringClaimWait(offset: u32, length: u32, type: u32, timeoutMs: f6
 /** Aborts the uncommitted claims. */
 export function ringAbort(offset: u32): void {
   const a = at(offset);
-  if (atomic.load<u32>(a + PRODUCER_PID) == selfPid) store<u32>(a + CLAIM_END, load<u32>(a + TAIL));
+  if (holdsRole(a + PRODUCER_PID)) store<u32>(a + CLAIM_END, load<u32>(a + TAIL));
 }
 
 /**
@@ -156,7 +156,7 @@ export function ringCommit(offset: u32): i32 {
   const a = at(offset);
   const capacity = capacityOf(offset);
   if (capacity == 0) return -CORRUPT;
-  if (atomic.load<u32>(a + PRODUCER_PID) != selfPid) return -NOT_OWNER;
+  if (!holdsRole(a + PRODUCER_PID)) return -NOT_OWNER;
   let pos = load<u32>(a + TAIL);
   const end = load<u32>(a + CLAIM_END);
   if (end - pos > capacity || ((end | pos) & 7) != 0) return -CORRUPT;

@@ -8,7 +8,7 @@ import {
   CORRUPT, EXISTS, FULL, INVALID_ARGUMENT, MUST_WAIT, NOT_OWNER, OK, OWNER_DIED, TOO_LARGE,
 } from "../base/status";
 import {
-  block, claimRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER, STEP_CHECK_PEER,
+  block, claimRole, holdsRole, releaseRole, ROLE_ALREADY_OURS, ROLE_BUSY, ROLE_TAKEN_OVER, STEP_CHECK_PEER,
   STEP_PARK, STEP_REGISTERED,
 } from "../base/waiting";
 import {
@@ -51,7 +51,7 @@ export function topicPublisherAttach(offset: u32): i32 {
 /** Gives the publisher role up (an unpublished loan is dropped). */
 export function topicPublisherDetach(offset: u32): void {
   const a = at(offset);
-  if (atomic.load<u32>(a + PUB_PID) == selfPid) store<u32>(a + LOANED, 0);
+  if (holdsRole(a + PUB_PID)) store<u32>(a + LOANED, 0);
   releaseRole(a + PUB_PID, a + PUB_RECORD_PID);
 }
 
@@ -110,7 +110,7 @@ function roomFor(a: u32, head: u64, reap: bool): bool {
  * -CORRUPT. Loaning again before topicPublish re-sizes the same loan.
  */
 function loan(a: u32, length: u32, type: u32, reap: bool): i32 {
-  if (atomic.load<u32>(a + PUB_PID) != selfPid) return -NOT_OWNER;
+  if (!holdsRole(a + PUB_PID)) return -NOT_OWNER;
   if (length > gMaxMessage) return -TOO_LARGE;
   if (type > TOPIC_TYPE_MAX) return -INVALID_ARGUMENT;
   const head = load<u64>(a + HEAD);
@@ -174,7 +174,7 @@ export function topicLoanWait(offset: u32, length: u32, type: u32, timeoutMs: f6
 export function topicPublish(offset: u32): i32 {
   if (!topicGeometry(offset)) return -CORRUPT;
   const a = at(offset);
-  if (atomic.load<u32>(a + PUB_PID) != selfPid) return -NOT_OWNER;
+  if (!holdsRole(a + PUB_PID)) return -NOT_OWNER;
   if (load<u32>(a + LOANED) == 0) return -INVALID_ARGUMENT;
   const length = load<u32>(a + LOAN_LENGTH);
   if (length > gMaxMessage) return -CORRUPT;
@@ -198,5 +198,5 @@ export function topicPublish(offset: u32): i32 {
 /** Drops the loan (the slot's previous message is gone either way). */
 export function topicAbort(offset: u32): void {
   const a = at(offset);
-  if (atomic.load<u32>(a + PUB_PID) == selfPid) store<u32>(a + LOANED, 0);
+  if (holdsRole(a + PUB_PID)) store<u32>(a + LOANED, 0);
 }

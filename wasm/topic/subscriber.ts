@@ -6,7 +6,7 @@ import { SEGMENT_BASE } from "../segment/layout";
 import { hostWake } from "../base/host";
 import { fullFence, recordedHolderAlive, requestWait, selfPid, writeHolderRecord } from "../base/context";
 import { CORRUPT, EMPTY, FULL, MUST_WAIT, NOT_OWNER, PEER_DIED } from "../base/status";
-import { block, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
+import { block, holdsRole, STEP_CHECK_PEER, STEP_PARK, STEP_REGISTERED } from "../base/waiting";
 import {
   at, CURSOR, CURSOR_NONE, DEAD_SEEN, EPOCH, gDepth, gHistory, gMaxMessage, gPolicy,
   gSubscribers, HEAD, HEAD_WORD, LENGTH, MISSED, PUB_PID, PUB_RECORD_PID, PUB_SLEEPERS, PUB_START,
@@ -60,7 +60,7 @@ export function topicSubscriberAttach(offset: u32): i32 {
 function ownRecord(a: u32, index: u32): u32 {
   if (index >= gSubscribers) return 0;
   const r = recordAt(a, index);
-  return atomic.load<u32>(r + SUB_PID) == selfPid ? r : 0;
+  return holdsRole(r + SUB_PID) ? r : 0;
 }
 
 /** Wakes a publisher parked on this subscriber's cursor, if any publisher is parked. */
