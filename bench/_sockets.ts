@@ -9,7 +9,7 @@ import net from "node:net";
 import { existsSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { atExit, runtime, startPeer } from "./lib.ts";
+import { atExit, pinThisProcess, runtime, startPeer } from "./lib.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -30,6 +30,7 @@ async function withPeer<T>(
   api: string,
   extra: Array<string | number>,
   use: (path: string, forget: () => void) => Promise<T>,
+  cpu?: number,
 ): Promise<T> {
   const path = join(tmpdir(), `wshm-bench-${process.pid}-${serial++}.sock`);
   const forget = atExit(() => {
@@ -40,7 +41,7 @@ async function withPeer<T>(
       } catch { /* removed meanwhile */ }
     }
   });
-  const peer = await startPeer("socket_peer", [role, path, api, ...extra]);
+  const peer = await startPeer("socket_peer", [role, path, api, ...extra], cpu === undefined ? {} : { cpu });
   try {
     const result = await use(path, forget);
     await peer.exited(10_000);
@@ -51,8 +52,25 @@ async function withPeer<T>(
   }
 }
 
-/** `warm` untimed then `trips` timed round trips of 64 bytes (ns each) through an echoing peer. */
-export function socketRoundTrips(api: string, trips: number, warm: number): Promise<Float64Array> {
+/**
+ * `warm` untimed then `trips` timed round trips of 64 bytes (ns each) through
+ * an echoing peer; with `cpu`, this process and the peer both run on that CPU.
+ */
+export async function socketRoundTrips(
+  api: string,
+  trips: number,
+  warm: number,
+  cpu?: number,
+): Promise<Float64Array> {
+  const unpin = cpu === undefined ? () => {} : pinThisProcess(cpu);
+  try {
+    return await echoRoundTrips(api, trips, warm, cpu);
+  } finally {
+    unpin();
+  }
+}
+
+function echoRoundTrips(api: string, trips: number, warm: number, cpu?: number): Promise<Float64Array> {
   return withPeer("echo", api, [], async (path, forget) => {
     const samples = new Float64Array(trips);
     const message = new Uint8Array(64);
@@ -119,7 +137,7 @@ export function socketRoundTrips(api: string, trips: number, warm: number): Prom
         socket.on("error", reject);
       }
     });
-  });
+  }, cpu);
 }
 
 /**
