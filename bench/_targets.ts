@@ -98,7 +98,11 @@ function verdict(
     value: Number(value.toPrecision(4)),
     limit,
   };
-  row.verdict = { target, met, value: judged.value, limit, measure };
+  // A row may be judged by several targets (the parked round trip against the C futex and against the
+  // socket): `verdict` keeps the first, `verdicts` every one.
+  const onRow = { target, met, value: judged.value, limit, measure };
+  row.verdict ??= onRow;
+  row.verdicts = [...(row.verdicts ?? []), onRow];
   return judged;
 }
 

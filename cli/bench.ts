@@ -127,13 +127,16 @@ function parseRows(job: Job, stdout: string, onProgress: (fraction: number) => v
       baseline: typeof data.baseline === "boolean" || typeof data.baseline === "string"
         ? data.baseline
         : undefined,
-      verdict: typeof data.verdict === "object" && data.verdict !== null &&
-          typeof (data.verdict as { met?: unknown }).met === "boolean"
-        ? data.verdict as Row["verdict"]
-        : undefined,
+      verdict: isVerdict(data.verdict) ? data.verdict : undefined,
+      verdicts: Array.isArray(data.verdicts) && data.verdicts.every(isVerdict) ? data.verdicts : undefined,
     });
   }
   return rows;
+}
+
+/** A verdict as a benchmark script writes it on a row (bench/_targets.ts): at least `met`, a boolean. */
+function isVerdict(value: unknown): value is NonNullable<Row["verdict"]> {
+  return typeof value === "object" && value !== null && typeof (value as { met?: unknown }).met === "boolean";
 }
 
 function isBaseline(row: Row): boolean {

@@ -33,5 +33,16 @@ export interface BenchRow {
   /** true: the row others compare with; a case name: the row this one compares with. */
   baseline?: boolean | string;
   /** Set on a row that a performance target judges (bench/_targets.ts): met or missed, with the measured ratio. */
-  verdict?: { target: string; met: boolean; value: number; limit: number; measure: string };
+  verdict?: BenchVerdict;
+  /** Every target judged on this row, when more than one is (`verdict` is the first of them). */
+  verdicts?: BenchVerdict[];
+}
+
+/** A performance target judged on a row: met or missed, with the measured value and the limit. */
+export interface BenchVerdict {
+  target: string;
+  met: boolean;
+  value: number;
+  limit: number;
+  measure: string;
 }
