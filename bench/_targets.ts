@@ -8,7 +8,7 @@
 // whose rows were measured in conditions that cannot decide it is printed as
 // NOT JUDGED with the reason (an `Unjudged`), never as met or missed.
 
-import type { Row } from "./lib.ts";
+import { median, type Row } from "./lib.ts";
 
 /** One target of issue 10, judged. */
 export interface Verdict {
@@ -21,6 +21,8 @@ export interface Verdict {
   measure: "time ratio" | "speed-up" | "rate ratio" | "bytes per message";
   value: number;
   limit: number;
+  /** The value is the median of per-round ratios, each round's row against the baseline run beside it. */
+  paired?: boolean;
 }
 
 /** A target the run cannot decide, and why (printed as NOT JUDGED; no row carries a verdict for it). */
@@ -32,18 +34,24 @@ export interface Unjudged {
 /**
  * A latency row against its baseline: `atMost` bounds row / baseline (e.g.
  * 1.5: at most 1.5x the baseline's time), `fasterBy` asks baseline / row to
- * be at least that (e.g. 3: three times faster).
+ * be at least that (e.g. 3: three times faster). With `pairedRatios` (row /
+ * baseline of each round, each measured side by side), the time ratio judged
+ * is their median instead of the ratio of the two rows' medians.
  */
 export function judgeLatency(
   target: string,
   row: Row | undefined,
   base: Row | undefined,
   bound: { atMost: number } | { fasterBy: number },
+  pairedRatios?: number[],
 ): Verdict | undefined {
   if (row === undefined || base === undefined) return undefined;
   if ("atMost" in bound) {
-    const value = row.median / base.median;
-    return verdict(target, row, base, "time ratio", value, bound.atMost, value <= bound.atMost);
+    const paired = pairedRatios !== undefined && pairedRatios.length > 0;
+    const value = paired ? median(pairedRatios) : row.median / base.median;
+    const judged = verdict(target, row, base, "time ratio", value, bound.atMost, value <= bound.atMost);
+    if (paired) judged.paired = true;
+    return judged;
   }
   const value = base.median / row.median;
   return verdict(target, row, base, "speed-up", value, bound.fasterBy, value >= bound.fasterBy);
@@ -124,7 +132,9 @@ export function printVerdicts(
       continue;
     }
     const shown = v.measure === "time ratio"
-      ? `${v.value.toFixed(2)}x the time of (limit ${v.limit}x)`
+      ? `${v.value.toFixed(2)}x the time of (limit ${v.limit}x${
+        v.paired ? ", the median of each round's pair" : ""
+      })`
       : v.measure === "speed-up"
       ? `${v.value.toFixed(2)}x faster than (needs ${v.limit}x)`
       : v.measure === "rate ratio"

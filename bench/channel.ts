@@ -102,6 +102,7 @@ async function withBusyProcesses<T>(measure: () => Promise<T>): Promise<T> {
   }
 }
 const C_SPIN = "baseline: C spin ping-pong";
+const SPIN = "channel round trip, spin";
 const C_EXCHANGE = {
   classic: "C: the classic exchange's memory accesses (this core's), spin, no JavaScript",
   "client-pid": "C: the same as layout 4 did them, the client's pid stored twice per trip",
@@ -240,7 +241,7 @@ interface Case {
 
 const n = (count: number) => Math.round(count * scale);
 const cases: Case[] = [
-  { name: "channel round trip, spin", baseline: C_SPIN, run: () => channelRound("spin", "sync", n(100_000)) },
+  { name: SPIN, baseline: C_SPIN, run: () => channelRound("spin", "sync", n(100_000)) },
   {
     name: "channel round trip, spin, block-timed",
     baseline: C_SPIN,
@@ -377,6 +378,13 @@ if (placement === "none" && pinningAvailable()) {
     "channel.ts: the pinned cases need two CPUs, taskset and WSHM_BENCH_PIN unset; skipped",
   );
 }
+// The C spin ping-pong runs right after the channel's spin round trip in each
+// round: a spin round trip on this VM is bimodal (the C ping-pong itself is
+// 0.12-0.16 µs in one phase and 0.44-0.47 µs in the other, for seconds at a
+// time), and the spin target is judged on each round's pair (spinRatios).
+const spinCase = cases.findIndex((c) => c.name === SPIN);
+const cSpinCase = cases.findIndex((c) => c.name === C_SPIN);
+if (spinCase >= 0 && cSpinCase > spinCase) cases.splice(spinCase + 1, 0, ...cases.splice(cSpinCase, 1));
 // --only a,b keeps the cases whose names contain a or b (e.g. to run the
 // parked cases with every process pinned to one CPU, where spinning stalls).
 const only = flag("only")?.split(",");
@@ -490,12 +498,19 @@ const parkedTarget = (
   }
   return judgeLatency(target, byName.get(row), byName.get(base), bound);
 };
+/** Each round's spin round trip over the C spin ping-pong run right after it (same phase of the VM, mostly). */
+const spinRatios = (): number[] => {
+  const channel = samples.get(SPIN) ?? [];
+  const c = cRows.get(C_SPIN) ?? [];
+  return channel.slice(0, c.length).map((round, r) => median(round) / c[r].median);
+};
 const verdicts = [
   judgeLatency(
     "channel spin round trip at most 1.5x the C spin ping-pong",
-    byName.get("channel round trip, spin"),
+    byName.get(SPIN),
     byName.get(C_SPIN),
     { atMost: 1.5 },
+    spinRatios(),
   ),
   parkedTarget(
     "channel park round trip at most 1.3x the C futex ping-pong",
