@@ -48,6 +48,7 @@ const RUNTIME_INDEPENDENT = new Set([
   "cli_bridge.test.ts",
   "package.test.ts",
   "bridge_bench.test.ts",
+  "bench_targets.test.ts",
 ]);
 
 // Run alone, after the others (see --jobs above). cli.test.ts too: `wshm gc`
