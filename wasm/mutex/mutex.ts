@@ -155,12 +155,21 @@ function holderAlive(a: u32, lock: u64): bool {
   return processAlive(pid, startTicks);
 }
 
+/**
+ * The LOCK to start an acquisition from: a plain guess if it says free (a
+ * CAS from it follows), else read again with an atomic, so that every
+ * decision about a held lock rests on an atomic read (see "Plain loads" above).
+ */
+// @ts-ignore: decorator
+@inline function lockToAcquire(a: u32): u64 {
+  const guess = load<u64>(a + LOCK);
+  return wordOf(guess) == 0 ? guess : atomic.load<u64>(a + LOCK);
+}
+
 /** One CAS attempt to take a free lock: the status if taken, else -1. */
 // @ts-ignore: decorator
 @inline function tryAcquire(a: u32, word: u32): i32 {
-  // A plain guess, read again if it says held (see "Plain loads" above).
-  let lock = load<u64>(a + LOCK);
-  if (wordOf(lock) != 0) lock = atomic.load<u64>(a + LOCK);
+  const lock = lockToAcquire(a);
   if (wordOf(lock) != 0) return -1;
   // SYNC: acquire; pairs with the release CAS in mutexUnlock.
   if (atomic.cmpxchg<u64>(a + LOCK, lock, acquired(lock, word)) != lock) return -1;
@@ -186,9 +195,7 @@ export function mutexTryLock(offset: u32): i32 {
 export function mutexLockStep(offset: u32, unused0: u32, unused1: u32, flags: u32): i32 {
   const a = at(offset);
   const park = (flags & STEP_PARK) != 0;
-  // A plain guess, read again unless it says free (see "Plain loads" above).
-  let lock = load<u64>(a + LOCK);
-  if (wordOf(lock) != 0) lock = atomic.load<u64>(a + LOCK);
+  let lock = lockToAcquire(a);
   // Bounded: every failed CAS below means another process changed the LOCK;
   // past the bound, report MUST_WAIT and let the caller's deadline decide.
   for (let attempt = 0; attempt < STEP_ATTEMPTS; attempt++) {
